@@ -1,0 +1,100 @@
+// swift-tools-version:6.1
+// Workbench (`wb`): a terminal-native data-science studio.
+// The target graph follows Docs/architecture.md; ../shared/checks/architecture checks it.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+/// A C library from Debian, reached through a module map under Sources/System.
+func system(_ name: String, pkgConfig: String?, apt: String) -> Target {
+    .systemLibrary(
+        name: name,
+        path: "Sources/System/\(name)",
+        pkgConfig: pkgConfig,
+        providers: [.apt([apt])]
+    )
+}
+
+let package = Package(
+    name: "Workbench",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "wb", targets: ["wb"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // System libraries (C module maps).
+        // libzmq's and ncursesw's pkg-config flags are ones SwiftPM refuses; their headers are in /usr/include.
+        system("CZMQ", pkgConfig: nil, apt: "libzmq3-dev"),
+        system("CNCursesW", pkgConfig: nil, apt: "libncursesw5-dev"),
+        system("CSQLite3", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
+        system("CGit2", pkgConfig: "libgit2", apt: "libgit2-dev"),
+        system("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
+
+        // Declarations glibc hides behind _GNU_SOURCE.
+        .target(name: "CPosix", path: "Sources/System/CPosix"),
+
+        // Core: shared by everyone, imports no project module.
+        .target(name: "CoreSupport", dependencies: ["CPosix"], path: "Sources/Core/Support", swiftSettings: swiftSettings),
+        .target(
+            name: "Notebook", dependencies: ["CoreSupport", .product(name: "Yams", package: "Yams")], path: "Sources/Core/Notebook",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Storage", dependencies: ["CoreSupport", "CSQLite3"], path: "Sources/Core/Storage",
+            swiftSettings: swiftSettings),
+
+        // Kernels: the Jupyter wire protocol, kernelspecs, kernel manager, headless runner.
+        .target(
+            name: "Kernels",
+            dependencies: [
+                "CoreSupport", "Notebook", "CZMQ",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Sources/Kernels", swiftSettings: swiftSettings),
+
+        .target(
+            name: "Lifecycle", dependencies: ["CoreSupport", "Kernels"], path: "Sources/Lifecycle",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Governance", dependencies: ["CoreSupport"], path: "Sources/Governance",
+            swiftSettings: swiftSettings),
+
+        // Plugins: one bus, one folder per plugin; plugins never import each other.
+        .target(
+            name: "PluginBus", dependencies: ["CoreSupport", "Governance"], path: "Sources/Plugins/Bus",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Lakehouse", dependencies: ["PluginBus", "Storage"], path: "Sources/Plugins/Lakehouse",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Experiments", dependencies: ["PluginBus", "Storage"], path: "Sources/Plugins/Experiments",
+            swiftSettings: swiftSettings),
+
+        // Workbench: the terminal UI library and the `wb` executable (wiring only).
+        .target(
+            name: "TUI", dependencies: ["CoreSupport", "Notebook", "CNCursesW"], path: "Sources/Workbench/TUI",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "wb",
+            dependencies: [
+                "CoreSupport", "Notebook", "Kernels", "Storage", "Lifecycle", "Governance",
+                "PluginBus", "Lakehouse", "Experiments", "TUI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/Workbench/App", swiftSettings: swiftSettings),
+
+        // Tests: one target per module, plus the CLI end to end.
+        .testTarget(name: "CoreSupportTests", dependencies: ["CoreSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "NotebookTests", dependencies: ["Notebook", "CoreSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Notebook", "CoreSupport", "CZMQ"], swiftSettings: swiftSettings),
+        .testTarget(name: "WorkbenchTests", dependencies: ["CoreSupport", "Notebook"], swiftSettings: swiftSettings),
+    ]
+)

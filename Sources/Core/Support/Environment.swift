@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The process environment and the well-known directories derived from it.
+public enum Environment {
+    public static func get(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+
+    /// A variable that is set and not empty.
+    public static func nonEmpty(_ name: String) -> String? {
+        guard let value = get(name), !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// All variables, as `NAME=value` pairs split apart.
+    public static func all() -> [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+
+    public static var home: String {
+        if let home = nonEmpty("HOME") { return home }
+        if let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir { return String(cString: dir) }
+        return "/"
+    }
+
+    public static var userName: String {
+        if let pw = getpwuid(getuid()), let name = pw.pointee.pw_name { return String(cString: name) }
+        return nonEmpty("USER") ?? "user"
+    }
+
+    /// `$XDG_DATA_HOME`, default `~/.local/share`.
+    public static var dataHome: String { nonEmpty("XDG_DATA_HOME") ?? FilePath.join(home, ".local/share") }
+    /// `$XDG_CACHE_HOME`, default `~/.cache`.
+    public static var cacheHome: String { nonEmpty("XDG_CACHE_HOME") ?? FilePath.join(home, ".cache") }
+    /// `$XDG_CONFIG_HOME`, default `~/.config`.
+    public static var configHome: String { nonEmpty("XDG_CONFIG_HOME") ?? FilePath.join(home, ".config") }
+    /// `$XDG_RUNTIME_DIR` when usable, else a private directory under the data home.
+    public static var runtimeDirectory: String {
+        if let dir = nonEmpty("XDG_RUNTIME_DIR"), FileIO.isDirectory(dir) { return dir }
+        return FilePath.join(dataHome, "wb", "runtime")
+    }
+
+    /// Workbench's domain directory: `$WB_HOME`, default `$XDG_DATA_HOME/wb`.
+    public static var workbenchHome: String { nonEmpty("WB_HOME") ?? FilePath.join(dataHome, "wb") }
+}
+
+/// Wall-clock time helpers that need no Foundation.
+public enum Clock {
+    /// Seconds since the epoch, with sub-microsecond resolution.
+    public static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Monotonic seconds, for measuring durations.
+    public static func monotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// ISO 8601 in UTC with microseconds, as Jupyter writes dates: `2024-01-02T03:04:05.678901Z`.
+    public static func iso8601(_ seconds: Double = now()) -> String {
+        var whole = time_t(seconds.rounded(.down))
+        var micros = Int(((seconds - Double(whole)) * 1_000_000).rounded())
+        if micros >= 1_000_000 {
+            whole += 1
+            micros -= 1_000_000
+        }
+        var parts = tm()
+        gmtime_r(&whole, &parts)
+        func pad(_ v: Int, _ width: Int) -> String {
+            let s = String(v)
+            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        }
+        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))"
+            + "T\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))"
+            + ".\(pad(micros, 6))Z"
+    }
+}
+
+/// Random identifiers.
+public enum Identifier {
+    /// A random (version 4) UUID in lowercase hex with dashes.
+    public static func uuid() -> String {
+        var rng = SystemRandomNumberGenerator()
+        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex = hexString(bytes)
+        let chars = Array(hex)
+        return String(chars[0..<8]) + "-" + String(chars[8..<12]) + "-" + String(chars[12..<16]) + "-"
+            + String(chars[16..<20]) + "-" + String(chars[20..<32])
+    }
+
+    /// A random hex string of `count` bytes.
+    public static func randomHex(bytes count: Int) -> String {
+        var rng = SystemRandomNumberGenerator()
+        return hexString((0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) })
+    }
+
+    public static func hexString(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension String {
+    /// The string without leading and trailing spaces, tabs and newlines.
+    public func trimmed() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" || f == "\n" || f == "\r" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,535 @@
+public import CoreSupport
+public import Notebook
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a kernel is doing, as the status bar shows it.
+public enum KernelStatus: Sendable, Equatable, CustomStringConvertible {
+    case starting
+    case idle
+    case busy
+    case restarting
+    case dead(String)
+    case shutDown
+
+    public var description: String {
+        switch self {
+        case .starting: return "starting"
+        case .idle: return "idle"
+        case .busy: return "busy"
+        case .restarting: return "restarting"
+        case .dead(let why): return "dead (\(why))"
+        case .shutDown: return "shut down"
+        }
+    }
+}
+
+/// Starts, watches and stops one kernel process, and talks to it.
+///
+/// The kernel runs in its own session (so an interrupt reaches its whole
+/// process group). Its exit is noticed at once by a waiting thread and turned
+/// into `.dead`; every request then ends instead of hanging.
+public final class KernelManager: Sendable {
+    public let spec: KernelSpec
+    public let connection: ConnectionInfo
+    public let connectionFile: String
+    public let logFile: String
+    public let client: KernelClient
+    private let launch: Launch
+    private let state: Mutex<State>
+
+    struct Launch: Sendable {
+        var argv: [String]
+        var environment: [String: String]
+        var directory: String?
+    }
+
+    private struct State {
+        var process: ChildProcess
+        var status: KernelStatus = .starting
+        var kernelInfo: JSONObject? = nil
+        var expectingExit = false
+    }
+
+    /// Starts a kernel from its spec, in `directory` (the notebook's folder).
+    public static func start(
+        spec: KernelSpec, directory: String? = nil, pythonPrefix: String? = KernelSpecFinder.defaultPythonPrefix(),
+        runtimeDirectory: String = FilePath.join(Environment.workbenchHome, "runtime"), extraEnvironment: [String: String] = [:]
+    ) throws(KernelError) -> KernelManager {
+        let id = Identifier.uuid()
+        var connection: ConnectionInfo
+        do {
+            connection = try ConnectionInfo.allocate(kernelName: spec.name)
+            try FileIO.createDirectory(runtimeDirectory, mode: 0o700)
+            chmod(runtimeDirectory, 0o700)
+        } catch {
+            throw KernelError(.launchFailed, "cannot prepare the kernel's connection: \(error)")
+        }
+        let connectionFile = FilePath.join(runtimeDirectory, "kernel-\(id).json")
+        let logFile = FilePath.join(runtimeDirectory, "kernel-\(id).log")
+        do {
+            try connection.write(path: connectionFile)
+        } catch {
+            throw KernelError(.launchFailed, "cannot write the connection file: \(error)")
+        }
+        let launch = Launch(
+            argv: formatArgv(spec: spec, connectionFile: connectionFile, pythonPrefix: pythonPrefix),
+            environment: kernelEnvironment(spec: spec, extra: extraEnvironment), directory: directory)
+        let process: ChildProcess
+        do {
+            process = try ChildProcess(
+                argv: launch.argv, environment: launch.environment, directory: directory, output: .file(logFile))
+        } catch {
+            unlink(connectionFile)
+            throw KernelError(.launchFailed, "cannot start kernel \(spec.name) (\(launch.argv.joined(separator: " "))): \(error.reason)")
+        }
+        let client: KernelClient
+        do {
+            client = try KernelClient(connection: connection)
+        } catch {
+            process.signal(SIGKILL)
+            throw error
+        }
+        let manager = KernelManager(
+            spec: spec, connection: connection, connectionFile: connectionFile, logFile: logFile, client: client,
+            launch: launch, process: process)
+        manager.watch(process)
+        return manager
+    }
+
+    private init(
+        spec: KernelSpec, connection: ConnectionInfo, connectionFile: String, logFile: String, client: KernelClient,
+        launch: Launch, process: ChildProcess
+    ) {
+        self.spec = spec
+        self.connection = connection
+        self.connectionFile = connectionFile
+        self.logFile = logFile
+        self.client = client
+        self.launch = launch
+        self.state = Mutex(State(process: process))
+    }
+
+    /// `argv` with `{connection_file}` and `{resource_dir}` filled in, and a bare
+    /// `python` pointed at Workbench's Python environment (as jupyter_client does with its own).
+    static func formatArgv(spec: KernelSpec, connectionFile: String, pythonPrefix: String?) -> [String] {
+        var argv = spec.argv.map { arg in
+            arg.replacingAll("{connection_file}", with: connectionFile)
+                .replacingAll("{resource_dir}", with: spec.resourceDirectory)
+                .replacingAll("{prefix}", with: pythonPrefix ?? "")
+        }
+        if let first = argv.first, ["python", "python3"].contains(first), let prefix = pythonPrefix {
+            let python = FilePath.join(prefix, "bin", "python")
+            if FileIO.exists(python) { argv[0] = python }
+        }
+        return argv
+    }
+
+    /// The caller's environment plus the spec's `env` (whose `${VAR}` references are expanded).
+    static func kernelEnvironment(spec: KernelSpec, extra: [String: String]) -> [String: String] {
+        var env = Environment.all()
+        for (key, value) in spec.env { env[key] = expandVariables(value, env) }
+        for (key, value) in extra { env[key] = value }
+        env["JPY_PARENT_PID"] = String(getpid())
+        return env
+    }
+
+    static func expandVariables(_ text: String, _ env: [String: String]) -> String {
+        var out = ""
+        var rest = Substring(text)
+        while let dollar = rest.firstIndex(of: "$") {
+            out += rest[..<dollar]
+            let after = rest[rest.index(after: dollar)...]
+            if after.first == "{", let close = after.firstIndex(of: "}") {
+                let name = String(after[after.index(after: after.startIndex)..<close])
+                out += env[name] ?? "${\(name)}"
+                rest = after[after.index(after: close)...]
+            } else {
+                out += "$"
+                rest = after
+            }
+        }
+        return out + rest
+    }
+
+    private func watch(_ process: ChildProcess) {
+        process.onExit { [weak self] status in
+            guard let self else { return }
+            let expected = self.state.withLock { s -> Bool in
+                guard s.process.pid == process.pid else { return true }
+                if s.expectingExit {
+                    s.status = .shutDown
+                    return true
+                }
+                s.status = .dead(status.description)
+                return false
+            }
+            if !expected { self.client.failAll("the kernel \(status.description)") }
+        }
+    }
+
+    public var status: KernelStatus {
+        state.withLock { s in
+            if case .idle = s.status, let exec = client.executionState, exec == "busy" { return .busy }
+            return s.status
+        }
+    }
+
+    public var pid: Int32 { state.withLock { $0.process.pid } }
+    public var kernelInfo: JSONObject? { state.withLock { $0.kernelInfo } }
+    public var isAlive: Bool { state.withLock { $0.process.isRunning } }
+
+    private var process: ChildProcess { state.withLock { $0.process } }
+
+    /// The last lines the kernel wrote to its log, to explain a failure.
+    public func logTail(lines: Int = 15) -> String {
+        guard let text = try? FileIO.readText(logFile) else { return "" }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n").trimmed()
+    }
+
+    private func deathError(_ reason: String) -> KernelError {
+        let tail = logTail()
+        return KernelError(.died, "kernel \(spec.name) died: \(reason)" + (tail.isEmpty ? "" : "\n--- kernel log (\(logFile)) ---\n\(tail)"))
+    }
+
+    /// Waits until the kernel answers `kernel_info` and its IOPub channel is live.
+    @discardableResult
+    public func waitForReady(timeout: Double = 60) async throws(KernelError) -> JSONObject {
+        let deadline = Clock.monotonic() + timeout
+        while Clock.monotonic() < deadline {
+            if case .dead(let why) = state.withLock({ $0.status }) { throw deathError(why) }
+            let request = client.send("kernel_info_request")
+            var reply: JSONObject? = nil
+            var iopubLive = false
+            let remaining = deadline - Clock.monotonic()
+            // After the reply, allow a short time for this request's IOPub status to show IOPub is connected.
+            let outcome = await collect(request, timeout: remaining) { channel, message, replyAt in
+                if channel == .shell, message.msgType == "kernel_info_reply" { reply = message.content }
+                if channel == .iopub, message.msgType == "status" { iopubLive = true }
+                if reply != nil, iopubLive { return true }
+                if let replyAt, Clock.monotonic() - replyAt > 0.5 { return true }
+                return false
+            }
+            if case .died(let why) = outcome { throw deathError(why) }
+            if let reply, iopubLive {
+                state.withLock { s in
+                    s.kernelInfo = reply
+                    if case .starting = s.status { s.status = .idle }
+                    if case .restarting = s.status { s.status = .idle }
+                }
+                return reply
+            }
+        }
+        throw KernelError(.notReady, "kernel \(spec.name) did not become ready within \(Int(timeout)) s" + (logTail().isEmpty ? "" : "\n--- kernel log ---\n\(logTail())"))
+    }
+
+    enum CollectOutcome {
+        case done
+        case died(String)
+        case timedOut
+    }
+
+    /// Feeds a request's messages to `handle` until it returns true, the kernel dies or time runs out.
+    /// `handle` gets the time the shell reply arrived (nil before it).
+    private func collect(
+        _ request: KernelClient.Request, timeout: Double,
+        handle: (Channel, KernelMessage, Double?) -> Bool
+    ) async -> CollectOutcome {
+        let msgID = request.msgID
+        let client = self.client
+        let timer = Task {
+            try? await Task.sleep(for: .seconds(max(0.001, timeout)))
+            if !Task.isCancelled { client.finish(msgID) }
+        }
+        // A ticker lets `handle` see time pass when no message comes.
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                client.tick(msgID)
+            }
+        }
+        defer {
+            timer.cancel()
+            ticker.cancel()
+            client.finish(msgID)
+        }
+        var replyAt: Double? = nil
+        for await event in request.events {
+            switch event {
+            case .message(let channel, let message):
+                if channel == .shell || channel == .control, message.msgType.hasSuffix("_reply") { replyAt = replyAt ?? Clock.monotonic() }
+                if handle(channel, message, replyAt) { return .done }
+            case .kernelDied(let why):
+                return .died(why)
+            case .deadline:
+                return .timedOut
+            case .tick:
+                if handle(.heartbeat, KernelMessage(header: [:]), replyAt) { return .done }
+            }
+        }
+        return .timedOut
+    }
+
+    /// Sends a request and returns its reply's content (for complete, inspect, is_complete, history...).
+    public func call(
+        _ msgType: String, content: JSONObject = [:], channel: Channel = .shell, timeout: Double = 30
+    ) async throws(KernelError) -> JSONObject {
+        if case .dead(let why) = state.withLock({ $0.status }) { throw deathError(why) }
+        let request = client.send(msgType, content: content, channel: channel)
+        let replyType = msgType.hasSuffix("_request") ? String(msgType.dropLast("_request".count)) + "_reply" : ""
+        var reply: JSONObject? = nil
+        let outcome = await collect(request, timeout: timeout) { ch, message, _ in
+            if ch == channel, message.msgType == replyType {
+                reply = message.content
+                return true
+            }
+            return false
+        }
+        switch outcome {
+        case .done: return reply ?? [:]
+        case .died(let why): throw deathError(why)
+        case .timedOut: throw KernelError(.timeout, "kernel \(spec.name) did not answer \(msgType) within \(Int(timeout)) s")
+        }
+    }
+
+    public func complete(code: String, cursorPosition: Int) async throws(KernelError) -> JSONObject {
+        try await call("complete_request", content: ["code": .string(code), "cursor_pos": .int(cursorPosition)])
+    }
+
+    public func inspect(code: String, cursorPosition: Int, detailLevel: Int = 0) async throws(KernelError) -> JSONObject {
+        try await call(
+            "inspect_request",
+            content: ["code": .string(code), "cursor_pos": .int(cursorPosition), "detail_level": .int(detailLevel)])
+    }
+
+    public func isComplete(code: String) async throws(KernelError) -> JSONObject {
+        try await call("is_complete_request", content: ["code": .string(code)])
+    }
+
+    public func history(lastN: Int = 10) async throws(KernelError) -> JSONObject {
+        try await call(
+            "history_request",
+            content: ["output": false, "raw": true, "hist_access_type": "tail", "n": .int(lastN)])
+    }
+
+    /// Interrupts the running cell: SIGINT to the kernel's process group, or an
+    /// `interrupt_request` on the control channel when the spec asks for messages.
+    public func interrupt() async throws(KernelError) {
+        if spec.interruptMode == "message" {
+            _ = try await call("interrupt_request", channel: .control, timeout: 10)
+        } else {
+            process.signal(SIGINT)
+        }
+    }
+
+    /// Runs one cell's code and gathers its outputs.
+    public func execute(
+        _ code: String, options: ExecuteOptions = ExecuteOptions(),
+        onMessage: @Sendable (KernelMessage) -> Void = { _ in },
+        onInput: @Sendable (_ prompt: String, _ password: Bool) async -> String? = { _, _ in nil }
+    ) async -> ExecutionResult {
+        var result = ExecutionResult()
+        if case .dead(let why) = state.withLock({ $0.status }) {
+            result.outcome = .kernelDied(deathError(why).message)
+            return result
+        }
+        let request = client.send(
+            "execute_request",
+            content: [
+                "code": .string(code), "silent": .bool(options.silent), "store_history": .bool(options.storeHistory),
+                "user_expressions": .object([:]), "allow_stdin": .bool(options.allowStdin),
+                "stop_on_error": .bool(options.stopOnError),
+            ])
+        result.timing["shell.execute_request"] = .string(request.header["date"]?.stringValue ?? Clock.iso8601())
+        var collector = OutputCollector()
+        var gotReply = false
+        var gotIdle = false
+        var timedOut = false
+        let msgID = request.msgID
+        let client = self.client
+        let deadlineTask: Task<Void, Never>? = options.timeout.map { seconds in
+            Task {
+                try? await Task.sleep(for: .seconds(seconds))
+                if !Task.isCancelled { client.inject(msgID, .deadline) }
+            }
+        }
+        defer {
+            deadlineTask?.cancel()
+            client.finish(msgID)
+        }
+        eventLoop: for await event in request.events {
+            switch event {
+            case .deadline:
+                timedOut = true
+                try? await interrupt()
+                // Give the interrupted cell a moment to report; a kernel that ignores SIGINT is left to the caller.
+                let grace = client
+                Task {
+                    try? await Task.sleep(for: .seconds(options.interruptGrace))
+                    grace.finish(msgID)
+                }
+            case .tick:
+                continue
+            case .kernelDied(let why):
+                result.outputs = collector.outputs
+                result.outcome = .kernelDied(deathError(why).message)
+                return result
+            case .message(let channel, let message):
+                onMessage(message)
+                switch channel {
+                case .iopub:
+                    let date = message.header["date"] ?? .string(Clock.iso8601())
+                    switch message.msgType {
+                    case "status":
+                        let s = message.content["execution_state"]?.stringValue
+                        if s == "busy" { result.timing["iopub.status.busy"] = date }
+                        if s == "idle" {
+                            result.timing["iopub.status.idle"] = date
+                            gotIdle = true
+                        }
+                    case "execute_input":
+                        result.timing["iopub.execute_input"] = date
+                        result.executionCount = message.content["execution_count"]?.intValue ?? result.executionCount
+                    default:
+                        collector.apply(message)
+                    }
+                case .shell where message.msgType == "execute_reply":
+                    gotReply = true
+                    result.timing["shell.execute_reply"] = message.header["date"] ?? .string(Clock.iso8601())
+                    result.reply = message.content
+                    result.executionCount = message.content["execution_count"]?.intValue ?? result.executionCount
+                case .stdin where message.msgType == "input_request":
+                    let prompt = message.content["prompt"]?.stringValue ?? ""
+                    let password = message.content["password"]?.boolValue ?? false
+                    let answer = await onInput(prompt, password)
+                    client.post(
+                        "input_reply", content: ["value": .string(answer ?? "")], parent: message.header, channel: .stdin)
+                    if answer == nil {
+                        // Nobody can answer: interrupt rather than hang (as nbclient does without stdin).
+                        try? await interrupt()
+                    }
+                default:
+                    break
+                }
+                if gotReply && gotIdle { break eventLoop }
+            }
+        }
+        result.outputs = collector.outputs
+        if timedOut {
+            result.outcome = .timedOut
+        } else if !(gotReply && gotIdle), case .dead(let why) = state.withLock({ $0.status }) {
+            result.outcome = .kernelDied(deathError(why).message)
+        } else if result.reply?["status"]?.stringValue == "error" || collector.outputs.contains(where: { $0.outputType == "error" }) {
+            let reply = result.reply ?? [:]
+            result.outcome = .error(
+                name: reply["ename"]?.stringValue ?? collector.outputs.last { $0.outputType == "error" }?.errorName ?? "Error",
+                value: reply["evalue"]?.stringValue ?? collector.outputs.last { $0.outputType == "error" }?.errorValue ?? "")
+        } else if result.reply?["status"]?.stringValue == "aborted" {
+            result.outcome = .aborted
+        } else {
+            result.outcome = .ok
+        }
+        return result
+    }
+
+    /// Restarts the kernel process on the same connection (as Jupyter's restart does).
+    public func restart(timeout: Double = 60) async throws(KernelError) {
+        try await stopProcess(restart: true)
+        let process: ChildProcess
+        do {
+            process = try ChildProcess(
+                argv: launch.argv, environment: launch.environment, directory: launch.directory, output: .file(logFile))
+        } catch {
+            throw KernelError(.launchFailed, "cannot restart kernel \(spec.name): \(error.reason)")
+        }
+        state.withLock { s in
+            s.process = process
+            s.status = .restarting
+            s.expectingExit = false
+        }
+        watch(process)
+        try await waitForReady(timeout: timeout)
+    }
+
+    /// Shuts the kernel down: a `shutdown_request` on the control channel, then SIGTERM, then SIGKILL.
+    public func shutdown(timeout: Double = 5) async {
+        try? await stopProcess(restart: false, timeout: timeout)
+        state.withLock { $0.status = .shutDown }
+        client.close()
+        unlink(connectionFile)
+        unlink(logFile)
+    }
+
+    private func stopProcess(restart: Bool, timeout: Double = 5) async throws(KernelError) {
+        let process = state.withLock { s in
+            s.expectingExit = true
+            return s.process
+        }
+        if process.isRunning {
+            _ = try? await call("shutdown_request", content: ["restart": .bool(restart)], channel: .control, timeout: timeout)
+            if await process.wait(timeout: timeout) == nil {
+                process.signal(SIGTERM)
+                if await process.wait(timeout: timeout) == nil {
+                    process.signal(SIGKILL)
+                    _ = await process.wait(timeout: 10)
+                }
+            }
+        }
+        // Children the kernel started in its group go too.
+        killpg(process.pid, SIGKILL)
+        client.failAll("the kernel was \(restart ? "restarted" : "shut down")")
+    }
+}
+
+/// How to run one cell.
+public struct ExecuteOptions: Sendable {
+    public var silent = false
+    public var storeHistory = true
+    public var allowStdin = false
+    public var stopOnError = true
+    /// Seconds before the cell is interrupted and reported as timed out.
+    public var timeout: Double? = nil
+    /// Seconds to wait for an interrupted cell to finish after a time-out.
+    public var interruptGrace: Double = 5
+
+    public init(allowStdin: Bool = false, timeout: Double? = nil) {
+        self.allowStdin = allowStdin
+        self.timeout = timeout
+    }
+}
+
+/// The outcome of running one cell.
+public struct ExecutionResult: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case ok
+        case error(name: String, value: String)
+        case aborted
+        case timedOut
+        case kernelDied(String)
+    }
+
+    public var outcome: Outcome = .ok
+    public var outputs: [Output] = []
+    public var executionCount: Int? = nil
+    public var reply: JSONObject? = nil
+    /// nbclient's `metadata.execution` timestamps.
+    public var timing: JSONObject = [:]
+
+    public init() {}
+}
+
+extension String {
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty, contains(target) else { return self }
+        var out = ""
+        var rest = Substring(self)
+        while let range = rest.firstRange(of: target) {
+            out += rest[..<range.lowerBound]
+            out += replacement
+            rest = rest[range.upperBound...]
+        }
+        return out + rest
+    }
+}

@@ -1,0 +1,4 @@
+#ifndef CGit2_SHIM_H
+#define CGit2_SHIM_H
+#include <git2.h>
+#endif

@@ -1,0 +1,55 @@
+# Shared set-up for scripts/open and scripts/test: installs what is missing, quietly.
+# Idempotent: a second run with everything present prints nothing and changes nothing.
+
+WB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WB_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/wb"
+
+say() { printf 'wb-setup: %s\n' "$*" >&2; }
+
+# Debian packages the build and the kernels need.
+WB_APT_PACKAGES=(pkg-config libzmq3-dev libncursesw5-dev libsqlite3-dev libgit2-dev libcurl4-openssl-dev python3-venv tmux git)
+
+ensure_apt() {
+    local missing=()
+    for p in "${WB_APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing Debian packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    if ! $sudo apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; then
+        $sudo apt-get update -qq >/dev/null 2>&1 || true
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || {
+            say "could not install ${missing[*]}; install them with apt-get and run again"; return 1; }
+    fi
+}
+
+# A venv for the requirements file $1, under the cache, keyed by the file's hash.
+# Prints its path. A venv that was cut off half-made (no marker) is rebuilt.
+ensure_venv() {
+    local requirements="$1" name="$2"
+    local hash
+    hash=$(sha256sum "$requirements" | cut -c1-12)
+    local venv="$WB_CACHE/$name-$hash"
+    if [ ! -f "$venv/.wb-complete" ]; then
+        say "creating the Python environment $venv (once; reused while $(basename "$requirements") is unchanged)"
+        rm -rf "$venv"
+        mkdir -p "$WB_CACHE"
+        local python
+        python=$(command -v python3)
+        "$python" -m venv "$venv" >/dev/null || { say "python3 -m venv failed"; return 1; }
+        "$venv/bin/pip" install -q --disable-pip-version-check --no-input -r "$requirements" >&2 || {
+            say "pip install -r $requirements failed"; rm -rf "$venv"; return 1; }
+        touch "$venv/.wb-complete"
+    fi
+    printf '%s\n' "$venv"
+}
+
+# Builds wb in the given configuration and prints the binary's path.
+build_wb() {
+    local config="$1"
+    (cd "$WB_ROOT" && swift build -c "$config" --product wb 2>&1 | grep -E 'error|warning: ' >&2; exit "${PIPESTATUS[0]}") || {
+        say "swift build failed"; return 1; }
+    printf '%s\n' "$WB_ROOT/.build/$config/wb"
+}
