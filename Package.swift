@@ -85,7 +85,7 @@ let package = Package(
             name: "wb",
             dependencies: [
                 "CoreSupport", "Notebook", "Kernels", "Storage", "Lifecycle", "Governance",
-                "PluginBus", "Lakehouse", "Experiments", "TUI",
+                "PluginBus", "Lakehouse", "Experiments", "TUI", "CGit2", "CCurl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -35,6 +35,8 @@ public struct KernelSpec: Sendable, Equatable {
     public var interruptMode: String
     public var env: [String: String]
     public var metadata: JSONObject
+    /// The protocol version the kernel declares in its spec ("" when it declares none).
+    public var protocolVersion: String = ""
 
     public init(
         name: String, resourceDirectory: String, argv: [String], displayName: String, language: String,
@@ -72,10 +74,12 @@ public struct KernelSpec: Sendable, Equatable {
         }
         var env: [String: String] = [:]
         for (key, v) in object["env"]?.objectValue ?? [:] { env[key] = v.stringValue ?? v.serialized() }
-        return KernelSpec(
+        var spec = KernelSpec(
             name: name, resourceDirectory: directory, argv: argv, displayName: display,
             language: object["language"]?.stringValue ?? "", interruptMode: object["interrupt_mode"]?.stringValue ?? "signal",
             env: env, metadata: object["metadata"]?.objectValue ?? [:])
+        spec.protocolVersion = object["kernel_protocol_version"]?.stringValue ?? ""
+        return spec
     }
 
     /// The spec as `jupyter kernelspec list --json` prints it.
@@ -85,6 +89,7 @@ public struct KernelSpec: Sendable, Equatable {
         return [
             "argv": .array(argv.map(JSON.string)), "env": .object(envObject), "display_name": .string(displayName),
             "language": .string(language), "interrupt_mode": .string(interruptMode), "metadata": .object(metadata),
+            "kernel_protocol_version": .string(protocolVersion),
         ]
     }
 }

@@ -163,3 +163,12 @@ struct ZMQPoller {
 
     func isReadable(_ index: Int) -> Bool { items[index].revents & Int16(ZMQ_POLLIN) != 0 }
 }
+
+/// The libzmq version this process runs with.
+public enum ZMQLibrary {
+    public static var version: String {
+        var major: Int32 = 0, minor: Int32 = 0, patch: Int32 = 0
+        zmq_version(&major, &minor, &patch)
+        return "\(major).\(minor).\(patch)"
+    }
+}

@@ -134,8 +134,8 @@ public struct Cell: Sendable, Equatable {
         set { json["execution_count"] = newValue.map(JSON.int) ?? .null }
     }
 
-    /// Joins a list-of-lines value into one string; strings pass through.
-    static func joinLines(_ value: JSON) -> String {
+    /// Joins a list-of-lines value (as files store multi-line text) into one string; strings pass through.
+    public static func joinLines(_ value: JSON) -> String {
         switch value {
         case .string(let s): return s
         case .array(let items): return items.compactMap(\.stringValue).joined()

@@ -1,0 +1,72 @@
+import ArgumentParser
+import CoreSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct WB: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wb",
+        abstract: "Workbench: a terminal data-science studio.",
+        discussion: """
+            Notebooks run in out-of-process Jupyter kernels; `wb run` executes one headless, \
+            `wb kernels list` shows the installed kernels, `wb doctor` checks the set-up.
+            """,
+        version: WorkbenchVersion.string,
+        subcommands: [
+            OpenCommand.self, RunCommand.self, KernelsCommand.self, ConvertCommand.self, DoctorCommand.self,
+            BenchCommand.self,
+        ]
+    )
+}
+
+enum WorkbenchVersion {
+    static let string = "0.1.0"
+}
+
+/// Exit codes shared by the commands; documented in each command's help.
+enum Exit {
+    static let cellError = ExitCode(1)
+    static let kernelDied = ExitCode(3)
+    static let cellTimeout = ExitCode(4)
+    static let badNotebook = ExitCode(5)
+    static let kernelUnavailable = ExitCode(6)
+    static let writeFailed = ExitCode(7)
+    static let problemsFound = ExitCode(8)
+    static let cancelled = ExitCode(130)
+
+    static let help = """
+        Exit codes: 0 success; 1 a cell raised an error; 3 the kernel died; 4 a cell timed out; \
+        5 the input notebook cannot be read; 6 the kernel cannot be found or started; \
+        7 the output cannot be written; 64 bad usage; 130 interrupted.
+        """
+}
+
+/// Writes to standard error.
+func printError(_ text: String) {
+    var stream = StandardError()
+    print(text, to: &stream)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        let bytes = Array(string.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
+            }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+}
+
+/// Whether a file descriptor is a terminal.
+func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+/// Prints a JSON value for scripts.
+func printJSON(_ value: JSON) {
+    print(value.serialized(.pretty))
+}
