@@ -5,10 +5,13 @@ ready_ms          KernelManager(...).start_kernel() + client.wait_for_ready(), m
                   in-process after jupyter_client is imported.
 process_ready_ms  from the moment the harness launched this process (BENCH_T0_NS,
                   time.time_ns() just before the spawn) to the same ready point, so it
-                  includes interpreter start-up and imports, like a whole `wb` start.
+                  includes interpreter start-up and imports, like `wb bench startup`'s
+                  ready_ms, which counts from its process start.
 interpreter_ms    of that, the part before this script's first line ran.
-rss_kb            this client process's peak resident set (getrusage ru_maxrss) once
-                  the kernel is ready; the kernel is a child process and not counted.
+rss_kb            this client process's resident set (VmRSS) once the kernel is ready.
+peak_rss_kb       its peak resident set (getrusage ru_maxrss) after the first cell (`1+1`)
+                  ran and the kernel was shut down, as `wb bench startup` reports it.
+                  The kernel is a child process and is not counted in either.
 
 Prints one JSON object.
 """
@@ -49,19 +52,22 @@ def main():
         kc.wait_for_ready(timeout=60)
         ready = time.perf_counter()
         ready_ns = time.time_ns()
-        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
         rss_kb = current_rss_kb()
+        reply = kc.execute_interactive("1+1", timeout=60, output_hook=lambda msg: None)
+        first_cell_ok = reply["content"]["status"] == "ok"
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
     launched = os.environ.get("BENCH_T0_NS")
     out = {
         "ready_ms": round((ready - t0) * 1000.0, 3),
         "process_ready_ms": round((ready_ns - int(launched)) / 1e6, 3) if launched else None,
         "interpreter_ms": round((_T_START_NS - int(launched)) / 1e6, 3) if launched else None,
-        "rss_kb": peak_kb,
-        "rss_now_kb": rss_kb,
+        "rss_kb": rss_kb,
+        "peak_rss_kb": peak_kb,
+        "first_cell_ok": first_cell_ok,
         "client": f"jupyter_client {jupyter_client.__version__}",
     }
     print(json.dumps(out))
