@@ -166,7 +166,7 @@ public final class KernelManager: Sendable {
                 s.status = .dead(status.description)
                 return false
             }
-            if !expected { self.client.failAll("the kernel \(status.description)") }
+            if !expected { self.client.failAll(status.description) }
         }
     }
 
@@ -183,15 +183,17 @@ public final class KernelManager: Sendable {
 
     private var process: ChildProcess { state.withLock { $0.process } }
 
-    /// The last lines the kernel wrote to its log, to explain a failure.
+    /// The last lines the kernel wrote to its log, to explain a failure (known noise left out).
     public func logTail(lines: Int = 15) -> String {
         guard let text = try? FileIO.readText(logFile) else { return "" }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n").trimmed()
+        return text.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.contains("Kernel is running over TCP without encryption") }
+            .suffix(lines).joined(separator: "\n").trimmed()
     }
 
     private func deathError(_ reason: String) -> KernelError {
         let tail = logTail()
-        return KernelError(.died, "kernel \(spec.name) died: \(reason)" + (tail.isEmpty ? "" : "\n--- kernel log (\(logFile)) ---\n\(tail)"))
+        return KernelError(.died, "kernel \(spec.name) died (\(reason))" + (tail.isEmpty ? "" : "\n--- kernel log (\(logFile)) ---\n\(tail)"))
     }
 
     /// Waits until the kernel answers `kernel_info` and its IOPub channel is live.
@@ -342,7 +344,6 @@ public final class KernelManager: Sendable {
                 "user_expressions": .object([:]), "allow_stdin": .bool(options.allowStdin),
                 "stop_on_error": .bool(options.stopOnError),
             ])
-        result.timing["shell.execute_request"] = .string(request.header["date"]?.stringValue ?? Clock.iso8601())
         var collector = OutputCollector()
         var gotReply = false
         var gotIdle = false
@@ -455,11 +456,16 @@ public final class KernelManager: Sendable {
 
     /// Shuts the kernel down: a `shutdown_request` on the control channel, then SIGTERM, then SIGKILL.
     public func shutdown(timeout: Double = 5) async {
+        let diedEarlier = state.withLock { s -> Bool in
+            if case .dead = s.status { return true }
+            return false
+        }
         try? await stopProcess(restart: false, timeout: timeout)
         state.withLock { $0.status = .shutDown }
         client.close()
         unlink(connectionFile)
-        unlink(logFile)
+        // The log of a kernel that died stays, since error messages point to it.
+        if !diedEarlier { unlink(logFile) }
     }
 
     private func stopProcess(restart: Bool, timeout: Double = 5) async throws(KernelError) {

@@ -186,7 +186,7 @@ public struct NotebookRunner: Sendable {
                 report.message = "cell \(index + 1) did not finish within \(Double(options.cellTimeout ?? 0).formattedSeconds) and was interrupted"
             case .kernelDied(let why):
                 report.status = .kernelDied
-                report.message = "the kernel died while running cell \(index + 1): \(why)"
+                report.message = "cell \(index + 1) was running when the \(why)"
             }
             if report.status != .ok {
                 report.failedCell = index

@@ -27,7 +27,7 @@ public struct NotebookError: Error, Sendable, Equatable, CustomStringConvertible
 }
 
 extension Notebook {
-    /// Reads a notebook file (`.ipynb`, or a percent-format `.py` script).
+    /// Reads a notebook file (`.ipynb`, a percent-format `.py` script, or Jupytext Markdown `.md`).
     public static func read(path: String) throws(NotebookError) -> Notebook {
         let bytes: [UInt8]
         do {
@@ -36,11 +36,12 @@ extension Notebook {
             throw NotebookError(.io, error.description)
         }
         do throws(NotebookError) {
-            if FilePath.pathExtension(path) == "py" {
+            let ext = FilePath.pathExtension(path)
+            if ext == "py" || ext == "md" {
                 guard let text = String(validating: bytes, as: UTF8.self) else {
                     throw NotebookError(.notANotebook, "the file is not valid UTF-8")
                 }
-                return try PercentScript.parse(text)
+                return ext == "py" ? try PercentScript.parse(text) : try MarkdownNotebook.parse(text)
             }
             return try Notebook(ipynb: bytes)
         } catch {
@@ -128,12 +129,13 @@ extension Notebook {
         return bytes
     }
 
-    /// Writes the notebook atomically; `.py` paths get the percent format.
+    /// Writes the notebook atomically; `.py` paths get the percent format, `.md` Jupytext's Markdown.
     public func write(path: String) throws(NotebookError) {
         let bytes: [UInt8]
-        if FilePath.pathExtension(path) == "py" {
-            bytes = Array(PercentScript.render(self).utf8)
-        } else {
+        switch FilePath.pathExtension(path) {
+        case "py": bytes = Array(PercentScript.render(self).utf8)
+        case "md": bytes = Array(MarkdownNotebook.render(self).utf8)
+        default:
             bytes = ipynbBytes()
         }
         do {

@@ -12,7 +12,7 @@ public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .exited(let code): return "exited with code \(code)"
-        case .signaled(let signal): return "killed by signal \(signal) (\(ExitStatus.signalName(signal)))"
+        case .signaled(let signal): return "killed by \(ExitStatus.signalName(signal))"
         }
     }
 

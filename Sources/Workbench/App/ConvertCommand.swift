@@ -8,14 +8,14 @@ import Notebook
 struct ConvertCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert a notebook between .ipynb and Jupytext's percent-format .py.",
+        abstract: "Convert a notebook between .ipynb, Jupytext's percent-format .py and Jupytext Markdown .md.",
         discussion: "Writes atomically; the input is never changed. Exit codes: 0 done, 5 the input cannot be read, 7 the output cannot be written.")
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
-        case py, ipynb
+        case py, md, ipynb
     }
 
-    @Argument(help: "The notebook to convert (.ipynb or .py).")
+    @Argument(help: "The notebook to convert (.ipynb, .py or .md).")
     var input: String
 
     @Option(help: "The format to write.")
@@ -35,6 +35,7 @@ struct ConvertCommand: AsyncParsableCommand {
         let text: String
         switch to {
         case .py: text = PercentScript.render(notebook)
+        case .md: text = MarkdownNotebook.render(notebook)
         case .ipynb: text = String(decoding: notebook.ipynbBytes(), as: UTF8.self)
         }
         let target = output ?? FilePath.join(FilePath.directory(of: input), stem(FilePath.lastComponent(of: input)) + "." + to.rawValue)

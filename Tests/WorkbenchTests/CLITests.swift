@@ -1,0 +1,206 @@
+import CoreSupport
+import Foundation
+import Notebook
+import Testing
+
+/// The `wb` executable, run as a user or a script would.
+enum WB {
+    static let root: String = {
+        var path = #filePath
+        for _ in 0..<3 { path = FilePath.directory(of: path) }
+        return path
+    }()
+
+    static var binary: String {
+        for config in ["debug", "release"] {
+            let candidate = FilePath.join(root, ".build", config, "wb")
+            if FileIO.exists(candidate) { return candidate }
+        }
+        Issue.record("the wb binary is not built; run ./scripts/test")
+        return "/nonexistent/wb"
+    }
+
+    static var pythonEnv: String {
+        guard let env = ProcessInfo.processInfo.environment["WB_PYTHON_ENV"], !env.isEmpty else {
+            Issue.record("WB_PYTHON_ENV is not set: run the tests with ./scripts/test")
+            return "/nonexistent"
+        }
+        return env
+    }
+
+    static func scratch(_ name: String) -> String {
+        let base = ProcessInfo.processInfo.environment["WB_TEST_SCRATCH"] ?? NSTemporaryDirectory()
+        let dir = FilePath.join(base, "\(name)-\(Identifier.randomHex(bytes: 6))")
+        try! FileIO.createDirectory(dir)
+        return dir
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], environment extra: [String: String] = [:], cwd: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["WB_PYTHON_ENV"] = pythonEnv
+        for (k, v) in extra { env[k] = v }
+        process.environment = env
+        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        nonisolated(unsafe) var outData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            outData = out.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func notebook(_ sources: [String], in dir: String, name: String = "nb.ipynb", tags: [Int: [String]] = [:]) throws -> String {
+        var nb = Notebook(metadata: ["kernelspec": ["name": "python3", "display_name": "Python 3", "language": "python"]])
+        for (i, s) in sources.enumerated() {
+            var cell = Cell(.code, source: s)
+            if let t = tags[i] { cell.metadata = ["tags": .array(t.map(JSON.string))] }
+            nb.cells.append(cell)
+        }
+        let path = FilePath.join(dir, name)
+        try nb.write(path: path)
+        return path
+    }
+}
+
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct CLITests {
+    @Test(arguments: [["--help"], ["run", "--help"], ["open", "--help"], ["kernels", "list", "--help"], ["convert", "--help"], ["doctor", "--help"]])
+    func everyCommandHasHelp(_ args: [String]) throws {
+        let result = try WB.run(args)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("USAGE:"))
+    }
+
+    @Test func runWritesTheOutputAndAJSONReport() throws {
+        let dir = WB.scratch("cli-run")
+        let input = try WB.notebook(["# parameters\nn = 1", "print(n * 2)"], in: dir, tags: [0: ["parameters"]])
+        let before = try FileIO.read(input)
+        let output = FilePath.join(dir, "out.ipynb")
+        let result = try WB.run(["run", input, "-o", output, "-p", "n", "21", "--json"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let report = try JSON.parse(result.stdout)
+        #expect(report["status"] == "ok")
+        #expect(report["executed"] == 3)
+        #expect(try FileIO.read(input) == before)
+        let nb = try Notebook.read(path: output)
+        #expect(nb.cells[2].outputs.first?.text == "42\n")
+    }
+
+    @Test func parametersFileIsYAML() throws {
+        let dir = WB.scratch("cli-yaml")
+        let input = try WB.notebook(["print(rate, names)"], in: dir)
+        let params = FilePath.join(dir, "p.yaml")
+        try AtomicFile.write("rate: 0.25\nnames: [a, b]\n", to: params)
+        let output = FilePath.join(dir, "out.ipynb")
+        let result = try WB.run(["run", input, "-o", output, "-f", params])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(try Notebook.read(path: output).cells[1].outputs.first?.text == "0.25 ['a', 'b']\n")
+    }
+
+    @Test func exitCodesSayWhatHappened() throws {
+        let dir = WB.scratch("cli-exit")
+        let failing = try WB.notebook(["1/0"], in: dir, name: "fail.ipynb")
+        let failed = try WB.run(["run", failing, "-o", FilePath.join(dir, "fail.out.ipynb")])
+        #expect(failed.status == 1)
+        #expect(failed.stderr.contains("cell 1 raised ZeroDivisionError"))
+        #expect(FileIO.exists(FilePath.join(dir, "fail.out.ipynb")))
+
+        let slow = try WB.notebook(["import time; time.sleep(60)"], in: dir, name: "slow.ipynb")
+        let timedOut = try WB.run(["run", slow, "--cell-timeout", "1"])
+        #expect(timedOut.status == 4)
+
+        let dying = try WB.notebook(["import os; os._exit(3)"], in: dir, name: "die.ipynb")
+        let died = try WB.run(["run", dying])
+        #expect(died.status == 3)
+        #expect(died.stderr.contains("exited with code 3"))
+
+        let malformed = FilePath.join(dir, "bad.ipynb")
+        try AtomicFile.write("{\"cells\": [}", to: malformed)
+        let bad = try WB.run(["run", malformed])
+        #expect(bad.status == 5)
+        #expect(bad.stderr.contains("bad.ipynb"))
+        #expect(bad.stderr.contains("line 1, column 12"))
+
+        let unknown = try WB.run(["run", failing, "--kernel", "no-such-kernel"])
+        #expect(unknown.status == 6)
+        #expect(unknown.stderr.contains("no kernel named no-such-kernel"))
+
+        let usage = try WB.run(["run", failing, "-o", failing])
+        #expect(usage.status == 64)
+
+        let missingDir = try WB.run(["run", failing, "-o", FilePath.join(dir, "nope/out.ipynb")])
+        #expect(missingDir.status == 7)
+    }
+
+    @Test func kernelsListJSONMatchesJupyter() throws {
+        let result = try WB.run(["kernels", "list", "--json"])
+        #expect(result.status == 0)
+        let jupyter = Process()
+        jupyter.executableURL = URL(fileURLWithPath: FilePath.join(WB.pythonEnv, "bin", "jupyter"))
+        jupyter.arguments = ["kernelspec", "list", "--json"]
+        let pipe = Pipe()
+        jupyter.standardOutput = pipe
+        try jupyter.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        jupyter.waitUntilExit()
+        #expect(try JSON.parse(result.stdout) == JSON.parse(Array(data)))
+    }
+
+    @Test func convertRoundTripsThroughPercentFormat() throws {
+        let dir = WB.scratch("cli-convert")
+        let input = try WB.notebook(["x = 1\nprint(x)"], in: dir)
+        let py = FilePath.join(dir, "nb.py")
+        #expect(try WB.run(["convert", input, "--to", "py"]).status == 0)
+        let text = try FileIO.readText(py)
+        #expect(text.contains("# %%\nx = 1\nprint(x)\n"))
+        let back = FilePath.join(dir, "back.ipynb")
+        #expect(try WB.run(["convert", py, "--to", "ipynb", "-o", back]).status == 0)
+        #expect(try Notebook.read(path: back).cells.map(\.source) == ["x = 1\nprint(x)"])
+        #expect(try WB.run(["convert", FilePath.join(dir, "missing.ipynb"), "--to", "py"]).status == 5)
+    }
+
+    @Test func openRunsTheSampleHeadless() throws {
+        let sample = FilePath.join(WB.root, "Examples", "sample.ipynb")
+        let before = try FileIO.read(sample)
+        let result = try WB.run(["open", sample])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("data: ["))
+        #expect(try FileIO.read(sample) == before)
+    }
+
+    @Test func doctorChecksEverything() throws {
+        let home = WB.scratch("doctor")
+        let result = try WB.run(["doctor", "--json"], environment: ["WB_HOME": home])
+        #expect(result.status == 0, "stdout: \(result.stdout)")
+        let report = try JSON.parse(result.stdout)
+        #expect(report["ok"] == true)
+        let names = report["checks"]?.arrayValue?.compactMap { $0["check"]?.stringValue } ?? []
+        #expect(names.contains("system libraries"))
+        #expect(names.contains("kernel python3"))
+        let broken = try WB.run(["doctor", "--no-kernel-start"], environment: ["WB_PYTHON_ENV": "/nonexistent/env", "WB_HOME": home])
+        #expect(broken.status == 8)
+        #expect(broken.stdout.contains("fix:"))
+    }
+}
