@@ -61,13 +61,16 @@ def run(argv, env, timeout, cwd=None):
 
 
 def last_json(text, what):
-    for line in reversed(text.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
+    """The JSON object that ends the output, on one line or pretty-printed over several."""
+    lines = text.strip().splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].lstrip().startswith("{"):
             try:
-                return json.loads(line)
+                value = json.loads("\n".join(lines[i:]))
             except ValueError:
-                break
+                continue
+            if isinstance(value, dict):
+                return value
     raise Failed(f"{what} printed no JSON object; its output ended with: {text.strip()[-300:]!r}")
 
 
@@ -271,7 +274,9 @@ def print_report(r):
     p("")
     p("Workbench benchmark  " + r["started"])
     p(f"machine: {m.get('nproc')} CPUs, {m.get('cpu', '?')}, {m.get('memory_mb', '?')} MB RAM, {m.get('os', '?')}")
-    p(f"load average at start {m['loadavg_start'][0]:.2f}, at end {m['loadavg_end'][0]:.2f}")
+    busy = m["loadavg_start"][0] > 0.5 or m["loadavg_end"][0] > (m.get("nproc") or 1) + 0.5
+    p(f"load average at start {m['loadavg_start'][0]:.2f}, at end {m['loadavg_end'][0]:.2f}"
+      + ("  (BUSY MACHINE: other processes competed; these numbers are noisy)" if busy else ""))
     p(f"kernel: ipykernel {r['kernel']['ipykernel']} on Python {r['kernel']['python']} ({r['kernel']['argv'][0]})")
     p(f"wb: {r.get('wb_binary') or 'not run (--peers-only)'}")
 
