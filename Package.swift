@@ -85,7 +85,7 @@ let package = Package(
             name: "wb",
             dependencies: [
                 "CoreSupport", "Notebook", "Kernels", "Storage", "Lifecycle", "Governance",
-                "PluginBus", "Lakehouse", "Experiments", "TUI", "CGit2", "CCurl",
+                "PluginBus", "Lakehouse", "Experiments", "TUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -93,8 +93,13 @@ let package = Package(
 
         // Tests: one target per module, plus the CLI end to end.
         .testTarget(name: "CoreSupportTests", dependencies: ["CoreSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "NotebookTests", dependencies: ["Notebook", "CoreSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NotebookTests", dependencies: ["Notebook", "CoreSupport"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Notebook", "CoreSupport", "CZMQ"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SystemTests", dependencies: ["CZMQ", "CNCursesW", "CSQLite3", "CGit2", "CCurl"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "WorkbenchTests", dependencies: ["CoreSupport", "Notebook"], swiftSettings: swiftSettings),
     ]
 )

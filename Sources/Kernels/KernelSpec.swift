@@ -160,7 +160,7 @@ public struct KernelSpecFinder: Sendable {
     public var kernelDirectories: [String] { dataPath.map { FilePath.join($0, "kernels") } }
 
     /// Valid kernel names: ASCII letters, digits, `.`, `_` and `-`.
-    static func isValidName(_ name: String) -> Bool {
+    public static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name.unicodeScalars.allSatisfy {
             ($0.value < 128 && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || $0 == "." || $0 == "_"
                 || $0 == "-"
@@ -175,8 +175,8 @@ public struct KernelSpecFinder: Sendable {
             for entry in FileIO.list(dir) {
                 let path = FilePath.join(dir, entry)
                 guard FileIO.isDirectory(path), FileIO.exists(FilePath.join(path, "kernel.json")) else { continue }
+                // Jupyter warns about names outside [A-Za-z0-9._-] but still lists them; so do we.
                 let name = entry.lowercased()
-                guard KernelSpecFinder.isValidName(name) else { continue }
                 if found[name] == nil {
                     found[name] = path
                     order.append(name)

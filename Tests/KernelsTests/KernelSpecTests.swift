@@ -24,7 +24,7 @@ struct KernelSpecTests {
         try writeSpec(second, "only-second", display: "second only", extra: ", \"metadata\": {\"k\": [1, 2.5]}")
         try writeSpec(data, "user-kernel", display: "user")
         try writeSpec(data, "Mixed.Case", display: "mixed")
-        try writeSpec(first, "bad name!", display: "skipped")
+        try writeSpec(first, "bad name!", display: "listed with a warning")
         try FileIO.createDirectory(FilePath.join(first, "kernels", "no-json"))
         var env = ProcessInfo.processInfo.environment
         env["JUPYTER_PATH"] = "\(first):\(second)/"

@@ -1,4 +1,4 @@
-public import CoreSupport
+import CoreSupport
 import Yams
 
 /// Jupytext's Markdown format: Markdown text with code cells in fenced blocks.

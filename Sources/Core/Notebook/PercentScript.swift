@@ -44,12 +44,18 @@ public enum PercentScript {
             if cell.kind == .code {
                 out += source
             } else {
-                out += source.split(separator: "\n", omittingEmptySubsequences: false)
+                out += lines(source)
                     .map { $0.isEmpty ? comment : "\(comment) \($0)" }.joined(separator: "\n")
             }
             out += "\n"
         }
         return out
+    }
+
+    /// The text split at each "\n" scalar. (Splitting the `String` itself would not split at
+    /// "\r\n", which is a single `Character`.)
+    static func lines(_ text: String) -> [String] {
+        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(Substring($0)) }
     }
 
     static func isSimpleKey(_ key: String) -> Bool {
@@ -58,7 +64,7 @@ public enum PercentScript {
 
     /// Parses a percent-format script into a notebook.
     public static func parse(_ text: String, language: String = "python") throws(NotebookError) -> Notebook {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = PercentScript.lines(text)
         if lines.last == "" { lines.removeLast() }
         let comment = lines.first.map { $0.hasPrefix("--") ? "--" : ($0.hasPrefix("//") ? "//" : "#") } ?? "#"
         var metadata: JSONObject = [:]

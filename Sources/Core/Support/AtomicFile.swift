@@ -13,7 +13,22 @@ public enum AtomicFile {
     ///
     /// An existing file keeps its permission bits; a new one gets `mode`.
     /// On any failure the old file is untouched and the temporary file removed.
+    /// A symbolic link is followed: its target is replaced and the link kept, as `open(path, "w")` would.
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(SystemError) {
+        try replace(resolvingLink(path), with: bytes, mode: mode)
+    }
+
+    /// The file a symbolic link points to; other paths (and dangling links) unchanged.
+    static func resolvingLink(_ path: String) -> String {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK, let resolved = realpath(path, nil) else {
+            return path
+        }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func replace(_ path: String, with bytes: [UInt8], mode: mode_t) throws(SystemError) {
         let directory = FilePath.directory(of: path)
         let base = FilePath.lastComponent(of: path)
         var template = Array("\(directory)/.\(base).wb-tmp-XXXXXX".utf8CString)

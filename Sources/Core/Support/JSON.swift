@@ -16,9 +16,29 @@ public enum JSON: Sendable, Hashable {
 }
 
 /// A JSON object: string keys in insertion order, with dictionary lookup.
+///
+/// Keys are told apart by their Unicode scalars, as Python compares `str`: Swift's
+/// `String` equality would merge keys that differ only in normalization (`"é"` and
+/// `"e\u{301}"`), losing one of them.
 public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
     public private(set) var keys: [String] = []
-    private var values: [String: JSON] = [:]
+    private var values: [ScalarKey: JSON] = [:]
+
+    /// A key compared and hashed by its UTF-8 bytes.
+    private struct ScalarKey: Hashable, Sendable {
+        var string: String
+
+        init(_ string: String) { self.string = string }
+
+        static func == (lhs: ScalarKey, rhs: ScalarKey) -> Bool {
+            lhs.string.utf8.count == rhs.string.utf8.count && lhs.string.utf8.elementsEqual(rhs.string.utf8)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            var s = string
+            s.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        }
+    }
 
     public init() {}
 
@@ -35,19 +55,19 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 
     /// The value for a key; setting `nil` removes the key.
     public subscript(key: String) -> JSON? {
-        get { values[key] }
+        get { values[ScalarKey(key)] }
         set {
             if let newValue {
-                if values.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if values.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+                if values.updateValue(newValue, forKey: ScalarKey(key)) == nil { keys.append(key) }
+            } else if values.removeValue(forKey: ScalarKey(key)) != nil {
+                keys.removeAll { ScalarKey($0) == ScalarKey(key) }
             }
         }
     }
 
     @discardableResult
     public mutating func removeValue(forKey key: String) -> JSON? {
-        let old = values[key]
+        let old = values[ScalarKey(key)]
         self[key] = nil
         return old
     }
@@ -59,7 +79,7 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         return AnyIterator {
             guard index < keys.count else { return nil }
             defer { index += 1 }
-            return (keys[index], values[keys[index]]!)
+            return (keys[index], values[ScalarKey(keys[index])]!)
         }
     }
 

@@ -39,7 +39,9 @@ extension JSON {
 struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
-    static let maxDepth = 10_000
+    /// Deeper nesting is an error, not a stack overflow: each level costs stack frames, and a test
+    /// or worker thread's stack is far smaller than the main thread's. Python gives up near 1000 too.
+    static let maxDepth = 1_000
 
     init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -78,7 +80,7 @@ struct JSONParser {
 
     mutating func parseValue(depth: Int) throws(JSONParseError) -> JSON {
         guard index < bytes.count else { throw error("unexpected end of input, expected a value") }
-        if depth > JSONParser.maxDepth { throw error("nesting too deep") }
+        if depth > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)
         case UInt8(ascii: "["): return try parseArray(depth: depth)
@@ -175,7 +177,8 @@ struct JSONParser {
         let start = index
         var isInteger = true
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
-        guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit", at: index) }
+        // Like Python, a '-' without digits is reported where the value starts.
+        guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a value", at: start) }
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
         } else {
@@ -284,8 +287,10 @@ struct JSONParser {
         throw error("unterminated string", at: quote)
     }
 
+    /// Reads the four hex digits after `\u`; errors point at the `u`, as Python's do.
     mutating func parseHex4() throws(JSONParseError) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw error("invalid \\u escape") }
+        let u = index - 1
+        guard index + 4 <= bytes.count else { throw error("invalid \\u escape", at: u) }
         var value: UInt32 = 0
         for _ in 0..<4 {
             let b = bytes[index]
@@ -294,7 +299,7 @@ struct JSONParser {
             case 0x30...0x39: digit = UInt32(b - 0x30)
             case 0x41...0x46: digit = UInt32(b - 0x41 + 10)
             case 0x61...0x66: digit = UInt32(b - 0x61 + 10)
-            default: throw error("invalid \\u escape")
+            default: throw error("invalid \\u escape", at: u)
             }
             value = value * 16 + digit
             index += 1

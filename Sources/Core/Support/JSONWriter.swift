@@ -109,7 +109,8 @@ extension JSON {
         if ensureASCII {
             for scalar in s.unicodeScalars {
                 let v = scalar.value
-                if v < 0x80 {
+                // Python escapes DEL too: only space to `~` go out as they are.
+                if v < 0x7F {
                     appendEscapedASCII(UInt8(v), into: &out)
                 } else if v < 0x10000 {
                     appendUnicodeEscape(UInt16(v), into: &out)

@@ -1,6 +1,4 @@
 import ArgumentParser
-import CGit2
-import CCurl
 import CoreSupport
 #if canImport(Glibc)
 import Glibc
@@ -37,12 +35,21 @@ struct DoctorCommand: AsyncParsableCommand {
 
     func run() async throws {
         var checks: [Check] = []
-        var gitMajor: Int32 = 0, gitMinor: Int32 = 0, gitPatch: Int32 = 0
-        git_libgit2_version(&gitMajor, &gitMinor, &gitPatch)
-        let curl = String(cString: curl_version())
+        // libgit2 and libcurl are checked by loading them here, so that commands which do not
+        // need them (wb run above all) do not pay for loading them at start-up.
+        var libraries = ["libzmq \(ZMQLibrary.version)", "sqlite \(StorageModule.sqliteVersion)", TUIModule.ncursesVersion]
+        var missing: [String] = []
+        for (soname, package) in [("libgit2.so.1.5", "libgit2-1.5"), ("libcurl.so.4", "libcurl4")] {
+            if let handle = dlopen(soname, RTLD_LAZY) {
+                libraries.append(soname)
+                dlclose(handle)
+            } else {
+                missing.append(package)
+            }
+        }
         checks.append(Check(
-            name: "system libraries", ok: true,
-            detail: "libzmq \(ZMQLibrary.version), sqlite \(StorageModule.sqliteVersion), \(TUIModule.ncursesVersion), libgit2 \(gitMajor).\(gitMinor).\(gitPatch), \(curl.split(separator: " ").first ?? "libcurl")"))
+            name: "system libraries", ok: missing.isEmpty, detail: libraries.joined(separator: ", "),
+            fix: missing.isEmpty ? nil : "apt-get install \(missing.joined(separator: " "))"))
 
         let finder = KernelSpecFinder()
         let setupFix = "run ./scripts/open (it creates the environment) or set WB_PYTHON_ENV to a Python environment with ipykernel"

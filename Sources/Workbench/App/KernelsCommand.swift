@@ -54,6 +54,9 @@ struct KernelsCommand: AsyncParsableCommand {
                 }
             }
             for problem in problems { printError("wb kernels: skipped a broken kernelspec: \(problem.message)") }
+            for spec in specs where !KernelSpecFinder.isValidName(spec.name) {
+                printError("wb kernels: \(spec.resourceDirectory): kernel names should use only ASCII letters, digits, '.', '_' and '-'")
+            }
         }
     }
 }
