@@ -46,10 +46,13 @@ ensure_venv() {
     printf '%s\n' "$venv"
 }
 
-# Builds wb in the given configuration and prints the binary's path.
+# Builds wb in the given configuration and prints the binary's path. Release builds
+# link the Swift runtime and Foundation statically: a faster start and a smaller
+# resident set than loading the shared libraries.
 build_wb() {
-    local config="$1"
-    (cd "$WB_ROOT" && swift build -c "$config" --product wb 2>&1 | grep -E 'error|warning: ' >&2; exit "${PIPESTATUS[0]}") || {
+    local config="$1" flags=()
+    [ "$config" = release ] && flags=(-Xswiftc -static-stdlib)
+    (cd "$WB_ROOT" && swift build -c "$config" --product wb "${flags[@]}" 2>&1 | grep -E 'error|warning: ' | grep -v "use of \`mktemp'" >&2; exit "${PIPESTATUS[0]}") || {
         say "swift build failed"; return 1; }
     printf '%s\n' "$WB_ROOT/.build/$config/wb"
 }

@@ -41,6 +41,13 @@ public struct ConnectionInfo: Sendable, Equatable {
             kernelName: kernelName)
     }
 
+    /// New connection info on Unix domain sockets (`ipc://PATH-N`) next to `path`, with a random key.
+    public static func allocateIPC(path: String, kernelName: String = "") -> ConnectionInfo {
+        ConnectionInfo(
+            transport: "ipc", ip: path, shellPort: 1, iopubPort: 2, stdinPort: 3, controlPort: 4, hbPort: 5,
+            kernelName: kernelName)
+    }
+
     public func port(for channel: Channel) -> Int {
         switch channel {
         case .shell: return shellPort

@@ -61,9 +61,25 @@ public final class KernelClient: Sendable {
     ) -> Request {
         let message = session.message(msgType, content: content, metadata: metadata)
         let (stream, continuation) = AsyncStream.makeStream(of: KernelEvent.self)
-        io.register(message.msgID, continuation)
+        io.register(message.msgID, .stream(continuation))
         io.enqueue(channel, session.serialize(message))
         return Request(msgID: message.msgID, header: message.header, events: stream)
+    }
+
+    /// Sends a request whose answers are handed to `handler` on the I/O thread itself.
+    ///
+    /// For the hot path (executing cells): no task is woken per message. `handler`
+    /// must be quick and must not block; call `finish(_:)` when the request is done.
+    /// Returns the request's header.
+    @discardableResult
+    public func send(
+        _ msgType: String, content: JSONObject = [:], channel: Channel = .shell, metadata: JSONObject = [:],
+        handler: @escaping @Sendable (KernelEvent) -> Void
+    ) -> JSONObject {
+        let message = session.message(msgType, content: content, metadata: metadata)
+        io.register(message.msgID, .handler(handler))
+        io.enqueue(channel, session.serialize(message))
+        return message.header
     }
 
     /// Sends a message that expects no answer (such as `input_reply`).
@@ -96,6 +112,23 @@ public final class KernelClient: Sendable {
     public func close() { io.stop() }
 }
 
+/// Where a request's answers go: an async stream, or a handler called on the I/O thread.
+enum Route: Sendable {
+    case stream(AsyncStream<KernelEvent>.Continuation)
+    case handler(@Sendable (KernelEvent) -> Void)
+
+    func deliver(_ event: KernelEvent) {
+        switch self {
+        case .stream(let continuation): continuation.yield(event)
+        case .handler(let handler): handler(event)
+        }
+    }
+
+    func end() {
+        if case .stream(let continuation) = self { continuation.finish() }
+    }
+}
+
 /// The thread that owns the sockets. State shared with callers sits behind a mutex.
 final class ChannelIO: @unchecked Sendable {
     // Touched only on the I/O thread (after init).
@@ -112,7 +145,7 @@ final class ChannelIO: @unchecked Sendable {
 
     private struct Shared {
         var outbox: [(Channel, [[UInt8]])] = []
-        var routes: [String: AsyncStream<KernelEvent>.Continuation] = [:]
+        var routes: [String: Route] = [:]
         var stopped = false
         var lastPong: Double? = nil
         var rejected = 0
@@ -156,25 +189,25 @@ final class ChannelIO: @unchecked Sendable {
         Thread.start(name: "wb-kernel-io") { [self] in run() }
     }
 
-    func register(_ msgID: String, _ continuation: AsyncStream<KernelEvent>.Continuation) {
+    func register(_ msgID: String, _ route: Route) {
         let stopped = shared.withLock { s in
-            if !s.stopped { s.routes[msgID] = continuation }
+            if !s.stopped { s.routes[msgID] = route }
             return s.stopped
         }
         if stopped {
-            continuation.yield(.kernelDied("the connection to the kernel is closed"))
-            continuation.finish()
+            route.deliver(.kernelDied("the connection to the kernel is closed"))
+            route.end()
         }
     }
 
     func unregister(_ msgID: String) {
-        let continuation = shared.withLock { $0.routes.removeValue(forKey: msgID) }
-        continuation?.finish()
+        let route = shared.withLock { $0.routes.removeValue(forKey: msgID) }
+        route?.end()
     }
 
     func inject(_ msgID: String, _ event: KernelEvent) {
-        let continuation = shared.withLock { $0.routes[msgID] }
-        continuation?.yield(event)
+        let route = shared.withLock { $0.routes[msgID] }
+        route?.deliver(event)
     }
 
     func failAll(_ reason: String) {
@@ -182,9 +215,9 @@ final class ChannelIO: @unchecked Sendable {
             defer { s.routes = [:] }
             return s.routes
         }
-        for (_, continuation) in routes {
-            continuation.yield(.kernelDied(reason))
-            continuation.finish()
+        for (_, route) in routes {
+            route.deliver(.kernelDied(reason))
+            route.end()
         }
     }
 
@@ -306,13 +339,13 @@ final class ChannelIO: @unchecked Sendable {
     private func route(_ message: KernelMessage, _ channel: Channel) {
         let isStatus = channel == .iopub && message.msgType == "status"
         let state = isStatus ? message.content["execution_state"]?.stringValue : nil
-        let target = shared.withLock { s -> AsyncStream<KernelEvent>.Continuation? in
+        let target = shared.withLock { s -> Route? in
             if let state { s.executionState = state }
             guard let parent = message.parentMsgID else { return nil }
             return s.routes[parent]
         }
         if let target {
-            target.yield(.message(channel, message))
+            target.deliver(.message(channel, message))
         } else {
             unsolicited.yield(.message(channel, message))
         }

@@ -54,15 +54,22 @@ public final class KernelManager: Sendable {
     }
 
     /// Starts a kernel from its spec, in `directory` (the notebook's folder).
+    /// `transport` (`tcp` or `ipc`) overrides the choice `transport(for:ipcPath:)` makes.
     public static func start(
         spec: KernelSpec, directory: String? = nil, pythonPrefix: String? = KernelSpecFinder.defaultPythonPrefix(),
-        runtimeDirectory: String = FilePath.join(Environment.workbenchHome, "runtime"), extraEnvironment: [String: String] = [:]
+        runtimeDirectory: String = FilePath.join(Environment.workbenchHome, "runtime"), extraEnvironment: [String: String] = [:],
+        transport: String? = nil
     ) throws(KernelError) -> KernelManager {
         let id = Identifier.uuid()
         var connection: ConnectionInfo
         do {
-            connection = try ConnectionInfo.allocate(kernelName: spec.name)
             try FileIO.createDirectory(runtimeDirectory, mode: 0o700)
+            let ipcPath = FilePath.join(runtimeDirectory, "k-\(id.prefix(8))")
+            if (transport ?? KernelManager.transport(for: spec, ipcPath: ipcPath)) == "ipc" {
+                connection = ConnectionInfo.allocateIPC(path: ipcPath, kernelName: spec.name)
+            } else {
+                connection = try ConnectionInfo.allocate(kernelName: spec.name)
+            }
             chmod(runtimeDirectory, 0o700)
         } catch {
             throw KernelError(.launchFailed, "cannot prepare the kernel's connection: \(error)")
@@ -110,6 +117,18 @@ public final class KernelManager: Sendable {
         self.client = client
         self.launch = launch
         self.state = Mutex(State(process: process))
+    }
+
+    /// The transport for a kernel: `$WB_KERNEL_TRANSPORT` (`tcp` or `ipc`) when set; else
+    /// Unix domain sockets for ipykernel, which supports them (they live in the owner-only
+    /// runtime folder, so no other local user can reach the kernel, and they are a little
+    /// faster than loopback TCP); else TCP, which every kernel supports.
+    static func transport(for spec: KernelSpec, ipcPath: String) -> String {
+        if let forced = Environment.nonEmpty("WB_KERNEL_TRANSPORT"), forced == "tcp" || forced == "ipc" { return forced }
+        // A socket path must fit in sockaddr_un (108 bytes with the "-N" suffix).
+        guard ipcPath.utf8.count < 100 else { return "tcp" }
+        let launchesIPykernel = spec.argv.contains { $0 == "ipykernel_launcher" || $0 == "ipykernel" || $0.hasSuffix("/ipykernel_launcher.py") }
+        return launchesIPykernel ? "ipc" : "tcp"
     }
 
     /// `argv` with `{connection_file}` and `{resource_dir}` filled in, and a bare
@@ -327,110 +346,80 @@ public final class KernelManager: Sendable {
     }
 
     /// Runs one cell's code and gathers its outputs.
+    ///
+    /// Messages are handled on the client's I/O thread as they arrive; the
+    /// caller is resumed once, when the reply and the kernel's `idle` status for
+    /// this request have both come (or the kernel died, or time ran out).
+    /// `onMessage` is called on that thread for every message: keep it quick.
     public func execute(
         _ code: String, options: ExecuteOptions = ExecuteOptions(),
-        onMessage: @Sendable (KernelMessage) -> Void = { _ in },
-        onInput: @Sendable (_ prompt: String, _ password: Bool) async -> String? = { _, _ in nil }
+        onMessage: @escaping @Sendable (KernelMessage) -> Void = { _ in },
+        onInput: @escaping @Sendable (_ prompt: String, _ password: Bool) async -> String? = { _, _ in nil }
     ) async -> ExecutionResult {
-        var result = ExecutionResult()
         if case .dead(let why) = state.withLock({ $0.status }) {
+            var result = ExecutionResult()
             result.outcome = .kernelDied(deathError(why).message)
             return result
         }
-        let request = client.send(
-            "execute_request",
-            content: [
-                "code": .string(code), "silent": .bool(options.silent), "store_history": .bool(options.storeHistory),
-                "user_expressions": .object([:]), "allow_stdin": .bool(options.allowStdin),
-                "stop_on_error": .bool(options.stopOnError),
-            ])
-        var collector = OutputCollector()
-        var gotReply = false
-        var gotIdle = false
-        var timedOut = false
-        let msgID = request.msgID
+        let tracker = ExecutionTracker(onMessage: onMessage)
         let client = self.client
-        let deadlineTask: Task<Void, Never>? = options.timeout.map { seconds in
-            Task {
-                try? await Task.sleep(for: .seconds(seconds))
-                if !Task.isCancelled { client.inject(msgID, .deadline) }
-            }
-        }
-        defer {
-            deadlineTask?.cancel()
-            client.finish(msgID)
-        }
-        eventLoop: for await event in request.events {
-            switch event {
-            case .deadline:
-                timedOut = true
-                try? await interrupt()
-                // Give the interrupted cell a moment to report; a kernel that ignores SIGINT is left to the caller.
-                let grace = client
-                Task {
-                    try? await Task.sleep(for: .seconds(options.interruptGrace))
-                    grace.finish(msgID)
-                }
-            case .tick:
-                continue
-            case .kernelDied(let why):
-                result.outputs = collector.outputs
-                result.outcome = .kernelDied(deathError(why).message)
-                return result
-            case .message(let channel, let message):
-                onMessage(message)
-                switch channel {
-                case .iopub:
-                    let date = message.header["date"] ?? .string(Clock.iso8601())
-                    switch message.msgType {
-                    case "status":
-                        let s = message.content["execution_state"]?.stringValue
-                        if s == "busy" { result.timing["iopub.status.busy"] = date }
-                        if s == "idle" {
-                            result.timing["iopub.status.idle"] = date
-                            gotIdle = true
-                        }
-                    case "execute_input":
-                        result.timing["iopub.execute_input"] = date
-                        result.executionCount = message.content["execution_count"]?.intValue ?? result.executionCount
-                    default:
-                        collector.apply(message)
-                    }
-                case .shell where message.msgType == "execute_reply":
-                    gotReply = true
-                    result.timing["shell.execute_reply"] = message.header["date"] ?? .string(Clock.iso8601())
-                    result.reply = message.content
-                    result.executionCount = message.content["execution_count"]?.intValue ?? result.executionCount
-                case .stdin where message.msgType == "input_request":
-                    let prompt = message.content["prompt"]?.stringValue ?? ""
-                    let password = message.content["password"]?.boolValue ?? false
-                    let answer = await onInput(prompt, password)
-                    client.post(
-                        "input_reply", content: ["value": .string(answer ?? "")], parent: message.header, channel: .stdin)
-                    if answer == nil {
-                        // Nobody can answer: interrupt rather than hang (as nbclient does without stdin).
-                        try? await interrupt()
-                    }
-                default:
+        let content: JSONObject = [
+            "code": .string(code), "silent": .bool(options.silent), "store_history": .bool(options.storeHistory),
+            "user_expressions": .object([:]), "allow_stdin": .bool(options.allowStdin),
+            "stop_on_error": .bool(options.stopOnError),
+        ]
+        let outcome: ExecutionTracker.Finish = await withCheckedContinuation { continuation in
+            tracker.start(continuation)
+            let header = client.send("execute_request", content: content) { [weak self] event in
+                switch tracker.handle(event) {
+                case .none:
                     break
+                case .input(let prompt, let password, let parent):
+                    Task {
+                        let answer = await onInput(prompt, password)
+                        client.post("input_reply", content: ["value": .string(answer ?? "")], parent: parent, channel: .stdin)
+                        // Nobody can answer: interrupt rather than hang (as nbclient does without stdin).
+                        if answer == nil { try? await self?.interrupt() }
+                    }
+                case .interrupt(let graceMsgID):
+                    Task {
+                        try? await self?.interrupt()
+                        // An interrupted cell gets a moment to report; one that ignores SIGINT is left to the caller.
+                        try? await Task.sleep(for: .seconds(options.interruptGrace))
+                        client.inject(graceMsgID, .tick)
+                    }
                 }
-                if gotReply && gotIdle { break eventLoop }
+            }
+            let msgID = header["msg_id"]?.stringValue ?? ""
+            tracker.setMessageID(msgID)
+            if let seconds = options.timeout {
+                tracker.setDeadlineTask(Task {
+                    try? await Task.sleep(for: .seconds(seconds))
+                    if !Task.isCancelled { client.inject(msgID, .deadline) }
+                })
             }
         }
-        result.outputs = collector.outputs
-        if timedOut {
-            result.outcome = .timedOut
-        } else if !(gotReply && gotIdle), case .dead(let why) = state.withLock({ $0.status }) {
+        client.finish(tracker.messageID)
+        var result = tracker.result
+        switch outcome {
+        case .died(let why):
             result.outcome = .kernelDied(deathError(why).message)
-        } else if result.reply?["status"]?.stringValue == "error" || collector.outputs.contains(where: { $0.outputType == "error" }) {
-            let reply = result.reply ?? [:]
-            result.outcome = .error(
-                name: reply["ename"]?.stringValue ?? collector.outputs.last { $0.outputType == "error" }?.errorName ?? "Error",
-                value: reply["evalue"]?.stringValue ?? collector.outputs.last { $0.outputType == "error" }?.errorValue ?? "")
-        } else if result.reply?["status"]?.stringValue == "aborted" {
-            result.outcome = .aborted
-        } else {
-            result.outcome = .ok
+        case .timedOut:
+            result.outcome = .timedOut
+        case .completed:
+            if !(tracker.completed), case .dead(let why) = state.withLock({ $0.status }) {
+                result.outcome = .kernelDied(deathError(why).message)
+            } else if result.reply?["status"]?.stringValue == "error" || result.outputs.contains(where: { $0.outputType == "error" }) {
+                let reply = result.reply ?? [:]
+                let lastError = result.outputs.last { $0.outputType == "error" }
+                result.outcome = .error(
+                    name: reply["ename"]?.stringValue ?? lastError?.errorName ?? "Error",
+                    value: reply["evalue"]?.stringValue ?? lastError?.errorValue ?? "")
+            } else if result.reply?["status"]?.stringValue == "aborted" {
+                result.outcome = .aborted
+            } else {
+                result.outcome = .ok
+            }
         }
         return result
     }
@@ -464,6 +453,10 @@ public final class KernelManager: Sendable {
         state.withLock { $0.status = .shutDown }
         client.close()
         unlink(connectionFile)
+        if connection.transport == "ipc" {
+            // A killed kernel cannot remove its sockets.
+            for channel in Channel.allCases { unlink(String(connection.endpoint(for: channel).dropFirst("ipc://".count))) }
+        }
         // The log of a kernel that died stays, since error messages point to it.
         if !diedEarlier { unlink(logFile) }
     }
@@ -537,5 +530,126 @@ extension String {
             rest = rest[range.upperBound...]
         }
         return out + rest
+    }
+}
+
+/// The state of one `execute_request`, updated on the client's I/O thread.
+final class ExecutionTracker: Sendable {
+    enum Finish: Sendable {
+        case completed
+        case timedOut
+        case died(String)
+    }
+
+    /// Work the handler must start outside the lock.
+    enum Action {
+        case none
+        case input(prompt: String, password: Bool, parent: JSONObject)
+        case interrupt(msgID: String)
+    }
+
+    private struct State {
+        var continuation: CheckedContinuation<Finish, Never>?
+        var collector = OutputCollector()
+        var result = ExecutionResult()
+        var gotReply = false
+        var gotIdle = false
+        var timedOut = false
+        var msgID = ""
+        var deadlineTask: Task<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+    private let onMessage: @Sendable (KernelMessage) -> Void
+
+    init(onMessage: @escaping @Sendable (KernelMessage) -> Void) {
+        self.onMessage = onMessage
+    }
+
+    func start(_ continuation: CheckedContinuation<Finish, Never>) {
+        state.withLock { $0.continuation = continuation }
+    }
+
+    func setMessageID(_ id: String) { state.withLock { $0.msgID = id } }
+    var messageID: String { state.withLock { $0.msgID } }
+
+    func setDeadlineTask(_ task: Task<Void, Never>) {
+        let finished = state.withLock { s -> Bool in
+            if s.continuation == nil { return true }
+            s.deadlineTask = task
+            return false
+        }
+        if finished { task.cancel() }
+    }
+
+    var completed: Bool { state.withLock { $0.gotReply && $0.gotIdle } }
+
+    var result: ExecutionResult {
+        state.withLock { s in
+            var r = s.result
+            r.outputs = s.collector.outputs
+            return r
+        }
+    }
+
+    /// Applies one event; returns what the caller must do next.
+    func handle(_ event: KernelEvent) -> Action {
+        if case .message(_, let message) = event { onMessage(message) }
+        var action = Action.none
+        var finish: (CheckedContinuation<Finish, Never>, Finish, Task<Void, Never>?)? = nil
+        state.withLock { s in
+            guard let continuation = s.continuation else { return }
+            switch event {
+            case .message(let channel, let message):
+                switch channel {
+                case .iopub:
+                    let date = message.header["date"] ?? .string(Clock.iso8601())
+                    switch message.msgType {
+                    case "status":
+                        let execution = message.content["execution_state"]?.stringValue
+                        if execution == "busy" { s.result.timing["iopub.status.busy"] = date }
+                        if execution == "idle" {
+                            s.result.timing["iopub.status.idle"] = date
+                            s.gotIdle = true
+                        }
+                    case "execute_input":
+                        s.result.timing["iopub.execute_input"] = date
+                        s.result.executionCount = message.content["execution_count"]?.intValue ?? s.result.executionCount
+                    default:
+                        s.collector.apply(message)
+                    }
+                case .shell where message.msgType == "execute_reply":
+                    s.gotReply = true
+                    s.result.timing["shell.execute_reply"] = message.header["date"] ?? .string(Clock.iso8601())
+                    s.result.reply = message.content
+                    s.result.executionCount = message.content["execution_count"]?.intValue ?? s.result.executionCount
+                case .stdin where message.msgType == "input_request":
+                    action = .input(
+                        prompt: message.content["prompt"]?.stringValue ?? "",
+                        password: message.content["password"]?.boolValue ?? false, parent: message.header)
+                default:
+                    break
+                }
+                if s.gotReply && s.gotIdle {
+                    finish = (continuation, s.timedOut ? .timedOut : .completed, s.deadlineTask)
+                }
+            case .kernelDied(let why):
+                finish = (continuation, .died(why), s.deadlineTask)
+            case .deadline:
+                if !s.timedOut {
+                    s.timedOut = true
+                    action = .interrupt(msgID: s.msgID)
+                }
+            case .tick:
+                // The grace period after a time-out is over.
+                if s.timedOut { finish = (continuation, .timedOut, s.deadlineTask) }
+            }
+            if finish != nil { s.continuation = nil }
+        }
+        if let (continuation, outcome, deadline) = finish {
+            deadline?.cancel()
+            continuation.resume(returning: outcome)
+        }
+        return action
     }
 }

@@ -33,6 +33,21 @@ struct KernelManagerTests {
         #expect(!kernel.isAlive)
     }
 
+    @Test(arguments: ["tcp", "ipc"])
+    func bothTransportsWork(_ transport: String) async throws {
+        let spec = try TestEnvironment.finder.spec(named: "python3")
+        let runtime = TestEnvironment.scratch("transport")
+        let kernel = try KernelManager.start(
+            spec: spec, pythonPrefix: TestEnvironment.pythonEnv, runtimeDirectory: runtime, transport: transport)
+        try await kernel.waitForReady(timeout: 90)
+        #expect(kernel.connection.transport == transport)
+        let result = await kernel.execute("6*7")
+        await kernel.shutdown()
+        #expect(result.outputs.first?.data?["text/plain"]?.stringValue == "42")
+        // Nothing is left behind in the runtime folder.
+        #expect(FileIO.list(runtime).isEmpty)
+    }
+
     @Test func streamsMergeAndKeepTheirNames() async throws {
         let kernel = try await TestEnvironment.startPython()
         let result = await kernel.execute("import sys\nfor i in range(3): print(i)\nprint('oops', file=sys.stderr)")
