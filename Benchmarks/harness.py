@@ -165,11 +165,20 @@ def figure_roundtrip(a, env):
             res["wb"] = dict(last_json(out, "wb bench roundtrip"), wall_s=round(wall, 3))
         except Failed as e:
             problem(f"round-trip, wb: {e}")
+        # wb's default for ipykernel is Unix sockets; TCP too, the transport jupyter_client uses.
+        try:
+            wall, out = run(wb_argv + ["--transport", "tcp"], env, a.timeout)
+            res["wb (tcp)"] = dict(last_json(out, "wb bench roundtrip --transport tcp"), wall_s=round(wall, 3))
+        except Failed as e:
+            problem(f"round-trip, wb over tcp: {e}")
     w, p = res.get("wb"), res.get("jupyter_client")
     if w and p:
         res["ratio_median"] = ratio(w.get("median_ms"), p.get("median_ms"))
         res["ratio_p99"] = ratio(w.get("p99_ms"), p.get("p99_ms"))
         res["ratio_min"] = ratio(w.get("min_ms"), p.get("min_ms"))
+    t = res.get("wb (tcp)")
+    if t and p:
+        res["ratio_median_tcp"] = ratio(t.get("median_ms"), p.get("median_ms"))
     return res
 
 
@@ -284,14 +293,19 @@ def print_report(r):
     if rt:
         p("")
         p(f"(1) execute round-trip of 1+1, {rt['count']} after {rt['warmup']} warm-up (ms)")
-        p(f"    {'client':<24}{'median':>9}{'p99':>9}{'min':>9}")
-        for name in ("jupyter_client", "wb"):
+        p(f"    {'client':<24}{'median':>9}{'p99':>9}{'min':>9}{'kernel busy':>13}  transport")
+        for name in ("jupyter_client", "wb", "wb (tcp)"):
             x = rt.get(name)
             if x:
-                p(f"    {name:<24}{fmt(x.get('median_ms')):>9}{fmt(x.get('p99_ms')):>9}{fmt(x.get('min_ms')):>9}")
+                p(f"    {name:<24}{fmt(x.get('median_ms')):>9}{fmt(x.get('p99_ms')):>9}{fmt(x.get('min_ms')):>9}"
+                  f"{fmt(x.get('kernel_busy_median_ms')):>13}  {x.get('transport', '?')}")
         if "ratio_median" in rt:
             p(f"    {'wb / jupyter_client':<24}{fmt(rt['ratio_median'], 'x'):>9}{fmt(rt['ratio_p99'], 'x'):>9}"
               f"{fmt(rt['ratio_min'], 'x'):>9}")
+        if "ratio_median_tcp" in rt:
+            p(f"    {'wb (tcp) / jupyter_client':<24}{fmt(rt['ratio_median_tcp'], 'x'):>9}")
+        p("    kernel busy = median of the kernel's own time from its busy to its idle broadcast (its clock);")
+        p("    the rest of a round-trip is the client and the transport")
 
     nbs = r["figures"].get("notebooks")
     if nbs:

@@ -29,8 +29,11 @@ def percentile(sorted_values, q):
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
 
 
-def roundtrip(kc, code, timeout):
-    """Runs `code` once; returns (seconds, execute_result text or None)."""
+def roundtrip(kc, code, timeout, kernel_busy=None):
+    """Runs `code` once; returns (seconds, execute_result text or None).
+
+    Appends the kernel's own busy time (its idle minus its busy broadcast, by the
+    kernel's clock, in ms) to `kernel_busy` when given."""
     t0 = time.perf_counter()
     msg_id = kc.execute(code)
     reply = None
@@ -39,6 +42,7 @@ def roundtrip(kc, code, timeout):
         if msg["parent_header"].get("msg_id") == msg_id:
             reply = msg
     result = None
+    busy_at = None
     while True:
         msg = kc.get_iopub_msg(timeout=timeout)
         if msg["parent_header"].get("msg_id") != msg_id:
@@ -46,7 +50,11 @@ def roundtrip(kc, code, timeout):
         kind = msg["msg_type"]
         if kind == "execute_result":
             result = msg["content"]["data"].get("text/plain")
+        elif kind == "status" and msg["content"]["execution_state"] == "busy":
+            busy_at = msg["header"]["date"]
         elif kind == "status" and msg["content"]["execution_state"] == "idle":
+            if kernel_busy is not None and busy_at is not None:
+                kernel_busy.append((msg["header"]["date"] - busy_at).total_seconds() * 1000.0)
             break
     elapsed = time.perf_counter() - t0
     if reply["content"]["status"] != "ok":
@@ -78,8 +86,9 @@ def main():
         for _ in range(args.warmup):
             roundtrip(kc, args.code, args.timeout)
         samples = []
+        kernel_busy = []
         for _ in range(args.count):
-            elapsed, result = roundtrip(kc, args.code, args.timeout)
+            elapsed, result = roundtrip(kc, args.code, args.timeout, kernel_busy)
             if args.expect and result != args.expect:
                 raise RuntimeError(f"{args.code!r} gave {result!r}, expected {args.expect!r}")
             samples.append(elapsed * 1000.0)
@@ -96,6 +105,8 @@ def main():
         "min_ms": round(s[0], 4),
         "mean_ms": round(statistics.fmean(s), 4),
         "max_ms": round(s[-1], 4),
+        "kernel_busy_median_ms": round(statistics.median(kernel_busy), 4) if kernel_busy else None,
+        "transport": km.transport,
         "client": f"jupyter_client {jupyter_client.__version__}",
         "kernel": f"ipykernel {(ipykernel_version or '?').strip(chr(39))}",
         "kernel_python": kernel_python,

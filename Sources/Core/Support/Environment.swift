@@ -134,3 +134,49 @@ extension String {
         return String(s)
     }
 }
+
+extension Clock {
+    /// Parses the ISO 8601 UTC dates Jupyter writes (`2024-01-02T03:04:05.678901Z` or `+00:00`) into epoch seconds.
+    public static func parseISO8601(_ text: String) -> Double? {
+        let chars = Array(text.utf8)
+        guard chars.count >= 19 else { return nil }
+        func number(_ from: Int, _ count: Int) -> Int? {
+            var value = 0
+            for i in from..<(from + count) {
+                guard i < chars.count, chars[i] >= 48, chars[i] <= 57 else { return nil }
+                value = value * 10 + Int(chars[i] - 48)
+            }
+            return value
+        }
+        guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+            let minute = number(14, 2), let second = number(17, 2)
+        else { return nil }
+        var fraction = 0.0
+        var i = 19
+        if i < chars.count, chars[i] == UInt8(ascii: ".") {
+            i += 1
+            var scale = 0.1
+            while i < chars.count, chars[i] >= 48, chars[i] <= 57 {
+                fraction += Double(chars[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+        }
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        var seconds = Double(timegm(&parts)) + fraction
+        // A numeric offset (+HH:MM or -HH:MM) moves the time to UTC.
+        if i < chars.count, chars[i] == UInt8(ascii: "+") || chars[i] == UInt8(ascii: "-"),
+            let oh = number(i + 1, 2), let om = number(i + 4, 2)
+        {
+            let offset = Double(oh * 3600 + om * 60)
+            seconds += chars[i] == UInt8(ascii: "+") ? -offset : offset
+        }
+        return seconds
+    }
+}

@@ -16,6 +16,9 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "The kernel to measure.")
         var kernel = "python3"
 
+        @Option(help: "tcp or ipc (default: ipc for ipykernel, tcp otherwise).")
+        var transport: String?
+
         @Flag(help: "Print JSON.")
         var json = false
     }
@@ -29,14 +32,21 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Untimed executions first.") var warmup = 50
 
         func run() async throws {
-            let kernel = try await startKernel(common.kernel)
+            let kernel = try await startKernel(common.kernel, transport: common.transport)
             for _ in 0..<warmup { _ = await kernel.execute("1+1") }
             var samples: [Double] = []
+            var kernelBusy: [Double] = []
             samples.reserveCapacity(count)
             for _ in 0..<count {
                 let t0 = Clock.monotonic()
                 let result = await kernel.execute("1+1")
                 samples.append((Clock.monotonic() - t0) * 1000)
+                // The kernel's own time: from its busy to its idle broadcast, by its clock.
+                if let busy = result.timing["iopub.status.busy"]?.stringValue.flatMap(Clock.parseISO8601),
+                    let idle = result.timing["iopub.status.idle"]?.stringValue.flatMap(Clock.parseISO8601)
+                {
+                    kernelBusy.append((idle - busy) * 1000)
+                }
                 if result.outcome != .ok {
                     printError("wb bench: execution failed: \(result.outcome)")
                     throw ExitCode.failure
@@ -44,11 +54,13 @@ struct BenchCommand: AsyncParsableCommand {
             }
             await kernel.shutdown()
             samples.sort()
+            kernelBusy.sort()
             let report: JSON = [
                 "count": .int(count), "median_ms": .double(percentile(samples, 0.5)), "p99_ms": .double(percentile(samples, 0.99)),
-                "min_ms": .double(samples.first ?? 0), "rss_kb": .int(ProcessMemory.peakKB),
+                "min_ms": .double(percentile(samples, 0)), "kernel_busy_median_ms": .double(percentile(kernelBusy, 0.5)),
+                "transport": .string(kernel.connection.transport), "rss_kb": .int(ProcessMemory.peakKB),
             ]
-            if common.json { printJSON(report) } else { print(report.serialized(.pretty)) }
+            if common.json { print(report.serialized(.init(sortKeys: true))) } else { print(report.serialized(.pretty)) }
         }
     }
 
@@ -61,7 +73,7 @@ struct BenchCommand: AsyncParsableCommand {
         func run() async throws {
             let t0 = ProcessMemory.secondsSinceProcessStart
             let start = Clock.monotonic()
-            let kernel = try await startKernel(common.kernel)
+            let kernel = try await startKernel(common.kernel, transport: common.transport)
             let ready = Clock.monotonic() - start + t0
             let rssReady = ProcessMemory.currentKB
             let result = await kernel.execute("1+1")
@@ -70,16 +82,16 @@ struct BenchCommand: AsyncParsableCommand {
                 "ready_ms": .double((ready * 1000).rounded()), "rss_kb": .int(rssReady), "peak_rss_kb": .int(ProcessMemory.peakKB),
                 "first_cell_ok": .bool(result.outcome == .ok),
             ]
-            if common.json { printJSON(report) } else { print(report.serialized(.pretty)) }
+            if common.json { print(report.serialized(.init(sortKeys: true))) } else { print(report.serialized(.pretty)) }
         }
     }
 }
 
-func startKernel(_ name: String) async throws -> KernelManager {
+func startKernel(_ name: String, transport: String? = nil) async throws -> KernelManager {
     let finder = KernelSpecFinder()
     do {
         let spec = try finder.spec(named: name)
-        let kernel = try KernelManager.start(spec: spec, pythonPrefix: finder.pythonPrefix)
+        let kernel = try KernelManager.start(spec: spec, pythonPrefix: finder.pythonPrefix, transport: transport)
         try await kernel.waitForReady()
         return kernel
     } catch {
