@@ -102,6 +102,12 @@ public final class KernelClient: Sendable {
     /// Seconds since the heartbeat last answered, or `nil` if it never has.
     public var secondsSinceHeartbeat: Double? { io.secondsSinceHeartbeat }
 
+    /// Seconds the heartbeat has been silent (since its last answer, or since `resetHeartbeat()`).
+    public var secondsWithoutHeartbeat: Double { io.secondsWithoutHeartbeat }
+
+    /// Starts the silence count afresh (after a restart).
+    public func resetHeartbeat() { io.resetHeartbeat() }
+
     /// Messages refused for a bad signature or shape since the client started.
     public var rejectedMessages: Int { io.rejectedMessages }
 
@@ -148,6 +154,7 @@ final class ChannelIO: @unchecked Sendable {
         var routes: [String: Route] = [:]
         var stopped = false
         var lastPong: Double? = nil
+        var heartbeatBaseline = Clock.monotonic()
         var rejected = 0
         var executionState: String? = nil
     }
@@ -243,6 +250,17 @@ final class ChannelIO: @unchecked Sendable {
 
     var secondsSinceHeartbeat: Double? {
         shared.withLock { $0.lastPong }.map { Clock.monotonic() - $0 }
+    }
+
+    /// Seconds since the heartbeat last answered, counting from `resetHeartbeat()` if it has not since.
+    var secondsWithoutHeartbeat: Double {
+        let (pong, base) = shared.withLock { ($0.lastPong, $0.heartbeatBaseline) }
+        return Clock.monotonic() - max(pong ?? base, base)
+    }
+
+    func resetHeartbeat() {
+        let now = Clock.monotonic()
+        shared.withLock { $0.heartbeatBaseline = now }
     }
 
     var rejectedMessages: Int { shared.withLock { $0.rejected } }

@@ -37,6 +37,8 @@ public final class KernelManager: Sendable {
     public let connectionFile: String
     public let logFile: String
     public let client: KernelClient
+    /// Seconds of heartbeat silence after which the kernel counts as dead.
+    public let heartbeatTimeout: Double
     private let launch: Launch
     private let state: Mutex<State>
 
@@ -51,14 +53,17 @@ public final class KernelManager: Sendable {
         var status: KernelStatus = .starting
         var kernelInfo: JSONObject? = nil
         var expectingExit = false
+        var heartbeatWatch: Task<Void, Never>? = nil
     }
 
     /// Starts a kernel from its spec, in `directory` (the notebook's folder).
-    /// `transport` (`tcp` or `ipc`) overrides the choice `transport(for:ipcPath:)` makes.
+    /// `transport` (`tcp` or `ipc`) overrides the choice `transport(for:ipcPath:)` makes. A kernel
+    /// whose heartbeat stays silent for `heartbeatTimeout` seconds is declared dead (a hung or
+    /// stopped process), as Jupyter's restarter does.
     public static func start(
         spec: KernelSpec, directory: String? = nil, pythonPrefix: String? = KernelSpecFinder.defaultPythonPrefix(),
         runtimeDirectory: String = FilePath.join(Environment.workbenchHome, "runtime"), extraEnvironment: [String: String] = [:],
-        transport: String? = nil
+        transport: String? = nil, heartbeatTimeout: Double = 30
     ) throws(KernelError) -> KernelManager {
         let id = Identifier.uuid()
         var connection: ConnectionInfo
@@ -101,15 +106,17 @@ public final class KernelManager: Sendable {
         }
         let manager = KernelManager(
             spec: spec, connection: connection, connectionFile: connectionFile, logFile: logFile, client: client,
-            launch: launch, process: process)
+            launch: launch, process: process, heartbeatTimeout: heartbeatTimeout)
         manager.watch(process)
+        manager.startHeartbeatWatch()
         return manager
     }
 
     private init(
         spec: KernelSpec, connection: ConnectionInfo, connectionFile: String, logFile: String, client: KernelClient,
-        launch: Launch, process: ChildProcess
+        launch: Launch, process: ChildProcess, heartbeatTimeout: Double
     ) {
+        self.heartbeatTimeout = heartbeatTimeout
         self.spec = spec
         self.connection = connection
         self.connectionFile = connectionFile
@@ -189,6 +196,31 @@ public final class KernelManager: Sendable {
         }
     }
 
+    /// Checks the heartbeat once a second; a kernel silent for `heartbeatTimeout` is dead.
+    private func startHeartbeatWatch() {
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                guard let self else { return }
+                let silent = self.client.secondsWithoutHeartbeat
+                guard silent > self.heartbeatTimeout else { continue }
+                let declared = self.state.withLock { s -> Bool in
+                    // Only a kernel that was ready counts: a slow start is waitForReady's business.
+                    switch s.status {
+                    case .idle, .busy:
+                        guard s.process.isRunning, !s.expectingExit else { return false }
+                        s.status = .dead("no heartbeat for \(Int(silent)) s")
+                        return true
+                    default:
+                        return false
+                    }
+                }
+                if declared { self.client.failAll("it stopped answering its heartbeat for \(Int(silent)) s") }
+            }
+        }
+        state.withLock { $0.heartbeatWatch = task }
+    }
+
     public var status: KernelStatus {
         state.withLock { s in
             if case .idle = s.status, let exec = client.executionState, exec == "busy" { return .busy }
@@ -240,6 +272,7 @@ public final class KernelManager: Sendable {
                     if case .starting = s.status { s.status = .idle }
                     if case .restarting = s.status { s.status = .idle }
                 }
+                client.resetHeartbeat()
                 return reply
             }
         }
@@ -439,6 +472,7 @@ public final class KernelManager: Sendable {
             s.status = .restarting
             s.expectingExit = false
         }
+        client.resetHeartbeat()
         watch(process)
         try await waitForReady(timeout: timeout)
     }
@@ -450,7 +484,11 @@ public final class KernelManager: Sendable {
             return false
         }
         try? await stopProcess(restart: false, timeout: timeout)
-        state.withLock { $0.status = .shutDown }
+        let watch = state.withLock { s -> Task<Void, Never>? in
+            s.status = .shutDown
+            return s.heartbeatWatch
+        }
+        watch?.cancel()
         client.close()
         unlink(connectionFile)
         if connection.transport == "ipc" {

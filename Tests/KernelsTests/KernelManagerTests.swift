@@ -256,3 +256,28 @@ final class LockedBox<T: Sendable>: @unchecked Sendable {
     var value: T { lock.withLock { stored } }
     func mutate(_ body: (inout T) -> Void) { lock.withLock { body(&stored) } }
 }
+
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct HeartbeatTests {
+    @Test func aStoppedKernelIsDeclaredDeadByItsHeartbeat() async throws {
+        let spec = try TestEnvironment.finder.spec(named: "python3")
+        let kernel = try KernelManager.start(
+            spec: spec, pythonPrefix: TestEnvironment.pythonEnv, runtimeDirectory: TestEnvironment.scratch(),
+            heartbeatTimeout: 3)
+        try await kernel.waitForReady(timeout: 90)
+        let sleeping = LockedBox(false)
+        async let result = kernel.execute(KernelManagerTests.sleeper, onMessage: { KernelManagerTests.noteStart($0, sleeping) })
+        #expect(await waitUntil(30) { sleeping.value })
+        kill(kernel.pid, SIGSTOP)
+        let outcome = await result
+        guard case .kernelDied(let message) = outcome.outcome else {
+            Issue.record("expected kernelDied, got \(outcome.outcome)")
+            await kernel.shutdown(timeout: 1)
+            return
+        }
+        #expect(message.contains("heartbeat"))
+        #expect(kernel.isAlive)  // stopped, not gone: shutdown must still end it
+        await kernel.shutdown(timeout: 1)
+        #expect(!kernel.isAlive)
+    }
+}
