@@ -93,6 +93,7 @@ let package = Package(
 
         // Tests: one target per module, plus the CLI end to end.
         .testTarget(name: "CoreSupportTests", dependencies: ["CoreSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "CoreSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NotebookTests", dependencies: ["Notebook", "CoreSupport"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
