@@ -12,8 +12,6 @@ struct DatabaseTests {
         let dir = try Scratch.directory()
         defer { Scratch.remove(dir) }
         let path = FilePath.join(dir, "catalog.db")
-        let previous = umask(0o022)
-        defer { umask(previous) }
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in try db.execute("CREATE TABLE t (x)") }
         try queue.read { db throws in

@@ -181,12 +181,17 @@ public final class Database {
     }
 
     func checkInterrupts(sql: String?) throws(DatabaseError) {
+        try checkCancelled(sql: sql)
         guard internalDepth == 0 else { return }
-        if control.cancelled.load(ordering: .relaxed) {
-            throw DatabaseError(kind: .cancelled, code: .interrupt, message: "the access was cancelled", sql: sql, path: path)
-        }
         if let deadline, Clock.monotonic() >= deadline.at {
             throw timedOut(deadline.seconds, code: .interrupt, sql: sql)
+        }
+    }
+
+    /// Throws if the running access was cancelled (one atomic load: cheap enough for every row).
+    func checkCancelled(sql: String?) throws(DatabaseError) {
+        if internalDepth == 0 && control.cancelled.load(ordering: .relaxed) {
+            throw DatabaseError(kind: .cancelled, code: .interrupt, message: "the access was cancelled", sql: sql, path: path)
         }
     }
 

@@ -99,7 +99,12 @@ public final class Statement {
     ///
     /// Stops with `.cancelled` or `.timedOut` when the access was cancelled or its deadline passed.
     public func step() throws(DatabaseError) -> Bool {
-        try database.checkInterrupts(sql: sql)
+        // The full check (with the clock) only before the first row; later rows rely on the progress handler.
+        if isBusy {
+            try database.checkCancelled(sql: sql)
+        } else {
+            try database.checkInterrupts(sql: sql)
+        }
         let rc = sqlite3_step(handle)
         if rc == SQLITE_ROW { return true }
         if rc == SQLITE_DONE {
