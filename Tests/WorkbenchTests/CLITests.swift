@@ -154,6 +154,45 @@ struct CLITests {
         #expect(missingDir.status == 7)
     }
 
+    @Test func killingWbTakesItsKernelDownAndKeepsTheFinishedCells() async throws {
+        let dir = WB.scratch("cli-kill")
+        let home = FilePath.join(dir, "home")
+        let input = try WB.notebook(["print('finished')", "import time\nprint('sleeping', flush=True)\ntime.sleep(120)"], in: dir)
+        let output = FilePath.join(dir, "out.ipynb")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: WB.binary)
+        process.arguments = ["run", input, "-o", output, "--log-output", "--no-progress"]
+        var env = ProcessInfo.processInfo.environment
+        env["WB_PYTHON_ENV"] = WB.pythonEnv
+        env["WB_HOME"] = home
+        process.environment = env
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Wait until the second cell is running (its output shows up in the log).
+        let seen = LockedText()
+        let reader = Task.detached {
+            let handle = err.fileHandleForReading
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { return }
+                seen.append(String(decoding: data, as: UTF8.self))
+            }
+        }
+        #expect(await poll(60) { seen.text.contains("sleeping") })
+        let kernels = kernelPIDs(runtime: FilePath.join(home, "runtime"))
+        #expect(kernels.count == 1)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        // ipykernel watches its parent (JPY_PARENT_PID) and leaves when wb is gone.
+        #expect(await poll(60) { kernels.allSatisfy(isGone) })
+        reader.cancel()
+        // The first cell's output was saved before wb died (at most a second after it finished).
+        let saved = try Notebook.read(path: output)
+        #expect(saved.cells.count == 2)
+    }
+
     @Test func kernelsListJSONMatchesJupyter() throws {
         let result = try WB.run(["kernels", "list", "--json"])
         #expect(result.status == 0)
@@ -203,4 +242,36 @@ struct CLITests {
         #expect(broken.status == 8)
         #expect(broken.stdout.contains("fix:"))
     }
+}
+
+/// Process ids whose command line mentions the runtime folder (the kernels wb started there).
+func kernelPIDs(runtime: String) -> [Int32] {
+    FileIO.list("/proc").compactMap { entry -> Int32? in
+        guard let pid = Int32(entry), let raw = try? FileIO.read("/proc/\(entry)/cmdline") else { return nil }
+        let cmdline = String(decoding: raw.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+        return cmdline.contains(runtime) && cmdline.contains("ipykernel") ? pid : nil
+    }
+}
+
+/// Polls a condition until it holds or the deadline passes.
+func poll(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
+    let deadline = Clock.monotonic() + seconds
+    while Clock.monotonic() < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return condition()
+}
+
+final class LockedText: @unchecked Sendable {
+    private var stored = ""
+    private let lock = NSLock()
+    var text: String { lock.withLock { stored } }
+    func append(_ s: String) { lock.withLock { stored += s } }
+}
+
+/// Whether a process has exited (gone, or a zombie nobody has reaped yet).
+func isGone(_ pid: Int32) -> Bool {
+    guard let stat = try? FileIO.readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return true }
+    return stat[stat.index(close, offsetBy: 2)...].first == "Z"
 }
