@@ -32,7 +32,7 @@ public enum MarkdownNotebook {
     }
 
     public static func parse(_ text: String) throws(NotebookError) -> Notebook {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = PercentScript.scriptLines(text)
         if lines.last == "" { lines.removeLast() }
         var metadata: JSONObject = [:]
         var i = 0

@@ -58,13 +58,26 @@ public enum PercentScript {
         text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(Substring($0)) }
     }
 
+    /// Lines of a script as read: like `lines(_:)`, except that a file saved with Windows line
+    /// endings throughout (every line ends in `\r\n`) reads as if it had plain `\n`. A lone `\r\n`
+    /// in an otherwise `\n` file is content, and stays.
+    static func scriptLines(_ text: String) -> [String] {
+        var all = lines(text)
+        let body = all.last == "" ? all.dropLast() : all[...]
+        guard !body.isEmpty, body.allSatisfy({ $0.unicodeScalars.last == "\r" }) else { return all }
+        for i in all.indices where all[i].unicodeScalars.last == "\r" {
+            all[i] = String(String.UnicodeScalarView(all[i].unicodeScalars.dropLast()))
+        }
+        return all
+    }
+
     static func isSimpleKey(_ key: String) -> Bool {
         !key.isEmpty && key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
     }
 
     /// Parses a percent-format script into a notebook.
     public static func parse(_ text: String, language: String = "python") throws(NotebookError) -> Notebook {
-        var lines = PercentScript.lines(text)
+        var lines = PercentScript.scriptLines(text)
         if lines.last == "" { lines.removeLast() }
         let comment = lines.first.map { $0.hasPrefix("--") ? "--" : ($0.hasPrefix("//") ? "//" : "#") } ?? "#"
         var metadata: JSONObject = [:]
