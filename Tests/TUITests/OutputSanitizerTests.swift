@@ -236,3 +236,19 @@ struct OutputSanitizerLimitTests {
         #expect(sanitizer.lines.last == [Span("y")])
     }
 }
+
+@Suite("ANSI encoding of sanitized output")
+struct ANSIEncodingTests {
+    @Test func colourSurvivesAndEverythingElseGoes() {
+        let hostile = "\u{1B}[31mred\u{1B}[0m \u{1B}]52;c;ZXZpbA==\u{07}\u{1B}]0;title\u{07}\u{1B}[2Jplain\u{1B}[1;38;5;208mbold orange\u{1B}[0m"
+        let lines = OutputSanitizer.sanitize(hostile)
+        #expect(ANSIEncoding.text(lines, color: false) == "red plainbold orange")
+        #expect(ANSIEncoding.text(lines, color: true) == "\u{1B}[31mred\u{1B}[0m plain\u{1B}[1;38;5;208mbold orange\u{1B}[0m")
+    }
+
+    @Test func brightBackgroundAndTrueColour() {
+        let style = Style(foreground: .rgb(1, 2, 3), background: .ansi(9), attributes: [.underline])
+        #expect(ANSIEncoding.sgr(style) == "4;38;2;1;2;3;101")
+        #expect(ANSIEncoding.sgr(.plain) == "0")
+    }
+}

@@ -229,6 +229,19 @@ struct CLITests {
         #expect(try FileIO.read(sample) == before)
     }
 
+    @Test func transcriptsNeverPassTerminalControlsThrough() throws {
+        let dir = WB.scratch("cli-hostile")
+        let input = try WB.notebook(["print('\\x1b]52;c;ZXZpbA==\\x07\\x1b]0;pwned\\x07\\x1b[2Jsafe text')"], in: dir)
+        let result = try WB.run(["open", input])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("safe text"))
+        #expect(!result.stderr.contains("\u{1B}]"))
+        #expect(!result.stderr.contains("\u{1B}[2J"))
+        let logged = try WB.run(["run", input, "--log-output", "--no-progress"])
+        #expect(logged.stderr.contains("safe text"))
+        #expect(!logged.stderr.contains("\u{1B}]"))
+    }
+
     @Test func doctorChecksEverything() throws {
         let home = WB.scratch("doctor")
         let result = try WB.run(["doctor", "--json"], environment: ["WB_HOME": home])

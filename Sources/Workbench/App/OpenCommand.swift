@@ -35,7 +35,7 @@ struct OpenCommand: AsyncParsableCommand {
         let cancellation = NotebookRunner.Cancellation()
         let signals = SignalWatcher([SIGINT, SIGTERM]) { cancellation.cancel() }
         defer { signals.stop() }
-        print("\(notebook): \(nb.cells.count) cells, kernel \(kernel ?? nb.kernelName ?? "python3")")
+        printError("\(notebook): \(nb.cells.count) cells, kernel \(kernel ?? nb.kernelName ?? "python3")")
         let display = RunDisplay(showProgress: false, logOutput: true, inputName: notebook, style: .transcript)
         let report: NotebookRunner.Report
         do {

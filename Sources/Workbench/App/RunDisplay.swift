@@ -5,6 +5,7 @@ import Glibc
 import Kernels
 import Notebook
 import Synchronization
+import TUI
 
 /// Shows a run's progress on standard error: a bar on terminals, live outputs when asked.
 final class RunDisplay: Sendable {
@@ -42,21 +43,22 @@ final class RunDisplay: Sendable {
             switch event {
             case .kernelReady(let name, let seconds):
                 if style == .transcript {
-                    emit(&s, "\u{1B}[2mkernel \(name) ready in \(format3(seconds)) s\u{1B}[0m\n")
+                    emit(&s, paint("2", "kernel \(name) ready in \(format3(seconds)) s") + "\n")
                 }
             case .cellStarted(let index, let ordinal, let total, let source):
                 s.ordinal = ordinal
                 s.total = total
                 s.cellStarted = Clock.monotonic()
                 if style == .transcript {
-                    emit(&s, "\n\u{1B}[32mIn [\(index + 1)]:\u{1B}[0m " + source.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n        ") + "\n")
+                    emit(&s, "\n" + paint("32", "cell \(index + 1):") + " " + source.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n        ") + "\n")
                 } else if logOutput {
                     emit(&s, "--- cell \(index + 1) (\(ordinal)/\(total)) ---\n")
                 }
                 drawBar(&s)
             case .output(_, let message):
+                // Kernel output is untrusted: only colour and style reach the terminal.
                 if style == .transcript || logOutput, let text = RunDisplay.text(of: message) {
-                    emit(&s, text)
+                    emit(&s, ANSIEncoding.text(OutputSanitizer.sanitize(text), color: useColor) + "\n")
                 }
             case .cellFinished(let index, let ordinal, let total, let result):
                 if !showProgress, style == .progress, !logOutput {
@@ -68,7 +70,7 @@ final class RunDisplay: Sendable {
                     }
                 }
                 if case .error(let name, _) = result.outcome, style == .transcript {
-                    emit(&s, "\u{1B}[31m(cell \(index + 1) raised \(name))\u{1B}[0m\n")
+                    emit(&s, paint("31", "(cell \(index + 1) raised \(name))") + "\n")
                 }
                 drawBar(&s)
             case .saved:
@@ -81,6 +83,13 @@ final class RunDisplay: Sendable {
 
     func finish() {
         state.withLock { s in clearBar(&s) }
+    }
+
+    /// Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
+    private let useColor = isTerminal(2) && Environment.get("NO_COLOR") == nil
+
+    private func paint(_ sgr: String, _ text: String) -> String {
+        useColor ? "\u{1B}[\(sgr)m\(text)\u{1B}[0m" : text
     }
 
     private func emit(_ s: inout State, _ text: String) {
