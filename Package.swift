@@ -103,6 +103,7 @@ let package = Package(
         .testTarget(
             name: "SystemTests", dependencies: ["CZMQ", "CNCursesW", "CSQLite3", "CGit2", "CCurl"],
             swiftSettings: swiftSettings),
+        .testTarget(name: "PluginBusTests", dependencies: ["PluginBus", "Governance", "CoreSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TUITests", dependencies: ["TUI"], swiftSettings: swiftSettings),
         .testTarget(name: "WorkbenchTests", dependencies: ["CoreSupport", "Notebook"], swiftSettings: swiftSettings),
     ]

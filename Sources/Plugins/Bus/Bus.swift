@@ -186,6 +186,21 @@ public final class Bus: Sendable {
         return stream
     }
 
+    /// A handle plugins keep to publish events; it does not keep the bus alive.
+    public var publisher: EventPublisher { EventPublisher(bus: self) }
+
     /// How many event subscribers are attached.
     public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+}
+
+/// Publishes events on a bus without owning it, so a plugin can hold one without a reference cycle.
+public struct EventPublisher: Sendable {
+    private weak let bus: Bus?
+
+    init(bus: Bus) { self.bus = bus }
+
+    /// Publishes a typed event; does nothing once the bus is gone.
+    public func publish<E: BusEvent>(_ event: E, by principal: Principal? = nil) {
+        bus?.publish(event, by: principal)
+    }
 }

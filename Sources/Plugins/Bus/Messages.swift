@@ -65,6 +65,8 @@ public struct Payload: Sendable {
         if case .message(let message) = storage, let typed = message as? M { return typed }
         do {
             return try M(json: json)
+        } catch let error as BusError where error.code == .invalidPayload && error.action == nil {
+            throw BusError.invalidPayload(String(describing: M.self), action: action?.description, error.message)
         } catch let error as BusError {
             throw error
         } catch {
@@ -76,9 +78,9 @@ public struct Payload: Sendable {
 extension JSON {
     /// The field `key` read with `get` (e.g. `\.stringValue`); throws `invalidPayload` naming the field.
     public func required<T>(_ key: String, _ get: (JSON) -> T?) throws(BusError) -> T {
-        guard let field = self[key] else { throw BusError.invalidPayload("message", "the field '\(key)' is missing") }
+        guard let field = self[key] else { throw BusError(.invalidPayload, "the field '\(key)' is missing") }
         guard let value = get(field) else {
-            throw BusError.invalidPayload("message", "the field '\(key)' has the wrong type (\(field.typeName))")
+            throw BusError(.invalidPayload, "the field '\(key)' has the wrong type (\(field.typeName))")
         }
         return value
     }
