@@ -7,9 +7,28 @@ public import CoreSupport
 public struct BusError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong.
     public enum Code: String, Sendable, Hashable {
-        case unknownAction, duplicateAction, duplicateNamespace, actionOutsideNamespace
-        case invalidName, invalidPayload, malformedEnvelope
-        case denied, timedOut, cancelled, handlerFailed
+        /// No plugin serves the action.
+        case unknownAction
+        /// A plugin registers the same action twice.
+        case duplicateAction
+        /// Another plugin already has the namespace.
+        case duplicateNamespace
+        /// A plugin registers an action outside its namespace.
+        case actionOutsideNamespace
+        /// A namespace, action or permission name is malformed.
+        case invalidName
+        /// A payload does not decode into its message type.
+        case invalidPayload
+        /// An envelope from a transport is not a well-formed request, response or event.
+        case malformedEnvelope
+        /// Middleware refused the request.
+        case denied
+        /// The request ran past its time-out and was cancelled.
+        case timedOut
+        /// The request was cancelled (transports only; in process it is `CancellationError`).
+        case cancelled
+        /// The handler threw a non-bus error (transports only; in process it passes unchanged).
+        case handlerFailed
     }
 
     /// What went wrong.

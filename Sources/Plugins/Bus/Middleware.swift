@@ -43,8 +43,11 @@ public struct ClosureMiddleware: BusMiddleware {
 public struct RequestLogMiddleware: BusMiddleware {
     /// How a request ended.
     public enum Outcome: Sendable, Equatable, CustomStringConvertible {
+        /// The handler answered.
         case succeeded
+        /// The request was cancelled or timed out.
         case cancelled
+        /// The request failed with this error.
         case failed(String)
 
         public var description: String {
@@ -126,7 +129,9 @@ public struct RequestLogMiddleware: BusMiddleware {
 
 /// An authorizer's verdict on one request.
 public enum AuthorizationDecision: Sendable, Equatable {
+    /// The request may go on.
     case allow
+    /// The request is refused, for this reason.
     case deny(reason: String)
 }
 
