@@ -50,7 +50,8 @@ public struct ObjectID: Hashable, Comparable, Sendable, CustomStringConvertible 
 /// A content-addressed file store: each object lives read-only at `<directory>/ab/cdef...`, named by its SHA-256.
 ///
 /// Writes go to a locked temporary file in `<directory>/tmp`, hashed while copied, fsynced and renamed
-/// into place, so an object is either complete or absent. Putting the same content twice stores it once.
+/// into place, so an object is either complete or absent. Putting the same content twice stores it once
+/// (the new copy replaces the old, which repairs an object damaged on disk).
 /// Temporary files left by a crashed writer (unlocked, older than a minute) are removed on open.
 public struct ObjectStore: Sendable {
     /// The store's folder.
@@ -147,13 +148,7 @@ public struct ObjectStore: Sendable {
         let target = path(of: id)
         let shard = FilePath.directory(of: target)
         let newShard = try ObjectStore.makeDirectory(shard)
-        var written = stat()
-        var existing = stat()
-        if fstat(fd, &written) == 0, lstat(target, &existing) == 0, (existing.st_mode & S_IFMT) == S_IFREG,
-            existing.st_size == written.st_size
-        {
-            return id  // Already stored: the temporary copy goes.
-        }
+        // An existing copy is replaced (same content, so readers see no change): a damaged one is thereby repaired.
         guard rename(tempPath, target) == 0 else { throw DomainError.errno("move the new object to", path: target) }
         named = false
         ObjectStore.syncDirectory(shard)
