@@ -260,3 +260,57 @@ struct DomainTests {
         #expect(!FileIO.exists(leftover))
     }
 }
+
+@Suite("Domain: another process setting the domain up", .serialized)
+struct DomainProcessTests {
+    static var hasPython: Bool {
+        ChildProcess.which("python3", path: Environment.get("PATH") ?? "/usr/bin:/bin") != nil
+    }
+
+    /// Holds `domain.lock` in a Python process, writes its own domain.json once told to, then exits.
+    static let holder = """
+        import fcntl, json, os, sys, time
+        home, locked, go = sys.argv[1:4]
+        fd = os.open(os.path.join(home, "domain.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        open(locked, "w").close()
+        deadline = time.monotonic() + 60
+        while not os.path.exists(go) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        info = {"version": 1, "created_at": "2026-01-01T00:00:00.000000Z", "created_by": "other-process"}
+        with open(os.path.join(home, ".tmp-info"), "w") as f:
+            json.dump(info, f)
+        os.rename(os.path.join(home, ".tmp-info"), os.path.join(home, "domain.json"))
+        """
+
+    /// Whether `/proc/locks` shows a process waiting for a lock on the file with inode `inode`.
+    static func someoneWaits(onInode inode: UInt) -> Bool {
+        guard let text = try? FileIO.readText("/proc/locks") else { return false }
+        return text.split(separator: "\n").contains { $0.contains("->") && $0.contains(":\(inode) ") }
+    }
+
+    @Test(.enabled(if: hasPython)) func openingWaitsForAProcessHoldingTheLockAndReadsWhatItWrote() async throws {
+        let scratch = try Scratch.directory("domain")
+        defer { removeTree(scratch) }
+        let home = FilePath.join(scratch, "wb")
+        try FileIO.createDirectory(home, mode: 0o700)
+        let locked = FilePath.join(scratch, "locked")
+        let go = FilePath.join(scratch, "go")
+        let child = try ChildProcess(
+            argv: ["python3", "-c", DomainProcessTests.holder, home, locked, go], environment: Environment.all())
+        defer { child.signal(SIGKILL) }
+        #expect(await eventually { FileIO.exists(locked) })
+
+        let opening = onThread { try Domain.open(at: home).info }
+        var info = stat()
+        #expect(stat(FilePath.join(home, Domain.lockFileName), &info) == 0)
+        let inode = UInt(info.st_ino)
+        #expect(await eventually { DomainProcessTests.someoneWaits(onInode: inode) })
+        #expect(!FileIO.exists(FilePath.join(home, Domain.infoFileName)))
+
+        try AtomicFile.write("", to: go)
+        let opened = try await opening.value
+        #expect(opened.createdBy == "other-process")
+        #expect(await child.wait(timeout: 60) == .exited(0))
+    }
+}
