@@ -93,18 +93,21 @@ let package = Package(
             ],
             path: "Sources/Workbench/App", swiftSettings: swiftSettings),
 
+        // Helpers for the test targets only (Python cross-checks, commands, polling); never in wb.
+        .target(name: "TestSupport", path: "Sources/Core/TestSupport", swiftSettings: swiftSettings),
+
         // Tests: one target per module, plus the CLI end to end.
-        .testTarget(name: "CoreSupportTests", dependencies: ["CoreSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CoreSupportTests", dependencies: ["CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "CoreSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "NotebookTests", dependencies: ["Notebook", "CoreSupport"], exclude: ["Fixtures"],
+            name: "NotebookTests", dependencies: ["Notebook", "CoreSupport", "TestSupport"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Notebook", "CoreSupport", "CZMQ"], swiftSettings: swiftSettings),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Notebook", "CoreSupport", "CZMQ", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SystemTests", dependencies: ["CZMQ", "CNCursesW", "CSQLite3", "CGit2", "CCurl"],
             swiftSettings: swiftSettings),
         .testTarget(name: "PluginBusTests", dependencies: ["PluginBus", "Governance", "CoreSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "TUITests", dependencies: ["TUI"], swiftSettings: swiftSettings),
-        .testTarget(name: "WorkbenchTests", dependencies: ["CoreSupport", "Notebook"], swiftSettings: swiftSettings),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WorkbenchTests", dependencies: ["CoreSupport", "Notebook", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

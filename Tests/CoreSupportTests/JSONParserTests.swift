@@ -1,6 +1,7 @@
 import CoreSupport
 import Foundation
 import Testing
+import TestSupport
 
 /// Unicode scalars of a string, so tests can tell `é` from `e\u{301}` (Swift's `==` cannot).
 func scalars(_ s: String) -> [UInt32] { s.unicodeScalars.map(\.value) }

@@ -1,6 +1,7 @@
 import CoreSupport
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("JSON writer")
 struct JSONWriterTests {

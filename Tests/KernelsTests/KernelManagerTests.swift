@@ -3,6 +3,7 @@ import Foundation
 import Kernels
 import Notebook
 import Testing
+import TestSupport
 
 /// Against a real ipykernel from the pinned environment.
 @Suite(.serialized, .timeLimit(.minutes(5)))
@@ -248,14 +249,6 @@ struct KernelManagerTests {
     }
 }
 
-/// A value shared with @Sendable closures in tests.
-final class LockedBox<T: Sendable>: @unchecked Sendable {
-    private var stored: T
-    private let lock = NSLock()
-    init(_ value: T) { stored = value }
-    var value: T { lock.withLock { stored } }
-    func mutate(_ body: (inout T) -> Void) { lock.withLock { body(&stored) } }
-}
 
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct HeartbeatTests {

@@ -1,6 +1,7 @@
 import CoreSupport
 import Foundation
 import Kernels
+import TestSupport
 import Testing
 
 /// Kernelspec discovery against `jupyter kernelspec list --json` from the pinned environment.
@@ -33,7 +34,7 @@ struct KernelSpecTests {
         env.removeValue(forKey: "JUPYTER_PREFER_ENV_PATH")
 
         let jupyter = FilePath.join(TestEnvironment.pythonEnv, "bin", "jupyter")
-        let result = try TestEnvironment.run([jupyter, "kernelspec", "list", "--json"], environment: env)
+        let result = try Command.run([jupyter, "kernelspec", "list", "--json"], environment: env)
         #expect(result.status == 0)
         let expected = try JSON.parse(result.stdout)
 
@@ -56,7 +57,7 @@ struct KernelSpecTests {
         env["JUPYTER_PREFER_ENV_PATH"] = "0"
         env.removeValue(forKey: "JUPYTER_PATH")
         let jupyter = FilePath.join(TestEnvironment.pythonEnv, "bin", "jupyter")
-        let result = try TestEnvironment.run([jupyter, "--paths", "--json"], environment: env)
+        let result = try Command.run([jupyter, "--paths", "--json"], environment: env)
         let expected = try JSON.parse(result.stdout)["data"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let finder = KernelSpecFinder(pythonPrefix: TestEnvironment.pythonEnv, environment: env)
         #expect(finder.dataPath == expected)

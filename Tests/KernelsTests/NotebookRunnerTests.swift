@@ -2,6 +2,7 @@ import CoreSupport
 import Foundation
 import Kernels
 import Notebook
+import TestSupport
 import Testing
 
 @Suite(.serialized, .timeLimit(.minutes(5)))

@@ -1,4 +1,5 @@
 import CoreSupport
+import TestSupport
 import Testing
 
 @testable import Kernels

@@ -2,6 +2,7 @@ import CoreSupport
 import Foundation
 import Notebook
 import Testing
+import TestSupport
 
 /// The real notebooks in Fixtures/ (see Fixtures/README.md for how each was made).
 enum Fixtures {

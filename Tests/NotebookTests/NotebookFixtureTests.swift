@@ -2,6 +2,7 @@ import CoreSupport
 import Foundation
 import Notebook
 import Testing
+import TestSupport
 
 /// Round trips of real notebooks, checked against the pinned nbformat.
 @Suite("Notebook fixtures")

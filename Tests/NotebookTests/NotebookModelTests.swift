@@ -2,6 +2,7 @@ import CoreSupport
 import Foundation
 import Notebook
 import Testing
+import TestSupport
 
 @Suite("Notebook model and reading errors")
 struct NotebookModelTests {

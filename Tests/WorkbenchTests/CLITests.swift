@@ -1,6 +1,7 @@
 import CoreSupport
 import Foundation
 import Notebook
+import TestSupport
 import Testing
 
 /// The `wb` executable, run as a user or a script would.
@@ -21,54 +22,23 @@ enum WB {
     }
 
     static var pythonEnv: String {
-        guard let env = ProcessInfo.processInfo.environment["WB_PYTHON_ENV"], !env.isEmpty else {
-            Issue.record("WB_PYTHON_ENV is not set: run the tests with ./scripts/test")
+        do {
+            return try Python.environment()
+        } catch {
+            Issue.record("\(error)")
             return "/nonexistent"
         }
-        return env
     }
 
     static func scratch(_ name: String) -> String {
-        let base = ProcessInfo.processInfo.environment["WB_TEST_SCRATCH"] ?? NSTemporaryDirectory()
-        let dir = FilePath.join(base, "\(name)-\(Identifier.randomHex(bytes: 6))")
-        try! FileIO.createDirectory(dir)
-        return dir
+        try! Scratch.directory(name)
     }
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func run(_ arguments: [String], environment extra: [String: String] = [:], cwd: String? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
+    static func run(_ arguments: [String], environment extra: [String: String] = [:], cwd: String? = nil) throws -> Command.Result {
         var env = ProcessInfo.processInfo.environment
         env["WB_PYTHON_ENV"] = pythonEnv
         for (k, v) in extra { env[k] = v }
-        process.environment = env
-        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        nonisolated(unsafe) var outData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            outData = out.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+        return try Command.run([binary] + arguments, environment: env, cwd: cwd)
     }
 
     static func notebook(_ sources: [String], in dir: String, name: String = "nb.ipynb", tags: [Int: [String]] = [:]) throws -> String {
@@ -171,16 +141,16 @@ struct CLITests {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         // Wait until the second cell is running (its output shows up in the log).
-        let seen = LockedText()
+        let seen = LockedBox("")
         let reader = Task.detached {
             let handle = err.fileHandleForReading
             while true {
                 let data = handle.availableData
                 if data.isEmpty { return }
-                seen.append(String(decoding: data, as: UTF8.self))
+                seen.mutate { $0 += String(decoding: data, as: UTF8.self) }
             }
         }
-        #expect(await poll(60) { seen.text.contains("sleeping") })
+        #expect(await poll(60) { seen.value.contains("sleeping") })
         let kernels = kernelPIDs(runtime: FilePath.join(home, "runtime"))
         #expect(kernels.count == 1)
         kill(process.processIdentifier, SIGKILL)
@@ -196,15 +166,8 @@ struct CLITests {
     @Test func kernelsListJSONMatchesJupyter() throws {
         let result = try WB.run(["kernels", "list", "--json"])
         #expect(result.status == 0)
-        let jupyter = Process()
-        jupyter.executableURL = URL(fileURLWithPath: FilePath.join(WB.pythonEnv, "bin", "jupyter"))
-        jupyter.arguments = ["kernelspec", "list", "--json"]
-        let pipe = Pipe()
-        jupyter.standardOutput = pipe
-        try jupyter.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        jupyter.waitUntilExit()
-        #expect(try JSON.parse(result.stdout) == JSON.parse(Array(data)))
+        let jupyter = try Command.run([FilePath.join(WB.pythonEnv, "bin", "jupyter"), "kernelspec", "list", "--json"])
+        #expect(try JSON.parse(result.stdout) == JSON.parse(jupyter.stdout))
     }
 
     @Test func convertRoundTripsThroughPercentFormat() throws {
@@ -264,23 +227,6 @@ func kernelPIDs(runtime: String) -> [Int32] {
         let cmdline = String(decoding: raw.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
         return cmdline.contains(runtime) && cmdline.contains("ipykernel") ? pid : nil
     }
-}
-
-/// Polls a condition until it holds or the deadline passes.
-func poll(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
-    let deadline = Clock.monotonic() + seconds
-    while Clock.monotonic() < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return condition()
-}
-
-final class LockedText: @unchecked Sendable {
-    private var stored = ""
-    private let lock = NSLock()
-    var text: String { lock.withLock { stored } }
-    func append(_ s: String) { lock.withLock { stored += s } }
 }
 
 /// Whether a process has exited (gone, or a zombie nobody has reaped yet).
