@@ -103,6 +103,35 @@ struct ObjectStoreTests {
         #expect(Array(last.suffix(4)) == Array("tail".utf8))
     }
 
+    /// The process's peak resident memory in bytes, from `/proc/self/status`.
+    static func peakMemory() -> Int? {
+        guard let status = try? FileIO.readText("/proc/self/status"),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return nil }
+        return line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+    }
+
+    @Test func streamingAFileKeepsMemoryFlat() throws {
+        // Reset the peak to the current use (Linux), so the put's own peak is what is measured.
+        let clear = open("/proc/self/clear_refs", O_WRONLY)
+        guard clear >= 0 else { return }
+        let reset = write(clear, "5", 1) == 1
+        close(clear)
+        guard reset, let before = ObjectStoreTests.peakMemory() else { return }
+        let store = try store()
+        defer { cleanUp(store) }
+        // A sparse 256 MiB file: no disk to read, but every byte goes through the hash and the copy.
+        let source = FilePath.join(FilePath.directory(of: store.directory), "sparse.bin")
+        let fd = open(source, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        #expect(fd >= 0 && ftruncate(fd, 256 << 20) == 0)
+        close(fd)
+        let id = try store.put(fileAt: source)
+        #expect(try store.size(of: id) == 256 << 20)
+        let grown = (ObjectStoreTests.peakMemory() ?? 0) - before
+        // Other tests run alongside, so the bound is loose; loading the file would add 256 MiB.
+        #expect(grown < 96 << 20, "peak memory grew by \(grown >> 20) MiB")
+    }
+
     @Test func aReaderReadsInChunksAndFailsOnceClosed() throws {
         let store = try store()
         defer { cleanUp(store) }

@@ -128,7 +128,12 @@ public struct ObjectStore: Sendable {
         _ fill: (_ fd: Int32, _ tempPath: String, _ hasher: inout SHA256) throws(DomainError) -> Void
     ) throws(DomainError) -> ObjectID {
         var template = Array("\(temporaryDirectory)/put-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        var fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        if fd < 0, errno == ENOENT {
+            // Someone removed the temporary folder: make it again, once.
+            _ = try ObjectStore.makeDirectory(temporaryDirectory)
+            fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        }
         guard fd >= 0 else { throw DomainError.errno("create a temporary file in", path: temporaryDirectory) }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         let tempPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
