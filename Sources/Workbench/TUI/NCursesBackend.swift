@@ -1,0 +1,363 @@
+@preconcurrency internal import CNCursesW
+internal import CoreSupport
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// Why the terminal could not be taken over.
+public struct TerminalError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public var message: String
+    /// Creates an error.
+    public init(_ message: String) { self.message = message }
+    /// The message.
+    public var description: String { message }
+}
+
+/// Something that happened while the screen was waiting: input, a new size, or a request to stop.
+public enum TerminalWake: Hashable, Sendable {
+    /// Keys, mouse, paste or focus events, decoded from the bytes the terminal sent.
+    case input(InputEvent)
+    /// The window changed size.
+    case resized(Size)
+    /// A fatal signal (SIGTERM, SIGINT, SIGHUP) arrived: restore the terminal and stop.
+    case signal(Int32)
+    /// Standard input reached its end: the terminal is gone.
+    case closed
+}
+
+/// Paints frames on the real terminal through ncursesw; input is read raw from stdin and decoded by `InputDecoder`.
+///
+/// Only one may exist at a time (ncurses has one screen). While it is open nothing may write to
+/// stdout or stderr; `restore()` (also run by `deinit`) gives the terminal back as it was.
+public final class NCursesBackend: Backend {
+    /// How many colours are shown (after `NO_COLOR` and what the terminal reports).
+    public let colorDepth: ColorDepth
+    /// Whether the terminal has only the 8 basic colours, so bright ones become bold.
+    private let eightColors: Bool
+    private let defaultColors: Bool
+    private var pairs: [PairKey: Int32] = [:]
+    private var nextPair: Int32 = 1
+    private let maxPairs: Int32
+    private var screen: OpaquePointer?
+    private var decoder = InputDecoder()
+    private var restored = false
+
+    private struct PairKey: Hashable {
+        var foreground: Int32
+        var background: Int32
+    }
+
+    /// Takes over the terminal on stdin/stdout: alternate screen, raw input, no echo, cursor hidden.
+    public init() throws(TerminalError) {
+        guard isatty(0) == 1 && isatty(1) == 1 else { throw TerminalError("standard input and output must be a terminal") }
+        guard !SignalPipe.isOpen else { throw TerminalError("the terminal is already in use") }
+        setlocale(LC_ALL, "")
+        if String(cString: nl_langinfo(nl_item(CODESET))) != "UTF-8" { setlocale(LC_CTYPE, "C.UTF-8") }
+        tcgetattr(0, &SignalPipe.savedTermios)
+        guard let screen = newterm(nil, stdout, stdin) else {
+            throw TerminalError("ncurses cannot drive this terminal (TERM=\(Environment.get("TERM") ?? "unset"))")
+        }
+        self.screen = screen
+        set_term(screen)
+        raw()
+        noecho()
+        nonl()
+        keypad(stdscr, false)
+        intrflush(stdscr, false)
+        leaveok(stdscr, false)
+        curs_set(0)
+
+        var depth = ColorDepth.none
+        var defaults = false
+        if Environment.nonEmpty("NO_COLOR") == nil && has_colors() && start_color() == OK {
+            defaults = use_default_colors() == OK
+            let count = Int(COLORS)
+            depth = count >= 0x100_0000 && tigetflag("RGB") > 0 ? .trueColor : count >= 256 ? .palette256 : count >= 8 ? .ansi16 : .none
+            eightColors = count < 16
+        } else {
+            eightColors = false
+        }
+        colorDepth = depth
+        defaultColors = defaults
+        maxPairs = depth == .none ? 0 : Int32(COLOR_PAIRS)
+        SignalPipe.open()
+        wclear(stdscr)
+        wrefresh(stdscr)
+    }
+
+    deinit { restore() }
+
+    /// Gives the terminal back: ends ncurses (leaving the alternate screen, showing the cursor) and drops the signal handlers.
+    public func restore() {
+        guard !restored else { return }
+        restored = true
+        curs_set(1)
+        endwin()
+        if let screen { delscreen(screen) }
+        screen = nil
+        SignalPipe.close()
+    }
+
+    // MARK: Backend
+
+    /// The screen size in cells, as ncurses knows it.
+    public var size: Size { Size(width: Int(getmaxx(stdscr)), height: Int(getmaxy(stdscr))) }
+
+    /// Paints the runs cell by cell at their exact columns, so a wide cluster takes its two cells.
+    public func draw(_ runs: [ScreenBuffer.Run]) {
+        for run in runs {
+            var x = run.x
+            for cell in run.cells {
+                defer { x += 1 }
+                if cell.isContinuation { continue }
+                paint(cell, x: x, y: run.y)
+            }
+        }
+    }
+
+    /// Moves and shows the cursor, or hides it.
+    public func setCursor(_ position: Position?) {
+        if let position {
+            wmove(stdscr, Int32(position.y), Int32(position.x))
+            curs_set(1)
+        } else {
+            curs_set(0)
+        }
+    }
+
+    /// Blanks the screen (and makes the next refresh repaint it whole).
+    public func clear() {
+        wclear(stdscr)
+    }
+
+    /// Sends what was drawn to the terminal.
+    public func flush() {
+        wrefresh(stdscr)
+    }
+
+    // MARK: Input
+
+    /// Waits for input, a resize or a signal, and returns what happened (never empty).
+    public func wait() -> [TerminalWake] {
+        while true {
+            var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: SignalPipe.readFD, events: Int16(POLLIN), revents: 0)]
+            // A lone ESC may start a sequence: wait briefly for the rest, then take it as the Escape key.
+            let timeout: Int32 = decoder.hasPendingInput && !decoder.isReceivingPaste ? 30 : -1
+            let ready = poll(&fds, 2, timeout)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return [.closed]
+            }
+            if ready == 0 {
+                let events = decoder.flush()
+                if !events.isEmpty { return events.map(TerminalWake.input) }
+                continue
+            }
+            var wakes: [TerminalWake] = []
+            if fds[1].revents & Int16(POLLIN) != 0 {
+                for signal in SignalPipe.drain() {
+                    if signal == SIGWINCH {
+                        if let size = resize(), !wakes.contains(.resized(size)) { wakes.append(.resized(size)) }
+                    } else {
+                        wakes.append(.signal(signal))
+                    }
+                }
+            }
+            if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                var bytes = [UInt8](repeating: 0, count: 4096)
+                let n = bytes.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    wakes += decoder.feed(bytes[..<n]).map(TerminalWake.input)
+                } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+                    wakes.append(.closed)
+                }
+            }
+            if !wakes.isEmpty { return wakes }
+        }
+    }
+
+    /// Takes the window's new size from the kernel and tells ncurses; nil when it cannot be read.
+    private func resize() -> Size? {
+        var size = winsize()
+        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0, size.ws_col > 0 else { return nil }
+        resizeterm(Int32(size.ws_row), Int32(size.ws_col))
+        return Size(width: Int(size.ws_col), height: Int(size.ws_row))
+    }
+
+    // MARK: Painting
+
+    private func paint(_ cell: Cell, x: Int, y: Int) {
+        var characters: [wchar_t] = cell.grapheme.unicodeScalars.prefix(Int(CCHARW_MAX)).map { wchar_t(bitPattern: $0.value) }
+        characters.append(0)
+        var (attributes, pair) = look(cell.style)
+        var character = cchar_t()
+        if setcchar(&character, characters, attr_t(attributes), 0, &pair) != OK {
+            characters = [wchar_t(UInt8(ascii: " ")), 0]
+            setcchar(&character, characters, attr_t(attributes), 0, &pair)
+        }
+        mvwadd_wch(stdscr, Int32(y), Int32(x), &character)
+    }
+
+    /// The ncurses attribute bits (A_BOLD and friends are macros Swift cannot import) and colour pair of a style.
+    private func look(_ style: Style) -> (UInt32, Int32) {
+        var attributes: UInt32 = 0
+        var foreground = style.foreground.reduced(to: colorDepth)
+        if eightColors, case .ansi(let n) = foreground, n >= 8 {
+            foreground = .ansi(n - 8)
+            attributes |= Self.bold
+        }
+        let a = style.attributes
+        if a.contains(.bold) { attributes |= Self.bold }
+        if a.contains(.dim) { attributes |= Self.dim }
+        if a.contains(.italic) { attributes |= Self.italic }
+        if a.contains(.underline) { attributes |= Self.underline }
+        if a.contains(.reverse) { attributes |= Self.reverse }
+        let key = PairKey(
+            foreground: number(of: foreground, default: 7),
+            background: number(of: style.background.reduced(to: colorDepth), default: 0))
+        return (attributes, pair(for: key))
+    }
+
+    private static let attributeShift: UInt32 = 8
+    private static let underline: UInt32 = 1 << (9 + attributeShift)
+    private static let reverse: UInt32 = 1 << (10 + attributeShift)
+    private static let dim: UInt32 = 1 << (12 + attributeShift)
+    private static let bold: UInt32 = 1 << (13 + attributeShift)
+    private static let italic: UInt32 = 1 << (23 + attributeShift)
+
+    /// The ncurses colour number of an already reduced colour; -1 is the terminal's default.
+    private func number(of color: Color, default fallback: Int32) -> Int32 {
+        switch color {
+        case .default: return defaultColors ? -1 : fallback
+        case .ansi(let n): return Int32(eightColors ? n & 7 : n)
+        case .indexed(let n): return Int32(n)
+        case .rgb(let r, let g, let b): return Int32(r) << 16 | Int32(g) << 8 | Int32(b)
+        }
+    }
+
+    /// The colour pair for `key`, allocated the first time it is asked for; pair 0 when none are left.
+    private func pair(for key: PairKey) -> Int32 {
+        if key.foreground == -1 && key.background == -1 { return 0 }
+        if let pair = pairs[key] { return pair }
+        guard nextPair < maxPairs, init_extended_pair(nextPair, key.foreground, key.background) == OK else { return 0 }
+        pairs[key] = nextPair
+        nextPair += 1
+        return nextPair - 1
+    }
+}
+
+/// The self-pipe that signal handlers write to, so the event loop hears of resizes and kill requests.
+///
+/// Handlers only `write` one byte (async-signal-safe); the loop restores the terminal with
+/// `endwin`. A second fatal signal before the loop has reacted resets the terminal modes with
+/// `tcsetattr` and exits at once.
+enum SignalPipe {
+    nonisolated(unsafe) static var readFD: Int32 = -1
+    nonisolated(unsafe) static var writeFD: Int32 = -1
+    nonisolated(unsafe) static var fatalCount: Int32 = 0
+    nonisolated(unsafe) static var savedTermios = termios()
+
+    static let fatalSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+
+    static var isOpen: Bool { writeFD >= 0 }
+
+    static func open() {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        readFD = fds[0]
+        writeFD = fds[1]
+        fatalCount = 0
+        signal(SIGWINCH, onSignal)
+        for signalNumber in fatalSignals { signal(signalNumber, onSignal) }
+    }
+
+    static func close() {
+        signal(SIGWINCH, SIG_DFL)
+        for signalNumber in fatalSignals { signal(signalNumber, SIG_DFL) }
+        if readFD >= 0 { _ = Glibc.close(readFD) }
+        if writeFD >= 0 { _ = Glibc.close(writeFD) }
+        readFD = -1
+        writeFD = -1
+    }
+
+    /// The signals written since the last call, in order.
+    static func drain() -> [Int32] {
+        var signals: [Int32] = []
+        var bytes = [UInt8](repeating: 0, count: 64)
+        while true {
+            let n = bytes.withUnsafeMutableBytes { read(readFD, $0.baseAddress, $0.count) }
+            guard n > 0 else { break }
+            signals += bytes[..<n].map(Int32.init)
+        }
+        return signals
+    }
+}
+
+/// The signal handler: one byte down the pipe; on a second fatal signal, raw terminal modes undone and exit.
+private func onSignal(_ signalNumber: Int32) {
+    let saved = errno
+    if signalNumber != SIGWINCH {
+        SignalPipe.fatalCount += 1
+        if SignalPipe.fatalCount > 1 {
+            tcsetattr(0, TCSANOW, &SignalPipe.savedTermios)
+            _exit(128 + signalNumber)
+        }
+    }
+    var byte = UInt8(truncatingIfNeeded: signalNumber)
+    _ = write(SignalPipe.writeFD, &byte, 1)
+    errno = saved
+}
+
+/// Runs a full-screen program: draws `state`, feeds it events, until `isDone` or a fatal signal.
+public enum FullScreen {
+    /// What a full-screen program's `update` receives.
+    public enum Event: Hashable, Sendable {
+        /// Input from the user.
+        case input(InputEvent)
+        /// The screen's size, first at start and then after each resize.
+        case resize(Size)
+    }
+
+    /// Runs until `isDone(state)`; returns the last state. A fatal signal restores the terminal and then kills the process with it.
+    public static func run<State>(
+        _ initial: State,
+        update: (State, Event) -> State,
+        render: (State, inout ScreenBuffer) -> Void,
+        isDone: (State) -> Bool
+    ) throws(TerminalError) -> State {
+        let backend = try NCursesBackend()
+        var terminal = Terminal(backend: backend)
+        var state = update(initial, .resize(backend.size))
+        var fatal: Int32?
+        loop: while !isDone(state) {
+            terminal.draw { render(state, &$0) }
+            for wake in backend.wait() {
+                switch wake {
+                case .input(let event): state = update(state, .input(event))
+                case .resized(let size): state = update(state, .resize(size))
+                case .signal(let signalNumber):
+                    fatal = signalNumber
+                    break loop
+                case .closed: break loop
+                }
+                if isDone(state) { break loop }
+            }
+        }
+        backend.restore()
+        if let fatal {
+            // Die of the signal, as a shell expects; this may be a pool thread that blocks it, so unblock it first.
+            signal(fatal, SIG_DFL)
+            var set = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, fatal)
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
+            raise(fatal)
+        }
+        return state
+    }
+}
