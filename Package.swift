@@ -107,7 +107,7 @@ let package = Package(
             name: "SystemTests", dependencies: ["CZMQ", "CNCursesW", "CSQLite3", "CGit2", "CCurl"],
             swiftSettings: swiftSettings),
         .testTarget(name: "PluginBusTests", dependencies: ["PluginBus", "Governance", "CoreSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "Notebook", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WorkbenchTests", dependencies: ["CoreSupport", "Notebook", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )
