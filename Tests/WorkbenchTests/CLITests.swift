@@ -12,11 +12,14 @@ enum WB {
         return path
     }()
 
+    /// The `wb` built with these tests (next to the test bundle, whatever the scratch path), else one in `.build`.
     static var binary: String {
-        for config in ["debug", "release"] {
-            let candidate = FilePath.join(root, ".build", config, "wb")
-            if FileIO.exists(candidate) { return candidate }
+        var candidates: [String] = []
+        if let bundle = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            candidates.append(FilePath.join(FilePath.directory(of: bundle), "wb"))
         }
+        for config in ["debug", "release"] { candidates.append(FilePath.join(root, ".build", config, "wb")) }
+        if let found = candidates.first(where: FileIO.exists) { return found }
         Issue.record("the wb binary is not built; run ./scripts/test")
         return "/nonexistent/wb"
     }

@@ -15,7 +15,7 @@ struct WB: AsyncParsableCommand {
             """,
         version: WorkbenchVersion.string,
         subcommands: [
-            OpenCommand.self, RunCommand.self, KernelsCommand.self, ConvertCommand.self, DoctorCommand.self,
+            OpenCommand.self, ViewCommand.self, RunCommand.self, KernelsCommand.self, ConvertCommand.self, DoctorCommand.self,
             BenchCommand.self,
         ]
     )
