@@ -59,7 +59,7 @@ enum WB {
 
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct CLITests {
-    @Test(arguments: [["--help"], ["run", "--help"], ["open", "--help"], ["kernels", "list", "--help"], ["convert", "--help"], ["doctor", "--help"]])
+    @Test(arguments: [["--help"], ["run", "--help"], ["open", "--help"], ["view", "--help"], ["kernels", "list", "--help"], ["convert", "--help"], ["doctor", "--help"]])
     func everyCommandHasHelp(_ args: [String]) throws {
         let result = try WB.run(args)
         #expect(result.status == 0)

@@ -42,9 +42,9 @@ struct Tmux {
         return text
     }
 
-    /// The visible lines of the pane, trailing spaces trimmed.
-    func screen() async -> [String] {
-        let text = (try? await run(["capture-pane", "-p", "-t", "wb"])) ?? ""
+    /// The visible lines of the pane, trailing spaces trimmed; with `escapes`, with their SGR sequences.
+    func screen(escapes: Bool = false) async -> [String] {
+        let text = (try? await run(["capture-pane", "-p", "-t", "wb"] + (escapes ? ["-e"] : []))) ?? ""
         return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
             var line = String(line)
             while line.last == " " { line.removeLast() }
@@ -102,7 +102,7 @@ struct ViewTests {
 
     /// Starts `wb view` in a 100x30 tmux pane, under a shell that prints wb's exit status and stays open,
     /// so the terminal state after wb can still be read. Returns the tmux server and the file holding wb's pid.
-    static func start(in dir: String) async throws -> (Tmux, String) {
+    static func start(in dir: String, environment: [String] = []) async throws -> (Tmux, String) {
         let nb = try notebook(in: dir)
         let script = FilePath.join(dir, "run.sh")
         try AtomicFile.write(
@@ -114,7 +114,8 @@ struct ViewTests {
             """, to: script)
         let pidFile = FilePath.join(dir, "wb.pid")
         let tmux = try Tmux()
-        try await tmux.run(["new-session", "-d", "-s", "wb", "-x", "100", "-y", "30", "-e", "LANG=C.UTF-8", "sh", script, pidFile, WB.binary, nb])
+        let variables = (["LANG=C.UTF-8"] + environment).flatMap { ["-e", $0] }
+        try await tmux.run(["new-session", "-d", "-s", "wb", "-x", "100", "-y", "30"] + variables + ["sh", script, pidFile, WB.binary, nb])
         return (tmux, pidFile)
     }
 
@@ -167,10 +168,25 @@ struct ViewTests {
         #expect(await tmux.waitFor("wb's exit status", { $0 == "wb-exit=0" }))
     }
 
-    @Test(arguments: [SIGTERM, SIGHUP])
+    @Test(arguments: [false, true])
+    func noColorKeepsAttributesAndDropsColours(_ noColor: Bool) async throws {
+        let dir = WB.scratch("view-tmux-color")
+        // Set either way: the test runner's own environment may carry NO_COLOR (empty means unset).
+        let (tmux, _) = try await Self.start(in: dir, environment: [noColor ? "NO_COLOR=1" : "NO_COLOR="])
+        defer { tmux.kill() }
+        guard await tmux.waitFor("status line", { $0.contains("read-only") }) else { return }
+        let screen = await tmux.screen(escapes: true).joined(separator: "\n")
+        #expect(screen.contains("\u{1B}[1m") && screen.contains("\u{1B}[7m"), "bold headers and a reverse status line")
+        #expect(screen.contains("\u{1B}[36m") == !noColor, "cyan rules only with colour")
+        try await tmux.keys("q")
+        #expect(await tmux.waitFor("wb's exit status", { $0 == "wb-exit=0" }))
+    }
+
+    /// SIGSEGV stands for a crash: the terminal is restored before Swift's backtracer (off here, so wb dies at once).
+    @Test(arguments: [SIGTERM, SIGHUP, SIGSEGV])
     func fatalSignalRestoresTheTerminal(_ signal: Int32) async throws {
         let dir = WB.scratch("view-tmux-signal")
-        let (tmux, pidFile) = try await Self.start(in: dir)
+        let (tmux, pidFile) = try await Self.start(in: dir, environment: ["SWIFT_BACKTRACE=enable=no"])
         defer { tmux.kill() }
         guard await tmux.waitFor("status line", { $0.contains("read-only") }) else { return }
         let pid = try #require(Int32(try FileIO.readText(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)))

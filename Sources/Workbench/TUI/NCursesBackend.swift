@@ -250,18 +250,27 @@ public final class NCursesBackend: Backend {
 /// The self-pipe that signal handlers write to, so the event loop hears of resizes and kill requests.
 ///
 /// Handlers only `write` one byte (async-signal-safe); the loop restores the terminal with
-/// `endwin`. A second fatal signal before the loop has reacted resets the terminal modes with
-/// `tcsetattr` and exits at once.
+/// `endwin`. A second fatal signal before the loop has reacted, or a crash (SIGSEGV, a Swift
+/// trap, abort), restores the terminal the signal-safe way: the saved termios with `tcsetattr`
+/// and terminfo's sgr0, cnorm and rmcup strings, prepared beforehand, written out with `write`.
+/// The handlers that were installed before are put back by `close()`.
 enum SignalPipe {
     nonisolated(unsafe) static var readFD: Int32 = -1
     nonisolated(unsafe) static var writeFD: Int32 = -1
     nonisolated(unsafe) static var fatalCount: Int32 = 0
     nonisolated(unsafe) static var savedTermios = termios()
+    /// The bytes that undo the screen modes (attributes, hidden cursor, alternate screen).
+    nonisolated(unsafe) static var resetBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    nonisolated(unsafe) static var resetCount = 0
+    /// The actions installed before `open()`, by signal number.
+    nonisolated(unsafe) static var savedActions = UnsafeMutablePointer<sigaction>.allocate(capacity: 65)
 
     static let fatalSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+    static let crashSignals: [Int32] = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP]
 
     static var isOpen: Bool { writeFD >= 0 }
 
+    /// Opens the pipe and installs the handlers; call once ncurses has the terminal (terminfo is read).
     static func open() {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { return }
@@ -272,17 +281,47 @@ enum SignalPipe {
         readFD = fds[0]
         writeFD = fds[1]
         fatalCount = 0
-        signal(SIGWINCH, onSignal)
-        for signalNumber in fatalSignals { signal(signalNumber, onSignal) }
+        prepareReset()
+        for signalNumber in [SIGWINCH] + fatalSignals + crashSignals {
+            sigaction(signalNumber, nil, savedActions + Int(signalNumber))
+        }
+        for signalNumber in [SIGWINCH] + fatalSignals { signal(signalNumber, onSignal) }
+        for signalNumber in crashSignals { signal(signalNumber, onCrash) }
     }
 
+    /// Puts the earlier handlers back and closes the pipe.
     static func close() {
-        signal(SIGWINCH, SIG_DFL)
-        for signalNumber in fatalSignals { signal(signalNumber, SIG_DFL) }
-        if readFD >= 0 { _ = Glibc.close(readFD) }
-        if writeFD >= 0 { _ = Glibc.close(writeFD) }
+        guard isOpen else { return }
+        for signalNumber in [SIGWINCH] + fatalSignals + crashSignals {
+            sigaction(signalNumber, savedActions + Int(signalNumber), nil)
+        }
+        _ = Glibc.close(readFD)
+        _ = Glibc.close(writeFD)
         readFD = -1
         writeFD = -1
+    }
+
+    /// Collects sgr0, cnorm and rmcup from terminfo, without `$<..>` padding, for `emergencyRestore`.
+    static func prepareReset() {
+        var bytes: [UInt8] = []
+        for capability in ["sgr0", "cnorm", "rmcup"] {
+            guard let value = tigetstr(capability), Int(bitPattern: value) != -1 else { continue }
+            var text = Array(String(cString: value).utf8)[...]
+            while let start = text.firstIndex(of: UInt8(ascii: "$")), text.index(after: start) < text.endIndex,
+                text[text.index(after: start)] == UInt8(ascii: "<"), let end = text[start...].firstIndex(of: UInt8(ascii: ">"))
+            {
+                text.removeSubrange(start...end)
+            }
+            bytes += text
+        }
+        resetCount = min(bytes.count, 256)
+        resetBytes.update(from: bytes, count: resetCount)
+    }
+
+    /// Gives the terminal back using only async-signal-safe calls.
+    static func emergencyRestore() {
+        tcsetattr(0, TCSANOW, &savedTermios)
+        _ = write(1, resetBytes, resetCount)
     }
 
     /// The signals written since the last call, in order.
@@ -298,19 +337,26 @@ enum SignalPipe {
     }
 }
 
-/// The signal handler: one byte down the pipe; on a second fatal signal, raw terminal modes undone and exit.
+/// The resize and stop handler: one byte down the pipe; a second stop signal restores the terminal and exits.
 private func onSignal(_ signalNumber: Int32) {
     let saved = errno
     if signalNumber != SIGWINCH {
         SignalPipe.fatalCount += 1
         if SignalPipe.fatalCount > 1 {
-            tcsetattr(0, TCSANOW, &SignalPipe.savedTermios)
+            SignalPipe.emergencyRestore()
             _exit(128 + signalNumber)
         }
     }
     var byte = UInt8(truncatingIfNeeded: signalNumber)
     _ = write(SignalPipe.writeFD, &byte, 1)
     errno = saved
+}
+
+/// The crash handler: restores the terminal, then hands the signal to the handler from before (Swift's backtracer, or death).
+private func onCrash(_ signalNumber: Int32) {
+    SignalPipe.emergencyRestore()
+    sigaction(signalNumber, SignalPipe.savedActions + Int(signalNumber), nil)
+    raise(signalNumber)
 }
 
 /// Runs a full-screen program: draws `state`, feeds it events, until `isDone` or a fatal signal.
