@@ -114,7 +114,8 @@ struct ViewTests {
             """, to: script)
         let pidFile = FilePath.join(dir, "wb.pid")
         let tmux = try Tmux()
-        let variables = (["LANG=C.UTF-8"] + environment).flatMap { ["-e", $0] }
+        let locale = environment.contains { $0.hasPrefix("LANG=") } ? [] : ["LANG=C.UTF-8"]
+        let variables = (locale + environment).flatMap { ["-e", $0] }
         try await tmux.run(["new-session", "-d", "-s", "wb", "-x", "100", "-y", "30"] + variables + ["sh", script, pidFile, WB.binary, nb])
         return (tmux, pidFile)
     }
@@ -155,11 +156,13 @@ struct ViewTests {
         #expect(await tmux.query("#{alternate_on} #{cursor_flag}") == "0 1")
     }
 
+    /// Also run without a locale: wb falls back to C.UTF-8, or ncurses would mangle the wide characters.
     @Test func resizingRedrawsForTheNewSize() async throws {
         let dir = WB.scratch("view-tmux-resize")
-        let (tmux, _) = try await Self.start(in: dir)
+        let (tmux, _) = try await Self.start(in: dir, environment: ["LANG=", "LC_ALL=", "LC_CTYPE="])
         defer { tmux.kill() }
         guard await tmux.waitFor("status line", { $0.contains("read-only") }) else { return }
+        #expect(await tmux.screen()[3] == "  東京 | 42")
         try await tmux.run(["resize-window", "-t", "wb", "-x", "60", "-y", "12"])
         guard await tmux.waitFor("a 60-column rule", { $0.hasPrefix("── [1] code") && columns($0[...]) == 60 }) else { return }
         let screen = await tmux.screen()

@@ -55,6 +55,7 @@ public final class NCursesBackend: Backend {
         setlocale(LC_ALL, "")
         if String(cString: nl_langinfo(nl_item(CODESET))) != "UTF-8" { setlocale(LC_CTYPE, "C.UTF-8") }
         tcgetattr(0, &SignalPipe.savedTermios)
+        SignalPipe.saveActions()  // before newterm, which installs handlers of its own
         guard let screen = newterm(nil, stdout, stdin) else {
             throw TerminalError("ncurses cannot drive this terminal (TERM=\(Environment.get("TERM") ?? "unset"))")
         }
@@ -282,19 +283,22 @@ enum SignalPipe {
         writeFD = fds[1]
         fatalCount = 0
         prepareReset()
-        for signalNumber in [SIGWINCH] + fatalSignals + crashSignals {
-            sigaction(signalNumber, nil, savedActions + Int(signalNumber))
-        }
         for signalNumber in [SIGWINCH] + fatalSignals { signal(signalNumber, onSignal) }
         for signalNumber in crashSignals { signal(signalNumber, onCrash) }
     }
 
-    /// Puts the earlier handlers back and closes the pipe.
+    /// Every signal whose action is saved and put back: ours, and SIGTSTP, which ncurses handles while it runs.
+    static var touchedSignals: [Int32] { [SIGWINCH, SIGTSTP] + fatalSignals + crashSignals }
+
+    /// Remembers the actions installed now, for `close()` to put back.
+    static func saveActions() {
+        for signalNumber in touchedSignals { sigaction(signalNumber, nil, savedActions + Int(signalNumber)) }
+    }
+
+    /// Puts the actions from `saveActions()` back and closes the pipe.
     static func close() {
         guard isOpen else { return }
-        for signalNumber in [SIGWINCH] + fatalSignals + crashSignals {
-            sigaction(signalNumber, savedActions + Int(signalNumber), nil)
-        }
+        for signalNumber in touchedSignals { sigaction(signalNumber, savedActions + Int(signalNumber), nil) }
         _ = Glibc.close(readFD)
         _ = Glibc.close(writeFD)
         readFD = -1
