@@ -200,41 +200,10 @@ public final class NCursesBackend: Backend {
         mvwadd_wch(stdscr, Int32(y), Int32(x), &character)
     }
 
-    /// The ncurses attribute bits (A_BOLD and friends are macros Swift cannot import) and colour pair of a style.
+    /// The attribute bits and colour pair of a style on this terminal.
     private func look(_ style: Style) -> (UInt32, Int32) {
-        var attributes: UInt32 = 0
-        var foreground = style.foreground.reduced(to: colorDepth)
-        if eightColors, case .ansi(let n) = foreground, n >= 8 {
-            foreground = .ansi(n - 8)
-            attributes |= Self.bold
-        }
-        let a = style.attributes
-        if a.contains(.bold) { attributes |= Self.bold }
-        if a.contains(.dim) { attributes |= Self.dim }
-        if a.contains(.italic) { attributes |= Self.italic }
-        if a.contains(.underline) { attributes |= Self.underline }
-        if a.contains(.reverse) { attributes |= Self.reverse }
-        let key = PairKey(
-            foreground: number(of: foreground, default: 7),
-            background: number(of: style.background.reduced(to: colorDepth), default: 0))
-        return (attributes, pair(for: key))
-    }
-
-    private static let attributeShift: UInt32 = 8
-    private static let underline: UInt32 = 1 << (9 + attributeShift)
-    private static let reverse: UInt32 = 1 << (10 + attributeShift)
-    private static let dim: UInt32 = 1 << (12 + attributeShift)
-    private static let bold: UInt32 = 1 << (13 + attributeShift)
-    private static let italic: UInt32 = 1 << (23 + attributeShift)
-
-    /// The ncurses colour number of an already reduced colour; -1 is the terminal's default.
-    private func number(of color: Color, default fallback: Int32) -> Int32 {
-        switch color {
-        case .default: return defaultColors ? -1 : fallback
-        case .ansi(let n): return Int32(eightColors ? n & 7 : n)
-        case .indexed(let n): return Int32(n)
-        case .rgb(let r, let g, let b): return Int32(r) << 16 | Int32(g) << 8 | Int32(b)
-        }
+        let look = TerminalLook(style, depth: colorDepth, eightColors: eightColors, defaultColors: defaultColors)
+        return (look.attributes, pair(for: PairKey(foreground: look.foreground, background: look.background)))
     }
 
     /// The colour pair for `key`, allocated the first time it is asked for; pair 0 when none are left.
@@ -245,6 +214,57 @@ public final class NCursesBackend: Backend {
         pairs[key] = nextPair
         nextPair += 1
         return nextPair - 1
+    }
+}
+
+/// How a style shows on a terminal of given capabilities: ncurses attribute bits and colour numbers.
+struct TerminalLook: Hashable {
+    /// A_BOLD and friends (macros Swift cannot import), as curses.h defines them.
+    var attributes: UInt32
+    /// The foreground colour number; -1 is the terminal's default.
+    var foreground: Int32
+    /// The background colour number; -1 is the terminal's default.
+    var background: Int32
+
+    static let attributeShift: UInt32 = 8
+    static let underline: UInt32 = 1 << (9 + attributeShift)
+    static let reverse: UInt32 = 1 << (10 + attributeShift)
+    static let dim: UInt32 = 1 << (12 + attributeShift)
+    static let bold: UInt32 = 1 << (13 + attributeShift)
+    static let italic: UInt32 = 1 << (23 + attributeShift)
+
+    /// `style` reduced to `depth`; on 8-colour terminals bright colours become bold, and without
+    /// default-colour support the default is white on black. RGB is packed as direct-colour terminfo expects.
+    init(_ style: Style, depth: ColorDepth, eightColors: Bool, defaultColors: Bool) {
+        var attributes: UInt32 = 0
+        var foreground = style.foreground.reduced(to: depth)
+        if eightColors, case .ansi(let n) = foreground, n >= 8 {
+            foreground = .ansi(n - 8)
+            attributes |= Self.bold
+        }
+        let a = style.attributes
+        if a.contains(.bold) { attributes |= Self.bold }
+        if a.contains(.dim) { attributes |= Self.dim }
+        if a.contains(.italic) { attributes |= Self.italic }
+        if a.contains(.underline) { attributes |= Self.underline }
+        if a.contains(.reverse) { attributes |= Self.reverse }
+        func number(_ color: Color, default fallback: Int32) -> Int32 {
+            switch color {
+            case .default: return defaultColors ? -1 : fallback
+            case .ansi(let n): return Int32(eightColors ? n & 7 : n)
+            case .indexed(let n): return Int32(n)
+            case .rgb(let r, let g, let b): return Int32(r) << 16 | Int32(g) << 8 | Int32(b)
+            }
+        }
+        self.attributes = attributes
+        self.foreground = number(foreground, default: 7)
+        self.background = number(style.background.reduced(to: depth), default: 0)
+    }
+
+    init(attributes: UInt32, foreground: Int32, background: Int32) {
+        self.attributes = attributes
+        self.foreground = foreground
+        self.background = background
     }
 }
 
