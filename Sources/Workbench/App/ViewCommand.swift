@@ -10,10 +10,12 @@ struct ViewCommand: ParsableCommand {
         discussion: """
             Scroll with j/k or the arrows, PgUp/PgDn or space, g/G for the top and bottom, \
             n/p for the next and previous cell; q quits. Outputs are shown as saved (no kernel is started); \
-            images and HTML appear as labelled placeholders. \(Exit.help)
+            images and HTML appear as labelled placeholders. \
+            Exit codes: 0 success; 1 ncurses cannot drive the terminal (check TERM); 5 the notebook cannot be \
+            read; 64 bad usage, or standard input and output are not a terminal.
             """)
 
-    @Argument(help: "The notebook to view (.ipynb or percent-format .py).")
+    @Argument(help: "The notebook to view (.ipynb, percent-format .py or Jupytext .md).")
     var notebook: String
 
     func run() throws {
