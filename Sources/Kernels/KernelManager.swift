@@ -389,49 +389,64 @@ public final class KernelManager: Sendable {
         onMessage: @escaping @Sendable (KernelMessage) -> Void = { _ in },
         onInput: @escaping @Sendable (_ prompt: String, _ password: Bool) async -> String? = { _, _ in nil }
     ) async -> ExecutionResult {
-        if case .dead(let why) = state.withLock({ $0.status }) {
-            var result = ExecutionResult()
-            result.outcome = .kernelDied(deathError(why).message)
-            return result
-        }
+        await submit(code, options: options, onMessage: onMessage, onInput: onInput).result()
+    }
+
+    /// Sends a cell to the kernel now and returns a handle to await its result.
+    ///
+    /// Requests reach the kernel in the order they are submitted and it runs
+    /// them one after another, so a runner can queue the next cell while one
+    /// runs (as JupyterLab's "run all" does); with `stopOnError` the kernel
+    /// aborts the queued ones after an error. A cell's time-out counts from
+    /// when the kernel starts it, not from when it was queued.
+    public func submit(
+        _ code: String, options: ExecuteOptions = ExecuteOptions(),
+        onMessage: @escaping @Sendable (KernelMessage) -> Void = { _ in },
+        onInput: @escaping @Sendable (_ prompt: String, _ password: Bool) async -> String? = { _, _ in nil }
+    ) -> PendingExecution {
         let tracker = ExecutionTracker(onMessage: onMessage)
+        if case .dead(let why) = state.withLock({ $0.status }) {
+            tracker.finishEarly(.died(why))
+            return PendingExecution(tracker: tracker, manager: self)
+        }
         let client = self.client
         let content: JSONObject = [
             "code": .string(code), "silent": .bool(options.silent), "store_history": .bool(options.storeHistory),
             "user_expressions": .object([:]), "allow_stdin": .bool(options.allowStdin),
             "stop_on_error": .bool(options.stopOnError),
         ]
-        let outcome: ExecutionTracker.Finish = await withCheckedContinuation { continuation in
-            tracker.start(continuation)
-            let header = client.send("execute_request", content: content) { [weak self] event in
-                switch tracker.handle(event) {
-                case .none:
-                    break
-                case .input(let prompt, let password, let parent):
-                    Task {
-                        let answer = await onInput(prompt, password)
-                        client.post("input_reply", content: ["value": .string(answer ?? "")], parent: parent, channel: .stdin)
-                        // Nobody can answer: interrupt rather than hang (as nbclient does without stdin).
-                        if answer == nil { try? await self?.interrupt() }
-                    }
-                case .interrupt(let graceMsgID):
-                    Task {
-                        try? await self?.interrupt()
-                        // An interrupted cell gets a moment to report; one that ignores SIGINT is left to the caller.
-                        try? await Task.sleep(for: .seconds(options.interruptGrace))
-                        client.inject(graceMsgID, .tick)
-                    }
+        let header = client.send("execute_request", content: content) { [weak self] event in
+            switch tracker.handle(event) {
+            case .none:
+                break
+            case .input(let prompt, let password, let parent):
+                Task {
+                    let answer = await onInput(prompt, password)
+                    client.post("input_reply", content: ["value": .string(answer ?? "")], parent: parent, channel: .stdin)
+                    // Nobody can answer: interrupt rather than hang (as nbclient does without stdin).
+                    if answer == nil { try? await self?.interrupt() }
                 }
-            }
-            let msgID = header["msg_id"]?.stringValue ?? ""
-            tracker.setMessageID(msgID)
-            if let seconds = options.timeout {
+            case .startDeadline(let msgID):
+                guard let seconds = options.timeout else { break }
                 tracker.setDeadlineTask(Task {
                     try? await Task.sleep(for: .seconds(seconds))
                     if !Task.isCancelled { client.inject(msgID, .deadline) }
                 })
+            case .interrupt(let graceMsgID):
+                Task {
+                    try? await self?.interrupt()
+                    // An interrupted cell gets a moment to report; one that ignores SIGINT is left to the caller.
+                    try? await Task.sleep(for: .seconds(options.interruptGrace))
+                    client.inject(graceMsgID, .tick)
+                }
             }
         }
+        tracker.setMessageID(header["msg_id"]?.stringValue ?? "")
+        return PendingExecution(tracker: tracker, manager: self)
+    }
+
+    /// Turns a finished request's state into its result.
+    fileprivate func result(of tracker: ExecutionTracker, _ outcome: ExecutionTracker.Finish) -> ExecutionResult {
         client.finish(tracker.messageID)
         var result = tracker.result
         switch outcome {
@@ -571,6 +586,21 @@ extension String {
     }
 }
 
+/// A cell sent to the kernel; `result()` waits for it to finish.
+public struct PendingExecution: Sendable {
+    fileprivate let tracker: ExecutionTracker
+    fileprivate let manager: KernelManager
+
+    /// The id of the `execute_request`.
+    public var msgID: String { tracker.messageID }
+
+    /// Waits until the cell has finished (or the kernel died, or it timed out).
+    public func result() async -> ExecutionResult {
+        let outcome = await tracker.wait()
+        return manager.result(of: tracker, outcome)
+    }
+}
+
 /// The state of one `execute_request`, updated on the client's I/O thread.
 final class ExecutionTracker: Sendable {
     enum Finish: Sendable {
@@ -583,15 +613,18 @@ final class ExecutionTracker: Sendable {
     enum Action {
         case none
         case input(prompt: String, password: Bool, parent: JSONObject)
+        case startDeadline(msgID: String)
         case interrupt(msgID: String)
     }
 
     private struct State {
         var continuation: CheckedContinuation<Finish, Never>?
+        var finished: Finish?
         var collector = OutputCollector()
         var result = ExecutionResult()
         var gotReply = false
         var gotIdle = false
+        var started = false
         var timedOut = false
         var msgID = ""
         var deadlineTask: Task<Void, Never>?
@@ -604,16 +637,28 @@ final class ExecutionTracker: Sendable {
         self.onMessage = onMessage
     }
 
-    func start(_ continuation: CheckedContinuation<Finish, Never>) {
-        state.withLock { $0.continuation = continuation }
+    func setMessageID(_ id: String) { state.withLock { if $0.msgID.isEmpty { $0.msgID = id } } }
+    var messageID: String { state.withLock { $0.msgID } }
+
+    /// Waits for the finish, which may already have happened.
+    func wait() async -> Finish {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { s -> Finish? in
+                if s.finished == nil { s.continuation = continuation }
+                return s.finished
+            }
+            if let done { continuation.resume(returning: done) }
+        }
     }
 
-    func setMessageID(_ id: String) { state.withLock { $0.msgID = id } }
-    var messageID: String { state.withLock { $0.msgID } }
+    /// Finishes before anything was sent (the kernel was already dead).
+    func finishEarly(_ outcome: Finish) {
+        state.withLock { $0.finished = outcome }
+    }
 
     func setDeadlineTask(_ task: Task<Void, Never>) {
         let finished = state.withLock { s -> Bool in
-            if s.continuation == nil { return true }
+            if s.finished != nil { return true }
             s.deadlineTask = task
             return false
         }
@@ -634,18 +679,27 @@ final class ExecutionTracker: Sendable {
     func handle(_ event: KernelEvent) -> Action {
         if case .message(_, let message) = event { onMessage(message) }
         var action = Action.none
-        var finish: (CheckedContinuation<Finish, Never>, Finish, Task<Void, Never>?)? = nil
+        var resume: (CheckedContinuation<Finish, Never>?, Finish, Task<Void, Never>?)? = nil
         state.withLock { s in
-            guard let continuation = s.continuation else { return }
+            guard s.finished == nil else { return }
+            var finish: Finish? = nil
             switch event {
             case .message(let channel, let message):
+                // The route is keyed by this id, so the first message may come before setMessageID runs.
+                if s.msgID.isEmpty, let parent = message.parentMsgID { s.msgID = parent }
                 switch channel {
                 case .iopub:
                     let date = message.header["date"] ?? .string(Clock.iso8601())
                     switch message.msgType {
                     case "status":
                         let execution = message.content["execution_state"]?.stringValue
-                        if execution == "busy" { s.result.timing["iopub.status.busy"] = date }
+                        if execution == "busy" {
+                            s.result.timing["iopub.status.busy"] = date
+                            if !s.started {
+                                s.started = true
+                                action = .startDeadline(msgID: s.msgID)
+                            }
+                        }
                         if execution == "idle" {
                             s.result.timing["iopub.status.idle"] = date
                             s.gotIdle = true
@@ -668,11 +722,9 @@ final class ExecutionTracker: Sendable {
                 default:
                     break
                 }
-                if s.gotReply && s.gotIdle {
-                    finish = (continuation, s.timedOut ? .timedOut : .completed, s.deadlineTask)
-                }
+                if s.gotReply && s.gotIdle { finish = s.timedOut ? .timedOut : .completed }
             case .kernelDied(let why):
-                finish = (continuation, .died(why), s.deadlineTask)
+                finish = .died(why)
             case .deadline:
                 if !s.timedOut {
                     s.timedOut = true
@@ -680,14 +732,19 @@ final class ExecutionTracker: Sendable {
                 }
             case .tick:
                 // The grace period after a time-out is over.
-                if s.timedOut { finish = (continuation, .timedOut, s.deadlineTask) }
+                if s.timedOut { finish = .timedOut }
             }
-            if finish != nil { s.continuation = nil }
+            if let finish {
+                s.finished = finish
+                resume = (s.continuation, finish, s.deadlineTask)
+                s.continuation = nil
+            }
         }
-        if let (continuation, outcome, deadline) = finish {
+        if let (continuation, outcome, deadline) = resume {
             deadline?.cancel()
-            continuation.resume(returning: outcome)
+            continuation?.resume(returning: outcome)
         }
         return action
     }
 }
+
