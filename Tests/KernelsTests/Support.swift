@@ -6,14 +6,7 @@ import Testing
 
 /// The pinned Python environment scripts/test prepares; the kernel tests need it.
 enum TestEnvironment {
-    static var pythonEnv: String {
-        do {
-            return try Python.environment()
-        } catch {
-            Issue.record("\(error)")
-            return "/nonexistent"
-        }
-    }
+    static var pythonEnv: String { Python.environmentOrIssue }
 
     static var finder: KernelSpecFinder { KernelSpecFinder(pythonPrefix: pythonEnv) }
 

@@ -24,14 +24,7 @@ enum WB {
         return "/nonexistent/wb"
     }
 
-    static var pythonEnv: String {
-        do {
-            return try Python.environment()
-        } catch {
-            Issue.record("\(error)")
-            return "/nonexistent"
-        }
-    }
+    static var pythonEnv: String { Python.environmentOrIssue }
 
     static func scratch(_ name: String) -> String {
         try! Scratch.directory(name)

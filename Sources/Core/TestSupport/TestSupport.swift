@@ -1,6 +1,7 @@
 // Helpers shared by the test targets (never linked into wb): the pinned Python,
 // scratch folders, running commands, and waiting on conditions without fixed sleeps.
 import Foundation
+import Testing
 
 /// A test helper failure with a message saying what to do.
 public struct TestSupportFailure: Error, CustomStringConvertible {
@@ -22,6 +23,16 @@ public enum Python {
                     """)
         }
         return venv
+    }
+
+    /// The environment's folder; when it is missing, records a test issue saying how to fix it.
+    public static var environmentOrIssue: String {
+        do {
+            return try environment()
+        } catch {
+            Issue.record("\(error)")
+            return "/nonexistent"
+        }
     }
 
     /// The environment's interpreter.
