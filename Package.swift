@@ -65,7 +65,7 @@ let package = Package(
             name: "Lifecycle", dependencies: ["CoreSupport", "Kernels"], path: "Sources/Lifecycle",
             swiftSettings: swiftSettings),
         .target(
-            name: "Governance", dependencies: ["CoreSupport"], path: "Sources/Governance",
+            name: "Governance", dependencies: ["CoreSupport", .product(name: "Yams", package: "Yams")], path: "Sources/Governance",
             swiftSettings: swiftSettings),
 
         // Plugins: one bus, one folder per plugin; plugins never import each other.
@@ -106,6 +106,9 @@ let package = Package(
         .testTarget(
             name: "SystemTests", dependencies: ["CZMQ", "CNCursesW", "CSQLite3", "CGit2", "CCurl"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GovernanceTests", dependencies: ["Governance", "CoreSupport", .product(name: "Yams", package: "Yams")],
+            exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "PluginBusTests", dependencies: ["PluginBus", "Governance", "CoreSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Notebook", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WorkbenchTests", dependencies: ["CoreSupport", "Notebook", "TestSupport"], swiftSettings: swiftSettings),

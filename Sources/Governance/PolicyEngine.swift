@@ -1,0 +1,375 @@
+/// A decision with the grants that made it and why, for `wb policy explain` and the audit log.
+public struct Decision: Sendable, Equatable, CustomStringConvertible {
+    public var allowed: Bool
+    /// The grants that decided: the allowing grants, or the denying ones (empty for the default deny).
+    public var decidingGrants: [String]
+    /// One sentence.
+    public var reason: String
+
+    public init(allowed: Bool, decidingGrants: [String], reason: String) {
+        self.allowed = allowed
+        self.decidingGrants = decidingGrants
+        self.reason = reason
+    }
+
+    public var description: String {
+        "\(allowed ? "allow" : "deny") [\(decidingGrants.joined(separator: ", "))]: \(reason)"
+    }
+}
+
+/// What one principal gets from one table for one permission: the engine-neutral access plan.
+///
+/// Rows: a row is covered when some branch's predicate is true for it and no
+/// deny predicate is. Columns: `visibleColumns` are the union of the branches'
+/// columns; any other column is absent (as if it did not exist). A cell shows
+/// the raw value when an admitting branch grants its column unmasked, else the
+/// most revealing mask among admitting branches that grant it masked, else NULL.
+public struct AccessPlan: Sendable, Equatable {
+    /// What one allowing grant contributes.
+    public struct Branch: Sendable, Equatable {
+        public var grantID: String
+        /// The row filter, columns bound to the table and CURRENT_USER resolved; nil admits every row.
+        public var rows: RowPredicate?
+        /// Column id → mask (nil: raw).
+        public var columns: [String: Mask?]
+
+        public init(grantID: String, rows: RowPredicate?, columns: [String: Mask?]) {
+            self.grantID = grantID
+            self.rows = rows
+            self.columns = columns
+        }
+    }
+
+    public var user: String
+    public var table: TableDescriptor
+    public var permission: DataPermission
+    public var branches: [Branch]
+    /// Rows matching any of these are removed, whatever the branches say.
+    public var deniedRows: [(grantID: String, rows: RowPredicate)]
+    /// Grants that could not be applied (an unknown column in a filter, say); they grant nothing.
+    public var problems: [String]
+    public var decision: Decision
+
+    /// The columns the principal sees, in table order.
+    public var visibleColumns: [ColumnDescriptor] {
+        let visible = Set(branches.flatMap(\.columns.keys))
+        return table.columns.filter { visible.contains($0.id) }
+    }
+
+    /// Whether the plan is the table itself: every row, every column raw.
+    public var isUnrestricted: Bool {
+        deniedRows.isEmpty
+            && branches.contains { b in b.rows == nil && table.columns.allSatisfy { b.columns[$0.id] == .some(.none) } }
+    }
+
+    public static func == (a: AccessPlan, b: AccessPlan) -> Bool {
+        a.user == b.user && a.table == b.table && a.permission == b.permission && a.branches == b.branches
+            && a.deniedRows.map(\.grantID) == b.deniedRows.map(\.grantID) && a.deniedRows.map(\.rows) == b.deniedRows.map(\.rows)
+            && a.problems == b.problems && a.decision == b.decision
+    }
+}
+
+/// Evaluates a policy: who a user is (groups, roles), and what they may do.
+///
+/// Rules (Docs/governance.md): default deny; an explicit deny beats any allow;
+/// row filters of several allowing grants combine as a union of rows; masks
+/// apply unless an unmasked grant also covers the cell. Admins are principals
+/// like any other: no bypass.
+public struct PolicyEngine: Sendable {
+    public let policy: Policy
+    /// The catalog that two-part names (`db.table`) in grants refer to.
+    public let defaultCatalog: String
+
+    public init(policy: Policy, defaultCatalog: String = "main") {
+        self.policy = policy
+        self.defaultCatalog = defaultCatalog
+    }
+
+    /// The user and every group and role they hold, directly or through inheritance.
+    public func principals(of user: String) -> Set<Principal> {
+        var result: Set<Principal> = [Principal(.user, user)]
+        for (group, members) in policy.groups where members.contains(user) {
+            result.insert(Principal(.group, group))
+        }
+        var changed = true
+        while changed {
+            changed = false
+            for name in policy.roles.keys {
+                let role = Principal(.role, name)
+                guard !result.contains(role) else { continue }
+                let isMember = policy.roles[name]!.members.contains { result.contains($0) }
+                // A role inherits its parents' grants: holding it means holding them.
+                let isInherited = policy.roles.contains { other in
+                    result.contains(Principal(.role, other.key)) && other.value.inherits.contains(name)
+                }
+                if isMember || isInherited {
+                    result.insert(role)
+                    changed = true
+                }
+            }
+        }
+        return result
+    }
+
+    private func grants(for user: String) -> [Grant] {
+        let held = principals(of: user)
+        return policy.grants.filter { grant in grant.principals.contains { held.contains($0) } }
+    }
+
+    // MARK: Plugin actions
+
+    /// Decides whether `user` may use the plugin permission `action` (such as `lakehouse:import`).
+    public func decide(user: String, action: String) -> Decision {
+        let applicable = grants(for: user).filter { g in g.permissions.contains { $0.covers(action: action) } }
+        let denies = applicable.filter { $0.effect == .deny }
+        if !denies.isEmpty {
+            return Decision(allowed: false, decidingGrants: denies.map(\.id), reason: "\(user) is denied \(action) explicitly")
+        }
+        let allows = applicable.filter { $0.effect == .allow }
+        if allows.isEmpty {
+            return Decision(allowed: false, decidingGrants: [], reason: "no grant gives \(user) \(action) (default deny)")
+        }
+        return Decision(allowed: true, decidingGrants: allows.map(\.id), reason: "\(user) is granted \(action)")
+    }
+
+    // MARK: Databases and catalogs
+
+    /// Decides a permission on a database itself (CREATE_TABLE, DESCRIBE, ALTER, DROP, ASSIGN_TAG).
+    public func decide(user: String, permission: DataPermission, database: DatabaseDescriptor) -> Decision {
+        let applicable = grants(for: user).filter { g in
+            g.permissions.contains(.data(permission)) && coversDatabase(g.resource, database)
+                && g.rows == nil && g.columns == nil
+        }
+        return combine(user: user, permission: permission, object: "database \(database.catalog).\(database.name)", applicable)
+    }
+
+    private func combine(user: String, permission: DataPermission, object: String, _ applicable: [Grant]) -> Decision {
+        let denies = applicable.filter { $0.effect == .deny }
+        if !denies.isEmpty {
+            return Decision(allowed: false, decidingGrants: denies.map(\.id), reason: "\(permission.rawValue) on \(object) is denied explicitly")
+        }
+        let allows = applicable.filter { $0.effect == .allow }
+        if allows.isEmpty {
+            return Decision(
+                allowed: false, decidingGrants: [], reason: "no grant gives \(user) \(permission.rawValue) on \(object) (default deny)")
+        }
+        return Decision(allowed: true, decidingGrants: allows.map(\.id), reason: "\(permission.rawValue) on \(object) is granted")
+    }
+
+    private func catalogMatches(_ pattern: String?, _ catalog: String) -> Bool {
+        (pattern ?? defaultCatalog) == catalog
+    }
+
+    private func coversDatabase(_ resource: ResourcePattern, _ database: DatabaseDescriptor) -> Bool {
+        switch resource {
+        case .catalog(let c): c == "*" || c == database.catalog
+        case .database(let c, let d): catalogMatches(c, database.catalog) && d == database.name
+        case .tags(let expression): expression.matches(database.tags)
+        case .table, .none: false
+        }
+    }
+
+    // MARK: Tables
+
+    /// The columns of `table` a grant's resource covers (before its own column list), or nil when it does not cover the table.
+    private func coveredColumns(_ resource: ResourcePattern, _ table: TableDescriptor) -> [ColumnDescriptor]? {
+        switch resource {
+        case .catalog(let c):
+            return c == "*" || c == table.database.catalog ? table.columns : nil
+        case .database(let c, let d):
+            return catalogMatches(c, table.database.catalog) && d == table.database.name ? table.columns : nil
+        case .table(let c, let d, let t):
+            guard catalogMatches(c, table.database.catalog), d == table.database.name, t == "*" || t == table.name else {
+                return nil
+            }
+            return table.columns
+        case .tags(let expression):
+            let columns = table.columns.filter { expression.matches(table.effectiveTags(of: $0)) }
+            return columns.isEmpty ? nil : columns
+        case .none:
+            return nil
+        }
+    }
+
+    private func select(_ columns: [ColumnDescriptor], _ selection: ColumnSelection?, in table: TableDescriptor, grant: Grant)
+        -> Result<[ColumnDescriptor], GovernanceError>
+    {
+        guard let selection else { return .success(columns) }
+        switch selection {
+        case .include(let refs):
+            var ids: Set<String> = []
+            for ref in refs {
+                guard let column = table.column(ref) else {
+                    return .failure(unknownColumn(ref, grant, table))
+                }
+                ids.insert(column.id)
+            }
+            return .success(columns.filter { ids.contains($0.id) })
+        case .exclude(let refs):
+            var ids: Set<String> = []
+            for ref in refs {
+                guard let column = table.column(ref) else {
+                    return .failure(unknownColumn(ref, grant, table))
+                }
+                ids.insert(column.id)
+            }
+            return .success(columns.filter { !ids.contains($0.id) })
+        }
+    }
+
+    private func unknownColumn(_ ref: ColumnRef, _ grant: Grant, _ table: TableDescriptor) -> GovernanceError {
+        GovernanceError(
+            .unknownReference, "grant '\(grant.id)' names column '\(ref.name)', which \(table.qualifiedName) does not have",
+            at: grant.location)
+    }
+
+    /// Binds a row filter to the table's columns (ids and current names) and resolves CURRENT_USER.
+    private func bind(_ predicate: RowPredicate, to table: TableDescriptor, user: String, grant: Grant)
+        -> Result<RowPredicate, GovernanceError>
+    {
+        do {
+            let bound = try predicate.mapColumns { ref throws(GovernanceError) in
+                guard let column = table.column(ref) else { throw unknownColumn(ref, grant, table) }
+                return ColumnRef(column.name, id: column.id)
+            }
+            return .success(Self.resolveCurrentUser(bound, user))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func resolveCurrentUser(_ p: RowPredicate, _ user: String) -> RowPredicate {
+        func op(_ o: Operand) -> Operand { o == .currentUser ? .literal(.text(user)) : o }
+        switch p {
+        case .and(let ps): return .and(ps.map { resolveCurrentUser($0, user) })
+        case .or(let ps): return .or(ps.map { resolveCurrentUser($0, user) })
+        case .not(let q): return .not(resolveCurrentUser(q, user))
+        case .compare(let a, let o, let b): return .compare(op(a), o, op(b))
+        case .isNull(let a, let n): return .isNull(op(a), negated: n)
+        case .inList(let a, let list, let n): return .inList(op(a), list.map(op), negated: n)
+        case .between(let a, let lo, let hi, let n): return .between(op(a), low: op(lo), high: op(hi), negated: n)
+        case .like(let a, let pat, let e, let n): return .like(op(a), pattern: pat, escape: e, negated: n)
+        case .constant: return p
+        }
+    }
+
+    /// The access plan of `user` on `table` for `permission` (SELECT for reads; INSERT, UPDATE, DELETE for writes).
+    public func accessPlan(user: String, table: TableDescriptor, permission: DataPermission = .select) -> AccessPlan {
+        var problems: [String] = []
+        var branches: [AccessPlan.Branch] = []
+        var deniedRows: [(grantID: String, rows: RowPredicate)] = []
+        var deniedColumns: Set<String> = []
+        var denyingGrants: [String] = []
+        var wholeTableDenied = false
+
+        for grant in grants(for: user) where grant.permissions.contains(.data(permission)) {
+            guard let covered = coveredColumns(grant.resource, table) else { continue }
+            let columns: [ColumnDescriptor]
+            switch select(covered, grant.columns, in: table, grant: grant) {
+            case .success(let c): columns = c
+            case .failure(let error):
+                if grant.effect == .deny {
+                    // A deny that cannot be applied precisely denies the whole table: fail closed.
+                    wholeTableDenied = true
+                    denyingGrants.append(grant.id)
+                }
+                problems.append(error.description)
+                continue
+            }
+            var rows: RowPredicate?
+            if let predicate = grant.rows {
+                switch bind(predicate, to: table, user: user, grant: grant) {
+                case .success(let bound): rows = bound
+                case .failure(let error):
+                    if grant.effect == .deny {
+                        wholeTableDenied = true
+                        denyingGrants.append(grant.id)
+                    }
+                    problems.append(error.description)
+                    continue
+                }
+            }
+            switch grant.effect {
+            case .deny:
+                denyingGrants.append(grant.id)
+                if let rows {
+                    deniedRows.append((grant.id, rows))
+                } else if grant.columns == nil, case .tags = grant.resource {
+                    deniedColumns.formUnion(columns.map(\.id))
+                } else if grant.columns == nil {
+                    wholeTableDenied = true
+                } else {
+                    deniedColumns.formUnion(columns.map(\.id))
+                }
+            case .allow:
+                var access: [String: Mask?] = [:]
+                for column in columns { access[column.id] = .some(nil) }
+                var maskProblem = false
+                for mask in grant.masks {
+                    guard let column = table.column(mask.column) else {
+                        problems.append(unknownColumn(mask.column, grant, table).description)
+                        maskProblem = true
+                        break
+                    }
+                    if access[column.id] != nil { access[column.id] = .some(mask.mask) }
+                }
+                // A grant whose mask cannot be applied grants nothing (fail closed).
+                if maskProblem { continue }
+                branches.append(AccessPlan.Branch(grantID: grant.id, rows: rows, columns: access))
+            }
+        }
+
+        let object = "\(permission.rawValue) on \(table.qualifiedName)"
+        if wholeTableDenied {
+            return AccessPlan(
+                user: user, table: table, permission: permission, branches: [], deniedRows: [], problems: problems,
+                decision: Decision(allowed: false, decidingGrants: denyingGrants, reason: "\(object) is denied explicitly"))
+        }
+        let anyAllow = !branches.isEmpty
+        for index in branches.indices {
+            for id in deniedColumns { branches[index].columns[id] = nil }
+        }
+        branches.removeAll { $0.columns.isEmpty }
+        let decision: Decision
+        if branches.isEmpty {
+            decision =
+                !anyAllow
+                ? Decision(allowed: false, decidingGrants: [], reason: "no grant gives \(user) \(object) (default deny)")
+                : Decision(allowed: false, decidingGrants: denyingGrants, reason: "every column granted for \(object) is denied")
+        } else {
+            let limits = deniedRows.isEmpty && deniedColumns.isEmpty ? "" : ", limited by \(denyingGrants.joined(separator: ", "))"
+            decision = Decision(
+                allowed: true, decidingGrants: branches.map(\.grantID) + denyingGrants,
+                reason: "\(object) is granted by \(branches.map(\.grantID).joined(separator: ", "))\(limits)")
+        }
+        return AccessPlan(
+            user: user, table: table, permission: permission, branches: branches, deniedRows: deniedRows, problems: problems,
+            decision: decision)
+    }
+
+    /// Whether `user` may see that `table` exists: any allowed data permission on it.
+    public func canDescribe(user: String, table: TableDescriptor) -> Decision {
+        for permission in DataPermission.allCases {
+            let plan = accessPlan(user: user, table: table, permission: permission)
+            if plan.decision.allowed {
+                return Decision(
+                    allowed: true, decidingGrants: plan.decision.decidingGrants,
+                    reason: "\(user) holds \(permission.rawValue) on \(table.qualifiedName)")
+            }
+        }
+        return Decision(allowed: false, decidingGrants: [], reason: "\(user) holds no permission on \(table.qualifiedName)")
+    }
+
+    /// Whether `user` may grant `permission` on `table` to others (an allowing grant with grant option, and no deny).
+    public func canGrant(user: String, permission: DataPermission, table: TableDescriptor) -> Decision {
+        let plan = accessPlan(user: user, table: table, permission: permission)
+        guard plan.decision.allowed else { return plan.decision }
+        let withOption = plan.branches.map(\.grantID).filter { id in policy.grants.first { $0.id == id }?.grantOption == true }
+        if withOption.isEmpty {
+            return Decision(
+                allowed: false, decidingGrants: plan.branches.map(\.grantID),
+                reason: "\(user) holds \(permission.rawValue) on \(table.qualifiedName) without grant option")
+        }
+        return Decision(allowed: true, decidingGrants: withOption, reason: "\(user) holds \(permission.rawValue) with grant option")
+    }
+}
