@@ -65,7 +65,10 @@ let package = Package(
             name: "Lifecycle", dependencies: ["CoreSupport", "Kernels"], path: "Sources/Lifecycle",
             swiftSettings: swiftSettings),
         .target(
-            name: "Governance", dependencies: ["CoreSupport", .product(name: "Yams", package: "Yams")], path: "Sources/Governance",
+            name: "Governance",
+            dependencies: [
+                "CoreSupport", "Storage", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+            ], path: "Sources/Governance",
             swiftSettings: swiftSettings),
 
         // Plugins: one bus, one folder per plugin; plugins never import each other.
@@ -107,7 +110,7 @@ let package = Package(
             name: "SystemTests", dependencies: ["CZMQ", "CNCursesW", "CSQLite3", "CGit2", "CCurl"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "GovernanceTests", dependencies: ["Governance", "CoreSupport", .product(name: "Yams", package: "Yams")],
+            name: "GovernanceTests", dependencies: ["Governance", "CoreSupport", "Storage", "TestSupport", .product(name: "Yams", package: "Yams")],
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "PluginBusTests", dependencies: ["PluginBus", "Governance", "CoreSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Notebook", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),

@@ -43,6 +43,8 @@ public final class Domain: Sendable {
         case catalog
         case jobs
         case sessions
+        /// Policy versions and the audit log (the Governance module's).
+        case governance
 
         /// The store's file name in the domain, such as `catalog.db`.
         public var fileName: String { rawValue + ".db" }
