@@ -10,6 +10,8 @@ public struct GovernanceError: Error, Sendable, Equatable, CustomStringConvertib
         case unknownReference
         /// Role inheritance loops back on itself.
         case roleCycle
+        /// The principal may not do this.
+        case denied
         /// The policy store is unreadable or was written by a newer Workbench.
         case store
     }
