@@ -113,6 +113,9 @@ let package = Package(
             name: "GovernanceTests", dependencies: ["Governance", "CoreSupport", "Storage", "TestSupport", .product(name: "Yams", package: "Yams")],
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "PluginBusTests", dependencies: ["PluginBus", "Governance", "CoreSupport", "Storage", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LakehouseTests", dependencies: ["Lakehouse", "Storage", "CoreSupport", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Notebook", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WorkbenchTests", dependencies: ["CoreSupport", "Notebook", "TestSupport"], swiftSettings: swiftSettings),
     ]
