@@ -16,7 +16,7 @@ struct WB: AsyncParsableCommand {
         version: WorkbenchVersion.string,
         subcommands: [
             OpenCommand.self, ViewCommand.self, RunCommand.self, KernelsCommand.self, ConvertCommand.self, DoctorCommand.self,
-            BenchCommand.self,
+            PolicyCommand.self, AuditCommand.self, BenchCommand.self,
         ]
     )
 }
@@ -35,6 +35,15 @@ enum Exit {
     static let writeFailed = ExitCode(7)
     static let problemsFound = ExitCode(8)
     static let cancelled = ExitCode(130)
+    static let noInput = ExitCode(66)
+    static let invalidPolicy = ExitCode(20)
+    static let denied = ExitCode(21)
+    static let auditBroken = ExitCode(22)
+    static let domainUnavailable = ExitCode(23)
+
+    static let governanceHelp = """
+        Exit codes: 0 success (allowed); 20 the policy file is invalid; 21 not permitted (denied);         22 the audit log is broken; 23 the domain cannot be opened; 64 bad usage; 66 a file cannot be read.
+        """
 
     static let help = """
         Exit codes: 0 success; 1 a cell raised an error; 3 the kernel died; 4 a cell timed out; \

@@ -1,0 +1,344 @@
+import ArgumentParser
+import CoreSupport
+import Governance
+import Storage
+
+/// `wb policy`: the domain's access policy as code.
+struct PolicyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Validate, plan, apply and roll back the access policy; check decisions.",
+        discussion: """
+            The policy is a YAML file of groups, roles, tags and grants (Docs/governance.md; \
+            an example is Docs/examples/policies.yaml). Every applied version is kept.
+
+            \(Exit.governanceHelp)
+            """,
+        subcommands: [Validate.self, Plan.self, Apply.self, Rollback.self, Versions.self, Export.self, Check.self])
+
+    /// Reads a policy file; an unreadable file exits 66.
+    static func read(_ path: String, command: String) throws -> String {
+        do {
+            return try FileIO.readText(path)
+        } catch {
+            printError("wb policy \(command): cannot read \(path): \(error)")
+            throw Exit.noInput
+        }
+    }
+
+    static func fail(_ command: String, _ error: GovernanceError) -> ExitCode {
+        printError("wb policy \(command): \(error)")
+        switch error.code {
+        case .denied: return Exit.denied
+        case .store: return Exit.domainUnavailable
+        default: return Exit.invalidPolicy
+        }
+    }
+
+    static func service(_ options: DomainOptions, command: String) throws -> GovernanceService {
+        let domain = try options.open(command: "policy \(command)")
+        do {
+            return try GovernanceService(domain: domain)
+        } catch {
+            throw fail(command, error)
+        }
+    }
+
+    static func json(_ version: PolicyVersion) -> JSON {
+        [
+            "version": .int(version.version), "created_at": .string(version.createdAt), "created_by": .string(version.createdBy),
+            "comment": .string(version.comment), "sha256": .string(version.sha256), "active": .bool(version.isActive),
+        ]
+    }
+
+    struct Validate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a policy file without applying it.",
+            discussion: "Prints FILE:LINE:COLUMN: reason for the first problem. Exit 0 valid, 20 invalid, 66 unreadable.")
+
+        @Argument(help: "The policy file.") var file: String
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() async throws {
+            let text = try PolicyCommand.read(file, command: "validate")
+            do {
+                let policy = try PolicyFile.parse(text, file: file)
+                if json {
+                    printJSON([
+                        "valid": true, "groups": .int(policy.groups.count), "roles": .int(policy.roles.count),
+                        "tags": .int(policy.tags.count), "grants": .int(policy.grants.count),
+                    ])
+                } else {
+                    print("\(file): valid (\(policy.grants.count) grants, \(policy.roles.count) roles, \(policy.groups.count) groups)")
+                }
+            } catch {
+                if json {
+                    printJSON([
+                        "valid": false, "message": .string(error.message), "file": .string(file),
+                        "line": error.location?.line.map(JSON.int) ?? .null, "column": error.location?.column.map(JSON.int) ?? .null,
+                    ])
+                }
+                throw PolicyCommand.fail("validate", error)
+            }
+        }
+    }
+
+    struct Plan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what applying a policy file would change.",
+            discussion: "Lines start with + (added), - (removed) or ~ (changed). Exit 0, 20 invalid file.")
+
+        @OptionGroup var domain: DomainOptions
+        @Argument(help: "The policy file.") var file: String
+        @Flag(help: "Print the changes as JSON.") var json = false
+
+        func run() async throws {
+            let text = try PolicyCommand.read(file, command: "plan")
+            let service = try PolicyCommand.service(domain, command: "plan")
+            do {
+                let new = try PolicyFile.parse(text, file: file)
+                let active = try service.store.active()
+                let changes = (active?.policy ?? Policy()).changes(to: new)
+                if json {
+                    printJSON([
+                        "active_version": active.map { .int($0.version.version) } ?? .null,
+                        "changes": .array(
+                            changes.map {
+                                ["kind": .string("\($0.kind)"), "subject": .string($0.subject), "details": .array($0.details.map(JSON.string))]
+                            }),
+                    ])
+                } else if changes.isEmpty {
+                    print("No changes: \(file) matches the active policy (version \(active?.version.version ?? 0)).")
+                } else {
+                    print("Against the active policy (version \(active?.version.version ?? 0)), \(file) would make \(changes.count) change\(changes.count == 1 ? "" : "s"):")
+                    for change in changes { print(change) }
+                }
+            } catch {
+                throw PolicyCommand.fail("plan", error)
+            }
+        }
+    }
+
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a policy file the active policy, as a new version.",
+            discussion: """
+                Needs the governance:admin permission. The file is validated first; when it is \
+                invalid nothing changes. Exit 0, 20 invalid file, 21 not permitted.
+                """)
+
+        @OptionGroup var domain: DomainOptions
+        @Argument(help: "The policy file.") var file: String
+        @Option(help: "Why (kept with the version).") var comment = ""
+        @Flag(help: "Print the new version as JSON.") var json = false
+
+        func run() async throws {
+            let text = try PolicyCommand.read(file, command: "apply")
+            let service = try PolicyCommand.service(domain, command: "apply")
+            do {
+                let (version, created) = try service.apply(text, file: file, by: Environment.userName, comment: comment)
+                if json {
+                    var object = PolicyCommand.json(version)
+                    object["created"] = .bool(created)
+                    printJSON(object)
+                } else {
+                    print(created ? "Applied \(file) as policy version \(version.version)." : "Unchanged: \(file) is already the active policy (version \(version.version)).")
+                }
+            } catch {
+                throw PolicyCommand.fail("apply", error)
+            }
+        }
+    }
+
+    struct Rollback: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make an earlier version's policy active again (as a new version).",
+            discussion: "Needs the governance:admin permission. Exit 0, 21 not permitted, 20 no such version.")
+
+        @OptionGroup var domain: DomainOptions
+        @Argument(help: "The version to return to (see `wb policy versions`).") var version: Int
+        @Flag(help: "Print the new version as JSON.") var json = false
+
+        func run() async throws {
+            let service = try PolicyCommand.service(domain, command: "rollback")
+            do {
+                let result = try service.rollback(to: version, by: Environment.userName)
+                if json { printJSON(PolicyCommand.json(result)) } else { print("Policy version \(version) is active again, as version \(result.version).") }
+            } catch {
+                throw PolicyCommand.fail("rollback", error)
+            }
+        }
+    }
+
+    struct Versions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every applied policy version.")
+
+        @OptionGroup var domain: DomainOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let service = try PolicyCommand.service(domain, command: "versions")
+            do {
+                let versions = try service.store.versions()
+                if json {
+                    printJSON(.array(versions.map(PolicyCommand.json)))
+                } else {
+                    for v in versions {
+                        print("\(v.isActive ? "*" : " ") \(v.version)  \(v.createdAt)  \(v.createdBy)  \(v.comment)")
+                    }
+                }
+            } catch {
+                throw PolicyCommand.fail("versions", error)
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the active policy (or one version) as it was applied.")
+
+        @OptionGroup var domain: DomainOptions
+        @Option(help: "A version other than the active one.") var version: Int?
+        @Option(name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.") var output: String?
+
+        func run() async throws {
+            let service = try PolicyCommand.service(domain, command: "export")
+            do {
+                let text: String
+                if let version {
+                    text = try service.store.source(of: version)
+                } else {
+                    text = try service.store.active()?.source ?? ""
+                }
+                if let output {
+                    do {
+                        try AtomicFile.write(text, to: output)
+                    } catch {
+                        printError("wb policy export: cannot write \(output): \(error)")
+                        throw Exit.writeFailed
+                    }
+                } else {
+                    print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
+                }
+            } catch let error as GovernanceError {
+                throw PolicyCommand.fail("export", error)
+            }
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decide whether a user may use a plugin action, and say which grants decided.",
+            discussion: """
+                Checking for another user needs the governance:explain permission; the check is audited. \
+                Exit 0 allowed, 21 denied (or not permitted to ask).
+                """)
+
+        @OptionGroup var domain: DomainOptions
+        @Option(name: .customLong("as"), help: "The user to decide for (default: you).") var user: String?
+        @Argument(help: "The plugin permission, such as lakehouse:import.") var permission: String
+        @Flag(help: "Print the decision as JSON.") var json = false
+
+        func run() async throws {
+            let service = try PolicyCommand.service(domain, command: "check")
+            let me = Environment.userName
+            do {
+                if let user, user != me {
+                    let may = try service.authorize(user: me, action: "governance:explain", resource: "user:\(user)", detail: "policy check --as \(user)")
+                    guard may.allowed else {
+                        try service.audit.flush()
+                        throw GovernanceError(.denied, "\(me) may not check decisions for other users: \(may.reason)")
+                    }
+                }
+                let decision = try service.authorize(user: user ?? me, action: permission, detail: "policy check by \(me)")
+                try service.audit.flush()
+                if json {
+                    printJSON([
+                        "allowed": .bool(decision.allowed), "grants": .array(decision.decidingGrants.map(JSON.string)),
+                        "reason": .string(decision.reason),
+                    ])
+                } else {
+                    let grants = decision.decidingGrants.isEmpty ? "" : " (grants: \(decision.decidingGrants.joined(separator: ", ")))"
+                    print("\(decision.allowed ? "ALLOW" : "DENY"): \(decision.reason)\(grants)")
+                }
+                if !decision.allowed { throw Exit.denied }
+            } catch let error as GovernanceError {
+                throw PolicyCommand.fail("check", error)
+            }
+        }
+    }
+}
+
+/// `wb audit`: the hash-chained record of every governance decision.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Search and verify the audit log of access decisions.",
+        subcommands: [Search.self, Verify.self])
+
+    struct Search: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List audit records, oldest first.")
+
+        @OptionGroup var domain: DomainOptions
+        @Option(help: "Only this principal, such as user:alice.") var principal: String?
+        @Option(help: "Only this action, such as SELECT or lakehouse:import.") var action: String?
+        @Option(help: "Only this resource, such as main.sales.orders.") var resource: String?
+        @Option(help: "allow or deny.") var decision: String?
+        @Option(help: "Only records at or after this ISO 8601 time.") var since: String?
+        @Option(help: "At most this many records.") var limit = 1000
+        @Flag(help: "Print JSON lines.") var json = false
+
+        func validate() throws {
+            if let decision, decision != "allow", decision != "deny" {
+                throw ValidationError("--decision is allow or deny, not \(decision)")
+            }
+        }
+
+        func run() async throws {
+            let service = try PolicyCommand.service(domain, command: "audit search")
+            do {
+                let records = try service.audit.search(
+                    principal: principal, action: action, resource: resource, decision: decision.map { $0 == "allow" }, since: since,
+                    limit: limit)
+                for stored in records {
+                    if json {
+                        guard case .object(var object) = stored.record.json else { continue }
+                        object["seq"] = .int(stored.sequence)
+                        object["hash"] = .string(stored.hash)
+                        print(JSON.object(object).serialized())
+                    } else {
+                        let r = stored.record
+                        print("\(stored.sequence)  \(r.time)  \(r.allowed ? "allow" : "DENY ")  \(r.principal)  \(r.action)  \(r.resource)  [\(r.grants.joined(separator: ","))]  \(r.detail)")
+                    }
+                }
+            } catch {
+                throw PolicyCommand.fail("audit search", error)
+            }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute the audit chain and compare it with its head.",
+            discussion: "Exit 0 intact, 22 broken (the message says which record and how).")
+
+        @OptionGroup var domain: DomainOptions
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() async throws {
+            let service = try PolicyCommand.service(domain, command: "audit verify")
+            do {
+                let result = try service.audit.verify()
+                if json {
+                    printJSON(["records": .int(result.records), "intact": .bool(result.isIntact), "problem": result.problem.map(JSON.string) ?? .null])
+                } else if let problem = result.problem {
+                    printError("wb audit verify: BROKEN after checking \(result.records) records: \(problem)")
+                } else {
+                    print("The audit log is intact: \(result.records) records, chain head matches.")
+                }
+                if !result.isIntact { throw Exit.auditBroken }
+            } catch let error as GovernanceError {
+                throw PolicyCommand.fail("audit verify", error)
+            }
+        }
+    }
+}

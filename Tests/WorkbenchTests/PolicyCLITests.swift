@@ -1,0 +1,112 @@
+import CoreSupport
+import Foundation
+import TestSupport
+import Testing
+
+/// `wb policy` and `wb audit` end to end, on a domain of the test's own.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct PolicyCLITests {
+    let home = WB.scratch("policy-cli")
+    var me: String { Environment.userName }
+
+    func wb(_ args: [String]) throws -> Command.Result {
+        try WB.run(args + ["--home", home])
+    }
+
+    @Test(arguments: [
+        ["policy", "--help"], ["policy", "validate", "--help"], ["policy", "plan", "--help"], ["policy", "apply", "--help"],
+        ["policy", "rollback", "--help"], ["policy", "versions", "--help"], ["policy", "export", "--help"], ["policy", "check", "--help"],
+        ["audit", "search", "--help"], ["audit", "verify", "--help"],
+    ])
+    func everyCommandHasHelp(_ args: [String]) throws {
+        let result = try WB.run(args)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("USAGE:"))
+    }
+
+    @Test func theShippedExampleValidates() throws {
+        let result = try WB.run(["policy", "validate", FilePath.join(WB.root, "Docs/examples/policies.yaml"), "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("\"valid\": true"))
+    }
+
+    @Test func anInvalidFileSaysWhereAndChangesNothing() throws {
+        let bad = FilePath.join(home, "bad.yaml")
+        try AtomicFile.write("version: 1\ngrants:\n  - id: a\n    to: user:x\n    permissions: [SELECT]\n    on: {table: s.t}\n    rows: \"x = \"\n", to: bad)
+        let validate = try WB.run(["policy", "validate", bad])
+        #expect(validate.status == 20)
+        #expect(validate.stderr.contains("\(bad):7:16: grant 'a': row filter: expected a column or a value"), "\(validate.stderr)")
+        let apply = try wb(["policy", "apply", bad])
+        #expect(apply.status == 20)
+        let versions = try wb(["policy", "versions", "--json"])
+        #expect(versions.status == 0)
+        let list = try JSON.parse(versions.stdout)
+        guard case .array(let items) = list else { Issue.record("not a list: \(versions.stdout)"); return }
+        #expect(items.count == 1)  // only the initial policy
+        let missing = try WB.run(["policy", "validate", FilePath.join(home, "nope.yaml")])
+        #expect(missing.status == 66)
+    }
+
+    @Test func planApplyCheckRollbackAndAudit() throws {
+        let file = FilePath.join(home, "p.yaml")
+        try AtomicFile.write(
+            """
+            version: 1
+            grants:
+              - {id: admin, to: "user:\(me)", permissions: ["governance:*"]}
+              - {id: importers, to: "user:ivan", permissions: ["lakehouse:import"]}
+            """, to: file)
+        let plan = try wb(["policy", "plan", file])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stdout.contains("+ grant admin") && plan.stdout.contains("+ grant importers") && plan.stdout.contains("- grant domain-admin"))
+
+        let apply = try wb(["policy", "apply", file, "--comment", "first real policy"])
+        #expect(apply.status == 0, "\(apply.stderr)")
+        #expect(apply.stdout.contains("policy version 2"))
+        #expect(try wb(["policy", "apply", file]).stdout.contains("Unchanged"))
+
+        let allowed = try wb(["policy", "check", "--as", "ivan", "lakehouse:import", "--json"])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(allowed.stdout.contains("\"importers\""))
+        let denied = try wb(["policy", "check", "--as", "ivan", "lakehouse:export"])
+        #expect(denied.status == 21)
+        #expect(denied.stdout.contains("DENY"))
+
+        let exported = try wb(["policy", "export", "--version", "2"])
+        #expect(exported.stdout.contains("id: importers"))
+
+        let rollback = try wb(["policy", "rollback", "1"])
+        #expect(rollback.status == 0, "\(rollback.stderr)")
+        #expect(try wb(["policy", "export"]).stdout.contains("id: domain-admin"))
+
+        let search = try wb(["audit", "search", "--principal", "user:ivan", "--json"])
+        let lines = search.stdout.split(separator: "\n")
+        #expect(lines.count == 2, "\(search.stdout)")
+        #expect(lines.last?.contains("\"decision\":\"deny\"") == true)
+        let verify = try wb(["audit", "verify"])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        #expect(verify.stdout.contains("intact"))
+    }
+
+    @Test func aNonAdminCannotApplyAndABrokenChainIsReported() throws {
+        let file = FilePath.join(home, "lockout.yaml")
+        // An admin gives governance away: afterwards the current user may no longer change the policy.
+        try AtomicFile.write(
+            """
+            version: 1
+            grants:
+              - {id: someone-else, to: "user:not-\(me)", permissions: ["governance:admin"]}
+            """, to: file)
+        #expect(try wb(["policy", "apply", file]).status == 0)
+        let again = try wb(["policy", "rollback", "1"])
+        #expect(again.status == 21)
+        #expect(again.stderr.contains("may not change the policy"))
+
+        // Cut the head file's record count: verify sees the chain and the head disagree.
+        let head = FilePath.join(home, "audit.head")
+        try AtomicFile.write("{\"seq\": 999, \"hash\": \"00\"}\n", to: head)
+        let verify = try wb(["audit", "verify", "--json"])
+        #expect(verify.status == 22)
+        #expect(verify.stdout.contains("\"intact\": false"))
+    }
+}
