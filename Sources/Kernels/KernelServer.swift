@@ -102,6 +102,9 @@ public final class KernelServer: Sendable {
     /// Messages refused (bad signature or shape) since the server started.
     public var rejectedMessages: Int { shared.withLock { $0.rejected } }
 
+    /// Shell requests received since the server started (for tests that must know a request is queued).
+    var receivedRequests: Int { shared.withLock { $0.received } }
+
     /// Interrupts the running execution (as `interrupt_request` does); for SIGINT handlers' threads.
     public func interrupt() { backend.interrupt() }
 
