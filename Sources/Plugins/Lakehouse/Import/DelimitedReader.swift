@@ -296,9 +296,9 @@ public struct DelimitedReader: RowSource {
 
     // MARK: Rows
 
-    public mutating func forEachBatch(_ body: (RowBatch) throws -> Void) throws {
+    public mutating func forEachBatch(_ body: (ImportBatch) throws -> Void) throws {
         guard !columns.isEmpty else { return }
-        var batch = RowBatch(columnCount: columns.count)
+        var batch = ImportBatch(columnCount: columns.count)
         var converter = Converter(columns: columns, delimiter: delimiter)
         let sample = self.sample
         self.sample = RecordStore()
@@ -336,7 +336,7 @@ public struct DelimitedReader: RowSource {
         }
 
         mutating func append(
-            _ record: UnsafeRawBufferPointer, _ fields: ArraySlice<FieldRef>, line: Int, problem: String?, to batch: inout RowBatch
+            _ record: UnsafeRawBufferPointer, _ fields: ArraySlice<FieldRef>, line: Int, problem: String?, to batch: inout ImportBatch
         ) {
             if let problem {
                 batch.reject(line: line, problem)
@@ -367,7 +367,7 @@ public struct DelimitedReader: RowSource {
 
         @inline(__always)
         mutating func appendValue(
-            _ bytes: UnsafeRawBufferPointer, quoted: Bool, column c: Int, line: Int, to batch: inout RowBatch
+            _ bytes: UnsafeRawBufferPointer, quoted: Bool, column c: Int, line: Int, to batch: inout ImportBatch
         ) -> Bool {
             let type = types[c]
             if bytes.isEmpty {
@@ -416,7 +416,7 @@ public struct DelimitedReader: RowSource {
             }
         }
 
-        private func appendText(_ bytes: UnsafeRawBufferPointer, column c: Int, line: Int, to batch: inout RowBatch) -> Bool {
+        private func appendText(_ bytes: UnsafeRawBufferPointer, column c: Int, line: Int, to batch: inout ImportBatch) -> Bool {
             if let bad = FieldParsing.firstInvalidUTF8(bytes) {
                 batch.dropPartialRow()
                 batch.reject(

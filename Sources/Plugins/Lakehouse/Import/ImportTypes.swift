@@ -129,5 +129,5 @@ public protocol RowSource {
     var totalBytes: Int64? { get }
     /// Reads every row, handing `body` one batch at a time; a batch is valid only during the call.
     /// An error thrown by `body` stops the reading and is rethrown.
-    mutating func forEachBatch(_ body: (RowBatch) throws -> Void) throws
+    mutating func forEachBatch(_ body: (ImportBatch) throws -> Void) throws
 }

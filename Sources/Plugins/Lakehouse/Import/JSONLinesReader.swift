@@ -112,8 +112,8 @@ public struct JSONLinesReader: RowSource {
         }
     }
 
-    public mutating func forEachBatch(_ body: (RowBatch) throws -> Void) throws {
-        var batch = RowBatch(columnCount: columns.count)
+    public mutating func forEachBatch(_ body: (ImportBatch) throws -> Void) throws {
+        var batch = ImportBatch(columnCount: columns.count)
         var types = columns.map(\.type)
         var slots: [JSON?] = []
         let sample = self.sample
@@ -164,7 +164,7 @@ public struct JSONLinesReader: RowSource {
         for (c, t) in types.enumerated() { finalColumns[c].type = t }
     }
 
-    private func append(_ value: JSON, as type: ColumnType, to batch: inout RowBatch) {
+    private func append(_ value: JSON, as type: ColumnType, to batch: inout ImportBatch) {
         switch value {
         case .null: batch.appendNull()
         case .bool(let b): batch.appendInteger(b ? 1 : 0)

@@ -86,12 +86,12 @@ public struct SQLiteTableReader: RowSource {
         return out + "\""
     }
 
-    public mutating func forEachBatch(_ body: (RowBatch) throws -> Void) throws {
+    public mutating func forEachBatch(_ body: (ImportBatch) throws -> Void) throws {
         let columnCount = columns.count
         let options = self.options
         let sql = "SELECT * FROM \(SQLiteTableReader.quoted(table))"
         try database.read { db in
-            var batch = RowBatch(columnCount: columnCount)
+            var batch = ImportBatch(columnCount: columnCount)
             var number = 0
             let statement = try db.makeStatement(sql)
             try statement.bind([])
