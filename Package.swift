@@ -84,7 +84,7 @@ let package = Package(
 
         // Workbench: the terminal UI library and the `wb` executable (wiring only).
         .target(
-            name: "TUI", dependencies: ["CoreSupport", "Notebook", "CNCursesW"], path: "Sources/Workbench/TUI",
+            name: "TUI", dependencies: ["CoreSupport", "Notebook", "Kernels", "CNCursesW"], path: "Sources/Workbench/TUI",
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "wb",
@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "LakehouseTests", dependencies: ["Lakehouse", "Storage", "CoreSupport", "TestSupport"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "Notebook", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "Notebook", "Kernels", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WorkbenchTests", dependencies: ["CoreSupport", "Notebook", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -76,6 +76,9 @@ public struct Notebook: Sendable, Equatable {
     }
 }
 
+/// `Cell` under a name that does not clash with modules that have a cell of their own (the TUI's screen cell).
+public typealias NotebookCell = Cell
+
 /// One cell of a notebook, kept as its JSON object with typed accessors.
 public struct Cell: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {

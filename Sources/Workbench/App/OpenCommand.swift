@@ -5,24 +5,84 @@ import Glibc
 #endif
 import Kernels
 import Notebook
+import TUI
 
 struct OpenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "open",
-        abstract: "Open a notebook.",
+        abstract: "Open a notebook full-screen: edit, run and save it.",
         discussion: """
-            Until the full-screen notebook lands, `wb open` runs the notebook headless in its kernel \
-            and prints each cell with its outputs as a transcript; the file is not modified. \
+            In a terminal, `wb open` (and plain `wb`) is the full-screen notebook: Jupyter's command \
+            and edit modes, cells run in the kernel as you go, Ctrl-S saves, F1 lists the keys. The kernel \
+            starts in the background. A FILE that does not exist is created on the first save; without FILE, \
+            the first free Untitled.ipynb in this folder is used. Unsaved edits are written every few seconds \
+            to $WB_HOME/recovery/, and reopening after a crash offers them back. \
+            With --headless, or when standard input or output is not a terminal, the notebook runs headless \
+            in its kernel and each cell is printed with its outputs as a transcript; the file is not modified. \
             \(Exit.help)
             """)
 
-    @Argument(help: "The notebook to open (.ipynb or percent-format .py).")
-    var notebook: String
+    @Argument(help: "The notebook to open (.ipynb or percent-format .py); created on save if it does not exist.")
+    var notebook: String?
 
     @Option(help: "The kernel to use (default: the notebook's kernelspec, else python3).")
     var kernel: String?
 
+    @Flag(help: "Run the notebook headless and print a transcript (the default when not in a terminal).")
+    var headless = false
+
     func run() async throws {
+        if headless || !isTerminal(0) || !isTerminal(1) {
+            guard let notebook else {
+                printError("wb open: name the notebook to run headless (no terminal to open it in)")
+                throw ExitCode.validationFailure
+            }
+            try await runHeadless(notebook)
+        } else {
+            try await runFullScreen(notebook ?? Self.untitled())
+        }
+    }
+
+    /// The first of Untitled.ipynb, Untitled1.ipynb, ... that does not exist in the current folder.
+    static func untitled() -> String {
+        var n = 0
+        while true {
+            let name = n == 0 ? "Untitled.ipynb" : "Untitled\(n).ipynb"
+            if !FileIO.exists(name) { return name }
+            n += 1
+        }
+    }
+
+    func runFullScreen(_ path: String) async throws {
+        let home = Environment.workbenchHome
+        var state: NotebookApp.State
+        do {
+            state = try NotebookApp.open(path: path, home: home)
+        } catch {
+            printError("wb open: \(error)")
+            throw Exit.badNotebook
+        }
+        let kernelName = kernel ?? state.notebook.kernelName ?? "python3"
+        if kernel != nil { state.kernelName = kernelName }
+        let queue = EventQueue()
+        let session = KernelSession(
+            configuration: KernelSession.Configuration(kernelName: kernelName, directory: FilePath.directory(of: FilePath.absolute(path))),
+            queue: queue)
+        let runtime = NotebookApp.Runtime(state: state, session: session, queue: queue, home: home)
+        let ending: NotebookApp.Ending
+        do {
+            ending = try await NotebookApp.runInTerminal(runtime)
+        } catch {
+            await session.shutdown()
+            printError("wb open: \(error)")
+            throw ExitCode.failure
+        }
+        await ending.writes?.value
+        await session.shutdown()
+        if let signal = ending.signal { NotebookApp.die(of: signal) }
+    }
+
+    func runHeadless(_ notebook: String) async throws {
         let nb: Notebook
         do {
             nb = try Notebook.read(path: notebook)

@@ -10,14 +10,16 @@ struct WB: AsyncParsableCommand {
         commandName: "wb",
         abstract: "Workbench: a terminal data-science studio.",
         discussion: """
-            Notebooks run in out-of-process Jupyter kernels; `wb run` executes one headless, \
-            `wb kernels list` shows the installed kernels, `wb doctor` checks the set-up.
+            Notebooks run in out-of-process Jupyter kernels. `wb` alone (or `wb open FILE`) opens the \
+            full-screen notebook; `wb run` executes one headless, `wb kernels list` shows the installed kernels, \
+            `wb doctor` checks the set-up.
             """,
         version: WorkbenchVersion.string,
         subcommands: [
             OpenCommand.self, ViewCommand.self, RunCommand.self, KernelsCommand.self, ConvertCommand.self, DoctorCommand.self,
             PolicyCommand.self, AuditCommand.self, BenchCommand.self,
-        ]
+        ],
+        defaultSubcommand: OpenCommand.self
     )
 }
 

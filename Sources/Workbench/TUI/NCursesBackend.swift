@@ -24,6 +24,10 @@ public enum TerminalWake: Hashable, Sendable {
     case signal(Int32)
     /// Standard input reached its end: the terminal is gone.
     case closed
+    /// The extra descriptor given to `wait(also:timeout:)` became readable.
+    case woken
+    /// The time-out given to `wait(also:timeout:)` passed with nothing else happening.
+    case timedOut
 }
 
 /// Paints frames on the real terminal through ncursesw; input is read raw from stdin and decoded by `InputDecoder`.
@@ -48,8 +52,15 @@ public final class NCursesBackend: Backend {
         var background: Int32
     }
 
+    /// Whether mouse reports and bracketed paste were switched on (and must be switched off).
+    private let reportModes: Bool
+
     /// Takes over the terminal on stdin/stdout: alternate screen, raw input, no echo, cursor hidden.
-    public init() throws(TerminalError) {
+    ///
+    /// With `mouse`, the terminal reports clicks and the wheel (SGR encoding); with
+    /// `bracketedPaste`, a paste arrives as one `.paste` event. Both are switched off again by
+    /// `restore()`, and by the crash and signal handlers.
+    public init(mouse: Bool = false, bracketedPaste: Bool = false) throws(TerminalError) {
         guard isatty(0) == 1 && isatty(1) == 1 else { throw TerminalError("standard input and output must be a terminal") }
         guard !SignalPipe.isOpen else { throw TerminalError("the terminal is already in use") }
         setlocale(LC_ALL, "")
@@ -82,9 +93,34 @@ public final class NCursesBackend: Backend {
         colorDepth = depth
         defaultColors = defaults
         maxPairs = depth == .none ? 0 : Int32(COLOR_PAIRS)
-        SignalPipe.open()
+        var on = "", off = ""
+        if mouse {
+            on += "\u{1B}[?1000h\u{1B}[?1002h\u{1B}[?1006h"
+            off += "\u{1B}[?1006l\u{1B}[?1002l\u{1B}[?1000l"
+        }
+        if bracketedPaste {
+            on += "\u{1B}[?2004h"
+            off += "\u{1B}[?2004l"
+        }
+        reportModes = !on.isEmpty
+        SignalPipe.open(extraReset: Array(off.utf8))
         wclear(stdscr)
         wrefresh(stdscr)
+        if reportModes {
+            fflush(stdout)
+            Self.writeAll(Array(on.utf8))
+        }
+    }
+
+    /// Writes bytes to the terminal directly (mode switches ncurses does not know about).
+    private static func writeAll(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
     }
 
     deinit { restore() }
@@ -93,6 +129,10 @@ public final class NCursesBackend: Backend {
     public func restore() {
         guard !restored else { return }
         restored = true
+        if reportModes {
+            fflush(stdout)
+            Self.writeAll(SignalPipe.extraResetBytes)
+        }
         curs_set(1)
         endwin()
         if let screen { delscreen(screen) }
@@ -140,22 +180,37 @@ public final class NCursesBackend: Backend {
     // MARK: Input
 
     /// Waits for input, a resize or a signal, and returns what happened (never empty).
-    public func wait() -> [TerminalWake] {
+    public func wait() -> [TerminalWake] { wait(also: nil, timeout: nil) }
+
+    /// Waits for input, a resize, a signal, `extra` becoming readable (`.woken`; the caller empties it)
+    /// or `timeout` seconds passing (`.timedOut`); returns what happened (never empty).
+    public func wait(also extra: Int32?, timeout: Double?) -> [TerminalWake] {
+        let deadline = timeout.map { Clock.monotonic() + max(0, $0) }
         while true {
             var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: SignalPipe.readFD, events: Int16(POLLIN), revents: 0)]
+            if let extra { fds.append(pollfd(fd: extra, events: Int16(POLLIN), revents: 0)) }
             // A lone ESC may start a sequence: wait briefly for the rest, then take it as the Escape key.
-            let timeout: Int32 = decoder.hasPendingInput && !decoder.isReceivingPaste ? 30 : -1
-            let ready = poll(&fds, 2, timeout)
+            let escapeWait: Int32 = decoder.hasPendingInput && !decoder.isReceivingPaste ? 30 : -1
+            var wait = escapeWait
+            if let deadline {
+                let left = Int32(min(60_000, max(0, ((deadline - Clock.monotonic()) * 1000).rounded(.up))))
+                wait = escapeWait < 0 ? left : min(left, escapeWait)
+            }
+            let ready = poll(&fds, nfds_t(fds.count), wait)
             if ready < 0 {
                 if errno == EINTR { continue }
                 return [.closed]
             }
             if ready == 0 {
-                let events = decoder.flush()
-                if !events.isEmpty { return events.map(TerminalWake.input) }
+                if decoder.hasPendingInput && !decoder.isReceivingPaste {
+                    let events = decoder.flush()
+                    if !events.isEmpty { return events.map(TerminalWake.input) }
+                }
+                if let deadline, Clock.monotonic() >= deadline { return [.timedOut] }
                 continue
             }
             var wakes: [TerminalWake] = []
+            if fds.count > 2 && fds[2].revents != 0 { wakes.append(.woken) }
             if fds[1].revents & Int16(POLLIN) != 0 {
                 for signal in SignalPipe.drain() {
                     if signal == SIGWINCH {
@@ -291,8 +346,12 @@ enum SignalPipe {
 
     static var isOpen: Bool { writeFD >= 0 }
 
+    /// Mode switches to undo besides terminfo's (mouse reports, bracketed paste).
+    nonisolated(unsafe) static var extraResetBytes: [UInt8] = []
+
     /// Opens the pipe and installs the handlers; call once ncurses has the terminal (terminfo is read).
-    static func open() {
+    static func open(extraReset: [UInt8] = []) {
+        extraResetBytes = extraReset
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { return }
         for fd in fds {
@@ -327,7 +386,7 @@ enum SignalPipe {
 
     /// Collects sgr0, cnorm and rmcup from terminfo, without `$<..>` padding, for `emergencyRestore`.
     static func prepareReset() {
-        var bytes: [UInt8] = []
+        var bytes: [UInt8] = extraResetBytes
         for capability in ["sgr0", "cnorm", "rmcup"] {
             guard let value = tigetstr(capability), Int(bitPattern: value) != -1 else { continue }
             var text = Array(String(cString: value).utf8)[...]
@@ -414,6 +473,7 @@ public enum FullScreen {
                     fatal = signalNumber
                     break loop
                 case .closed: break loop
+                case .woken, .timedOut: break
                 }
                 if isDone(state) { break loop }
             }
