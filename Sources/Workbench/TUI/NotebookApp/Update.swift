@@ -27,6 +27,8 @@ extension NotebookApp {
 
 extension NotebookApp.State {
     mutating func tick(_ time: Double) {
+        // A message said before the first tick (on open) counts from it.
+        if now == 0, let said = message { message?.until = time + said.until }
         now = max(now, time)
         if let message, message.until <= now { self.message = nil }
         if change != autosavedChange && isDirty && now - lastAutosave >= NotebookApp.autosaveInterval && recovered == nil {
