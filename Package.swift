@@ -51,6 +51,9 @@ let package = Package(
             dependencies: ["CoreSupport", "CSQLite3", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/Core/Storage",
             swiftSettings: swiftSettings),
+        .target(
+            name: "Git", dependencies: ["CoreSupport", "Notebook", "CGit2"], path: "Sources/Core/Git",
+            swiftSettings: swiftSettings),
 
         // Kernels: the Jupyter wire protocol, kernelspecs, kernel manager, headless runner.
         .target(
@@ -90,7 +93,7 @@ let package = Package(
             name: "wb",
             dependencies: [
                 "CoreSupport", "Notebook", "Kernels", "Storage", "Lifecycle", "Governance",
-                "PluginBus", "Lakehouse", "Experiments", "TUI",
+                "PluginBus", "Lakehouse", "Experiments", "TUI", "Git",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -117,6 +120,7 @@ let package = Package(
             name: "LakehouseTests", dependencies: ["Lakehouse", "Storage", "CoreSupport", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Notebook", "Kernels", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "GitTests", dependencies: ["Git", "Notebook", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WorkbenchTests", dependencies: ["CoreSupport", "Notebook", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -17,7 +17,7 @@ struct WB: AsyncParsableCommand {
         version: WorkbenchVersion.string,
         subcommands: [
             OpenCommand.self, ViewCommand.self, RunCommand.self, KernelsCommand.self, ConvertCommand.self, DoctorCommand.self,
-            PolicyCommand.self, AuditCommand.self, BenchCommand.self,
+            PolicyCommand.self, AuditCommand.self, BenchCommand.self, GitCommand.self, NbdiffCommand.self,
         ],
         defaultSubcommand: OpenCommand.self
     )

@@ -1,0 +1,135 @@
+import CoreSupport
+import Foundation
+import Notebook
+import TestSupport
+import Testing
+
+/// `wb git` and `wb nbdiff` run as a user would, with a private HOME so no git configuration leaks in.
+enum GitCLI {
+    static func sandbox() -> (home: String, env: [String: String]) {
+        let home = WB.scratch("git-cli-home")
+        try! AtomicFile.write("[init]\n\tdefaultBranch = main\n", to: home + "/.gitconfig")
+        let env = [
+            "HOME": home, "XDG_CONFIG_HOME": home + "/.config", "GIT_CONFIG_GLOBAL": home + "/.gitconfig",
+            "GIT_CONFIG_NOSYSTEM": "1", "NO_COLOR": "1",
+        ]
+        return (home, env)
+    }
+
+    static func identity(_ home: String) throws {
+        try AtomicFile.write("[init]\n\tdefaultBranch = main\n[user]\n\tname = Grace Hopper\n\temail = grace@example.com\n", to: home + "/.gitconfig")
+    }
+
+    static func notebook(_ sources: [String], outputs: [String] = [], path: String) throws {
+        var nb = Notebook(metadata: ["kernelspec": ["name": "python3", "display_name": "Python 3", "language": "python"]])
+        for (i, source) in sources.enumerated() {
+            var cell = Cell(.code, source: source, id: "cell\(i)")
+            if i < outputs.count {
+                cell.outputs = [Output.stream(name: "stdout", text: outputs[i])]
+                cell.executionCount = i + 1
+            }
+            nb.cells.append(cell)
+        }
+        try nb.write(path: path)
+    }
+
+    static func git(_ args: [String], in dir: String, env: [String: String]) throws -> Command.Result {
+        var all = ProcessInfo.processInfo.environment
+        for (k, v) in env { all[k] = v }
+        return try Command.run(["/usr/bin/git"] + args, environment: all, cwd: dir)
+    }
+}
+
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct GitCLITests {
+    @Test(arguments: [
+        ["git", "--help"], ["git", "init", "--help"], ["git", "status", "--help"], ["git", "add", "--help"],
+        ["git", "restore", "--help"], ["git", "commit", "--help"], ["git", "log", "--help"], ["git", "diff", "--help"],
+        ["nbdiff", "--help"],
+    ])
+    func everyGitCommandHasHelp(_ args: [String]) throws {
+        let result = try WB.run(args)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("USAGE:"))
+    }
+
+    @Test func initStatusCommitLogDiffEndToEnd() throws {
+        let (home, env) = GitCLI.sandbox()
+        let dir = WB.scratch("git-cli") + "/project"
+        #expect(try WB.run(["git", "init", dir], environment: env).status == 0)
+        try GitCLI.notebook(["x = 1", "print(x)"], outputs: ["", "1\n"], path: dir + "/nb.ipynb")
+        try AtomicFile.write("*.csv\n", to: dir + "/.gitignore")
+        try AtomicFile.write("a,b\n", to: dir + "/data.csv")
+
+        let status = try WB.run(["git", "status", "--json"], environment: env, cwd: dir)
+        #expect(status.status == 0, "\(status.stderr)")
+        let json = try JSON.parse(status.stdout)
+        #expect(json["head"]?["unborn"] == true)
+        let files = json["files"]?.arrayValue?.compactMap { $0["path"]?.stringValue } ?? []
+        #expect(files == [".gitignore", "nb.ipynb"])
+
+        #expect(try WB.run(["git", "add", "."], environment: env, cwd: dir).status == 0)
+        // No identity: refused with exit 34 and a message that says how to fix it.
+        let refused = try WB.run(["git", "commit", "-m", "first"], environment: env, cwd: dir)
+        #expect(refused.status == 34)
+        #expect(refused.stderr.contains("user.name"))
+
+        try GitCLI.identity(home)
+        let commit = try WB.run(["git", "commit", "-m", "first", "--json"], environment: env, cwd: dir)
+        #expect(commit.status == 0, "\(commit.stderr)")
+        #expect(try JSON.parse(commit.stdout)["author"]?["name"] == "Grace Hopper")
+        #expect(try WB.run(["git", "commit", "-m", "again"], environment: env, cwd: dir).status == 35)
+
+        try GitCLI.notebook(["x = 2", "print(x)"], outputs: ["", "2\n"], path: dir + "/nb.ipynb")
+        let diff = try WB.run(["git", "diff"], environment: env, cwd: dir)
+        #expect(diff.status == 0)
+        #expect(diff.stdout.contains("nbdiff a/nb.ipynb b/nb.ipynb"))
+        #expect(diff.stdout.contains("## modified cell 1 (code, id cell0)\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"))
+        #expect(diff.stdout.contains("outputs changed"))
+        #expect(!diff.stdout.contains("\"cell_type\""), "a notebook diff is not a JSON diff")
+        #expect(try WB.run(["git", "diff", "--exit-code"], environment: env, cwd: dir).status == 1)
+        let quiet = try WB.run(["git", "diff", "--ignore-outputs", "--json"], environment: env, cwd: dir)
+        let cells = try JSON.parse(quiet.stdout)["files"]?.arrayValue?.first?["notebook"]?["cells"]?.arrayValue ?? []
+        #expect(cells.count == 1)
+        #expect(try WB.run(["git", "diff", "--cached", "--exit-code"], environment: env, cwd: dir).status == 0)
+
+        let log = try WB.run(["git", "log", "--json"], environment: env, cwd: dir)
+        #expect(try JSON.parse(log.stdout)["commits"]?.arrayValue?.first?["summary"] == "first")
+        // git itself agrees.
+        let gitLog = try GitCLI.git(["log", "--format=%an %s"], in: dir, env: env)
+        #expect(gitLog.stdout == "Grace Hopper first\n")
+        #expect(try GitCLI.git(["fsck", "--strict"], in: dir, env: env).status == 0)
+    }
+
+    @Test func nbdiffComparesTwoFiles() throws {
+        let dir = WB.scratch("nbdiff")
+        try GitCLI.notebook(["import pandas as pd", "df.head()"], path: dir + "/a.ipynb")
+        try GitCLI.notebook(["import pandas as pd", "df.tail()"], path: dir + "/b.ipynb")
+        let text = try WB.run(["nbdiff", dir + "/a.ipynb", dir + "/b.ipynb", "--color", "never"])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("## modified cell 2 (code, id cell1)\n@@ -1 +1 @@\n-df.head()\n+df.tail()\n"))
+        #expect(text.stdout.contains("1 cell(s) unchanged"))
+        let colored = try WB.run(["nbdiff", dir + "/a.ipynb", dir + "/b.ipynb", "--color", "always"])
+        #expect(colored.stdout.contains("\u{1B}[31m-df.head()"))
+        let json = try WB.run(["nbdiff", dir + "/a.ipynb", dir + "/b.ipynb", "--json", "--exit-code"])
+        #expect(json.status == 1)
+        #expect(try JSON.parse(json.stdout)["cells"]?.arrayValue?.first?["id"] == "cell1")
+        try AtomicFile.write("{not json", to: dir + "/bad.ipynb")
+        let bad = try WB.run(["nbdiff", dir + "/a.ipynb", dir + "/bad.ipynb"])
+        #expect(bad.status == 5)
+        #expect(bad.stderr.contains("bad.ipynb"))
+    }
+
+    @Test func outsideARepositoryAndDamagedRepositoriesHaveTheirExitCodes() throws {
+        let (_, env) = GitCLI.sandbox()
+        let plain = WB.scratch("git-plain")
+        let outside = try WB.run(["git", "status", "--json"], environment: env, cwd: plain)
+        #expect(outside.status == 30)
+        #expect(try JSON.parse(outside.stdout)["error"]?["code"] == "not_a_repository")
+        #expect(try WB.run(["git", "init", plain], environment: env).status == 0)
+        try AtomicFile.write("nonsense\n", to: plain + "/.git/HEAD")
+        let damaged = try WB.run(["git", "status"], environment: env, cwd: plain)
+        #expect(damaged.status == 31)
+        #expect(damaged.stderr.contains("damaged"))
+    }
+}
