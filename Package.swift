@@ -55,6 +55,10 @@ let package = Package(
             name: "Git", dependencies: ["CoreSupport", "Notebook", "CGit2"], path: "Sources/Core/Git",
             swiftSettings: swiftSettings),
 
+        .target(
+            name: "Catalog", dependencies: ["CoreSupport", "Storage"], path: "Sources/Core/Catalog",
+            swiftSettings: swiftSettings),
+
         // Kernels: the Jupyter wire protocol, kernelspecs, kernel manager, headless runner.
         .target(
             name: "Kernels",
@@ -79,7 +83,7 @@ let package = Package(
             name: "PluginBus", dependencies: ["CoreSupport", "Governance"], path: "Sources/Plugins/Bus",
             swiftSettings: swiftSettings),
         .target(
-            name: "Lakehouse", dependencies: ["PluginBus", "Storage"], path: "Sources/Plugins/Lakehouse",
+            name: "Lakehouse", dependencies: ["PluginBus", "Storage", "Catalog", "CoreSupport", "Governance"], path: "Sources/Plugins/Lakehouse",
             swiftSettings: swiftSettings),
         .target(
             name: "Experiments", dependencies: ["PluginBus", "Storage"], path: "Sources/Plugins/Experiments",
@@ -92,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "wb",
             dependencies: [
-                "CoreSupport", "Notebook", "Kernels", "Storage", "Lifecycle", "Governance",
+                "CoreSupport", "Notebook", "Kernels", "Storage", "Catalog", "Lifecycle", "Governance",
                 "PluginBus", "Lakehouse", "Experiments", "TUI", "Git",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
@@ -116,8 +120,9 @@ let package = Package(
             name: "GovernanceTests", dependencies: ["Governance", "CoreSupport", "Storage", "TestSupport", .product(name: "Yams", package: "Yams")],
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "PluginBusTests", dependencies: ["PluginBus", "Governance", "CoreSupport", "Storage", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Storage", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "LakehouseTests", dependencies: ["Lakehouse", "Storage", "CoreSupport", "TestSupport"],
+            name: "LakehouseTests", dependencies: ["Lakehouse", "Catalog", "Storage", "PluginBus", "Governance", "CoreSupport", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Notebook", "Kernels", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GitTests", dependencies: ["Git", "Notebook", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),

@@ -163,7 +163,12 @@ public final class Database {
             }
         }
         let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? DatabaseError.text(for: rc)
-        return DatabaseError(code: code, message: message, sql: sql, path: path)
+        var error = DatabaseError(code: code, message: message, sql: sql, path: path)
+        if let handle {
+            let offset = sqlite3_error_offset(handle)
+            if offset >= 0 { error.offset = Int(offset) }
+        }
+        return error
     }
 
     private func timedOut(_ seconds: Double, code: DatabaseError.Code, sql: String?) -> DatabaseError {

@@ -113,6 +113,8 @@ public struct DatabaseError: Error, Sendable, Equatable, CustomStringConvertible
     public var sql: String?
     /// The database file (or `:memory:`).
     public var path: String
+    /// Where in `sql` SQLite found the error (a UTF-8 byte offset), when it says (`sqlite3_error_offset`).
+    public var offset: Int?
 
     /// The primary SQLite result code.
     public var code: Code { extendedCode.primary }

@@ -26,6 +26,11 @@ public final class Statement {
         (0..<Int32(columnCount)).map { String(cString: sqlite3_column_name(handle, $0)) }
     }
 
+    /// The declared types of the result columns (`INTEGER`, ...), nil for expressions.
+    public var declaredTypes: [String?] {
+        (0..<Int32(columnCount)).map { sqlite3_column_decltype(handle, $0).map { String(cString: $0) } }
+    }
+
     /// The number of parameters (the largest `?NNN` index when numbered).
     public var parameterCount: Int { Int(sqlite3_bind_parameter_count(handle)) }
 

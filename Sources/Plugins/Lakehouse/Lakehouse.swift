@@ -1,9 +1,138 @@
-public import PluginBus
+public import Catalog
+import CoreSupport
+public import Storage
+import Dispatch
 
-/// The lakehouse plugin: catalog, managed tables, imports and SQL.
-public enum LakehousePlugin {
-    /// The bus namespace of the lakehouse's actions.
-    public static let namespace = "lakehouse"
-    public static let query = Action(namespace, "query")
-    public static let importData = Action(namespace, "import")
+/// The lakehouse: the catalog and the one gate every read and write of its tables goes through.
+///
+/// Everything reaches the engine through these methods (SQL, bulk appends, maintenance), so the
+/// Governance issue has one place to scope them to the caller. The CLI and TUI reach it through the
+/// bus (`LakehousePlugin`); code inside this plugin (imports, the SQL kernel) calls it directly.
+public final class Lakehouse: Sendable {
+    /// The catalog (hierarchy, ids, tags, snapshot log).
+    public let catalog: Catalog
+    /// The engine that runs the SQL.
+    public let engine: any LakehouseEngine
+
+    /// Opens the lakehouse of a domain with the SQLite engine.
+    public init(domain: Domain) throws(LakehouseError) {
+        do {
+            catalog = try Catalog(domain: domain)
+        } catch {
+            throw LakehouseError(.storage, error.message)
+        }
+        engine = SQLiteEngine(catalog: catalog)
+    }
+
+    /// Runs SQL, streaming the rows of the last statement to `sink` (synchronous; the caller's thread blocks).
+    public func execute(_ sql: String, context: QueryContext = QueryContext(), sink: QuerySink = .discard) throws(LakehouseError)
+        -> QueryOutcome
+    {
+        do {
+            return try engine.execute(sql, context: context, sink: sink)
+        } catch {
+            throw LakehouseError.wrap(error, sql: sql)
+        }
+    }
+
+    /// Runs SQL and keeps up to `limit` rows of the last statement (nil: all); reading stops after them.
+    ///
+    /// Runs off the cooperative pool; cancelling the task interrupts the statement.
+    public func query(_ sql: String, context: QueryContext = QueryContext(), limit: Int? = nil) async throws -> QueryResult {
+        try await offThread(interrupt: { [engine] in engine.interrupt() }) { [self] in
+            var rows: [[DatabaseValue]] = []
+            var truncated = false
+            let outcome = try execute(sql, context: context, sink: QuerySink { values in
+                if let limit, rows.count >= limit {
+                    truncated = true
+                    return false
+                }
+                rows.append(values)
+                return true
+            })
+            var result = QueryResult(outcome: outcome, rows: rows)
+            result.truncated = truncated
+            if truncated { result.outcome.rowCount = rows.count }
+            return result
+        }
+    }
+
+    /// Appends batches of rows to a table (or overwrites it, or creates it) in one transaction.
+    ///
+    /// `body` writes the batches; if it throws, or a row does not fit, nothing is committed and the
+    /// table stays at its previous snapshot. `columns` names the columns each row gives, in order
+    /// (nil: all columns of the table, in order). Synchronous: the caller's thread blocks.
+    /// Errors `body` throws come back unchanged; the lakehouse's own are `LakehouseError`s.
+    public func append(
+        into table: TableName, mode: AppendMode = .append, columns: [String]? = nil, context: QueryContext = QueryContext(),
+        _ body: (any RowBatchWriter) throws -> Void
+    ) throws -> AppendOutcome {
+        try engine.append(into: table, mode: mode, columns: columns, context: context, body)
+    }
+
+    /// Expires snapshots `policy` does not keep, and the history rows only they needed.
+    public func expireSnapshots(of table: TableName, policy: RetentionPolicy, context: QueryContext = QueryContext()) throws(LakehouseError)
+        -> MaintenanceOutcome
+    {
+        do { return try engine.expireSnapshots(of: table, policy: policy, context: context) } catch { throw LakehouseError.wrap(error) }
+    }
+
+    /// Rewrites a table compactly (same rows at every kept snapshot), as a `replace` snapshot.
+    public func compact(_ table: TableName, context: QueryContext = QueryContext()) throws(LakehouseError) -> MaintenanceOutcome {
+        do { return try engine.compact(table, context: context) } catch { throw LakehouseError.wrap(error) }
+    }
+
+    /// Registers an external SQLite file as a read-only catalog and database named `name`.
+    public func registerSQLiteSource(name: String, path: String, context: QueryContext = QueryContext()) throws(LakehouseError) -> DatabaseInfo {
+        do { return try engine.registerSQLiteSource(name: name, path: path, context: context) } catch { throw LakehouseError.wrap(error) }
+    }
+
+    /// A table's catalog entry, or a `.notFound` error.
+    public func table(_ name: TableName) throws(LakehouseError) -> TableInfo {
+        do {
+            guard let table = try catalog.read({ try $0.table(database: name.database, name: name.table) }) else {
+                throw LakehouseError(.notFound, "there is no table \(name)")
+            }
+            return table
+        } catch {
+            throw LakehouseError.wrap(error)
+        }
+    }
+
+    /// A table's snapshots, oldest first (expired ones too when asked).
+    public func snapshots(of name: TableName, includingExpired: Bool = false) throws(LakehouseError) -> [SnapshotInfo] {
+        let table = try table(name)
+        do { return try catalog.read { try $0.snapshots(ofTable: table.id, includingExpired: includingExpired) } } catch {
+            throw LakehouseError.wrap(error)
+        }
+    }
+}
+
+/// Rows of a query, as kept by `Lakehouse.query`.
+public struct QueryResult: Sendable, Equatable {
+    public var outcome: QueryOutcome
+    public var rows: [[DatabaseValue]]
+    /// Whether more rows were there than the limit kept.
+    public var truncated = false
+
+    public var columns: [String] { outcome.columns }
+
+    public init(outcome: QueryOutcome, rows: [[DatabaseValue]], truncated: Bool = false) {
+        self.outcome = outcome
+        self.rows = rows
+        self.truncated = truncated
+    }
+}
+
+/// Runs blocking work on a Dispatch thread, calling `interrupt` when the task is cancelled.
+func offThread<T: Sendable>(interrupt: @escaping @Sendable () -> Void, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try work() })
+            }
+        }
+    } onCancel: {
+        interrupt()
+    }
 }

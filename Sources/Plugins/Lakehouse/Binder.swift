@@ -1,0 +1,131 @@
+import Catalog
+import CoreSupport
+import Storage
+
+/// Decides what each `db.table` of one statement means, and what the statement may touch.
+final class Binder {
+    let engine: SQLiteEngine
+    let access: CatalogAccess
+    let asOf: AsOf?
+    let sql: String
+    /// The table an INSERT, UPDATE or DELETE writes.
+    private(set) var target: TableInfo?
+    private var verb: String?
+    private var databases: [String: DatabaseInfo?] = [:]
+
+    init(engine: SQLiteEngine, access: CatalogAccess, asOf: AsOf?, sql: String) {
+        self.engine = engine
+        self.access = access
+        self.asOf = asOf
+        self.sql = sql
+    }
+
+    func setVerb(_ verb: String?) { self.verb = verb }
+
+    private func database(_ name: String) throws -> DatabaseInfo? {
+        if let cached = databases[name.lowercased()] { return cached }
+        let found = try access.database(named: name)
+        databases[name.lowercased()] = found
+        return found
+    }
+
+    func isDatabase(_ name: String) throws -> Bool { try database(name) != nil }
+
+    func bind(_ reference: TableReference) throws -> Binding {
+        guard let database = try database(reference.database),
+            let table = try access.table(database: reference.database, name: reference.table)
+        else {
+            let known = try access.database(named: reference.database).map { try access.tables(inDatabase: $0.id).map(\.name) } ?? []
+            throw LakehouseError.syntax(
+                "there is no table \(SQLName.qualified(reference.database, reference.table))"
+                    + (known.isEmpty ? "" : " (\(SQLName.quoted(reference.database)) has \(known.map(SQLName.quoted).joined(separator: ", ")))"),
+                sql: sql, offset: reference.offset)
+        }
+        if table.kind == .external {
+            if reference.isWriteTarget {
+                throw LakehouseError(.readOnly, "\(table.qualifiedName) is a federated source and is read-only", sql: sql)
+            }
+            if reference.asOf != nil {
+                throw LakehouseError(.unsupported, "\(table.qualifiedName) is a federated source: it has no snapshots to travel to", sql: sql)
+            }
+            return Binding(text: SQLName.alwaysQuoted(SQLiteEngine.sourceSchema(database.catalogID)) + "." + SQLName.alwaysQuoted(table.storageName))
+        }
+        let storage = "main." + SQLName.alwaysQuoted(table.storageName)
+        if reference.isWriteTarget {
+            if reference.asOf != nil {
+                throw LakehouseError.syntax("a table that is written cannot be read AS OF a snapshot", sql: sql, offset: reference.offset)
+            }
+            target = table
+            let columns = verb == "INSERT" ? table.columns.map { SQLName.alwaysQuoted($0.storageName) }.joined(separator: ", ") : nil
+            return Binding(text: storage, insertColumns: columns)
+        }
+        if reference.isColumnQualifier, let target, target.id == table.id, verb != "INSERT" {
+            return Binding(text: storage)
+        }
+        guard let point = reference.asOf ?? asOf else {
+            return Binding(text: "main." + SQLName.alwaysQuoted(TableStorage.viewName(table.id)))
+        }
+        let commitID = try resolve(point, table: table, offset: reference.offset)
+        let name = "_lh_asof_\(table.id)_\(commitID)"
+        return Binding(text: SQLName.alwaysQuoted(name), cte: (name, try TableStorage.asOfQuery(table, commit: commitID, access: access)))
+    }
+
+    /// The commit id a point in time means for `table`, checking the table had a kept snapshot then.
+    private func resolve(_ point: AsOf, table: TableInfo, offset: Int) throws -> Int64 {
+        let commitID: Int64
+        switch point {
+        case .snapshot(let id):
+            let last = try access.lastCommit()
+            guard id >= 1, id <= last else {
+                throw LakehouseError(.notFound, "there is no snapshot \(id) (the latest is \(last))", sql: sql)
+            }
+            commitID = id
+        case .time(let time):
+            guard let id = try access.commit(atOrBefore: time) else {
+                throw LakehouseError(.expired, "nothing was committed at or before \(Clock.iso8601(time))", sql: sql)
+            }
+            commitID = id
+        }
+        guard let snapshot = try access.snapshot(ofTable: table.id, atCommit: commitID) else {
+            throw LakehouseError(.expired, "\(table.qualifiedName) did not exist at \(point) (commit \(commitID))", sql: sql)
+        }
+        if snapshot.expired {
+            let kept = try access.snapshots(ofTable: table.id).first?.id
+            throw LakehouseError(
+                .expired,
+                "\(table.qualifiedName) at \(point) is snapshot \(snapshot.id), which retention expired"
+                    + (kept.map { " (the oldest kept is \($0))" } ?? ""), sql: sql)
+        }
+        return commitID
+    }
+
+    /// The authorizer for a user statement: reads of lakehouse storage and federated sources, writes of the target only.
+    func authorizer(writing target: TableInfo?) -> (AuthorizerAction) -> AuthorizerDecision {
+        let targetName = target.map(\.storageName)
+        let historyName = target.map { TableStorage.historyName($0.id) }
+        let updateTrigger = target.map { TableStorage.updateTriggerName($0.id) }
+        return { action in
+            switch action.code {
+            case .read:
+                let table = action.table ?? ""
+                if table.hasPrefix("_lh_") || (action.schema ?? "").hasPrefix("_lh_src_") { return .allow }
+                return .deny
+            case .select, .recursive:
+                return .allow
+            case .function:
+                let name = (action.second ?? "").lowercased()
+                return ["load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"].contains(name) ? .deny : .allow
+            case .insert, .delete:
+                let table = action.table ?? ""
+                return (table == targetName || table == historyName) && action.schema != "temp" ? .allow : .deny
+            case .update:
+                let table = action.table ?? ""
+                guard table == targetName || table == historyName else { return .deny }
+                if action.column == TableStorage.snapshotColumn && action.source != updateTrigger { return .deny }
+                return .allow
+            default:
+                return .deny
+            }
+        }
+    }
+}

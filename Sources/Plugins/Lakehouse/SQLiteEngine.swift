@@ -1,0 +1,353 @@
+public import Catalog
+import CoreSupport
+import Governance
+import Storage
+
+/// The embedded engine: managed tables in the catalog's SQLite file, federated SQLite files attached read-only.
+///
+/// Storage of managed table `id` (names the user never writes; the name mapper rejects them):
+/// - `_lh_t<id>`: the current rows, the user's columns plus `_lh_snap` (the commit that wrote the row);
+/// - `_lh_h<id>`: older row versions with `_lh_added` / `_lh_removed` commit ids, filled by triggers
+///   `_lh_u<id>` (update) and `_lh_d<id>` (delete) only when a version from an earlier commit changes;
+/// - `_lh_v<id>`: a view of the current rows without `_lh_snap` (what `db.table` reads; SQLite flattens it).
+/// `lh_snapshot()` returns the commit being written; it exists only inside the engine's write transactions,
+/// so a connection outside the gate cannot write these tables.
+public final class SQLiteEngine: LakehouseEngine {
+    public let name = "sqlite"
+    /// The catalog whose store holds the tables.
+    public let catalog: Catalog
+    var store: DatabasePool { catalog.store }
+
+    public init(catalog: Catalog) {
+        self.catalog = catalog
+    }
+
+    public func interrupt() {
+        store.interrupt()
+    }
+
+    // MARK: The gate
+
+    public func execute(_ sql: String, context: QueryContext, sink: QuerySink) throws -> QueryOutcome {
+        let tokens = try SQLTokenizer.tokenize(sql)
+        let statements = SQLTokenizer.statements(tokens)
+        guard !statements.isEmpty else { throw LakehouseError(.syntax, "there is no SQL statement to run", sql: sql) }
+        let kinds = try statements.map { try StatementKind.classify($0, sql: sql) }
+        let writes = kinds.contains { $0 != .read }
+        if writes, context.asOf != nil {
+            throw LakehouseError(.readOnly, "--as-of reads the past; it cannot be used with statements that write", sql: sql)
+        }
+        let sources = try federatedSources(in: tokens)
+        do {
+            return try withConnection(write: writes, sources: sources, timeout: context.timeout) { db in
+                var outcome = QueryOutcome()
+                let commit = writes ? try Commit(db: db, principal: context.principal) : nil
+                for (index, statement) in statements.enumerated() {
+                    try db.checkCancellation()
+                    let isLast = index == statements.count - 1
+                    try run(statement, kind: kinds[index], sql: sql, db: db, context: context, commit: commit,
+                        sink: isLast ? sink : .discard, outcome: &outcome)
+                }
+                if let commit { outcome.snapshots = try commit.finish() }
+                return outcome
+            }
+        } catch {
+            throw LakehouseError.wrap(error, sql: sql)
+        }
+    }
+
+    /// Runs `body` on the writer (in an immediate transaction) or a reader, with federated sources attached when needed.
+    private func withConnection<T>(
+        write: Bool, sources: [CatalogInfo], timeout: Double?, _ body: (Database) throws -> T
+    ) throws -> T {
+        func limited(_ db: Database) throws -> T {
+            guard let timeout else { return try body(db) }
+            return try db.withTimeout(timeout) { try body(db) }
+        }
+        if sources.isEmpty {
+            return write ? try store.write(limited) : try store.read(limited)
+        }
+        // ATTACH cannot run inside a transaction: use the writer connection outside one.
+        return try store.writeWithoutTransaction { db in
+            var attached: [String] = []
+            defer { for schema in attached { try? db.execute("DETACH DATABASE \(SQLName.alwaysQuoted(schema))") } }
+            for source in sources {
+                let schema = SQLiteEngine.sourceSchema(source.id)
+                try db.execute("ATTACH DATABASE ? AS \(SQLName.alwaysQuoted(schema))", [SQLiteEngine.readOnlyURI(source.location ?? "")])
+                attached.append(schema)
+            }
+            return try db.inTransaction(write ? .immediate : .deferred) { try limited(db) }
+        }
+    }
+
+    /// The federated catalogs whose databases the SQL names (`src.table`).
+    private func federatedSources(in tokens: [SQLToken]) throws -> [CatalogInfo] {
+        let names = Set(tokens.filter { $0.kind == .word || $0.kind == .quotedIdentifier }.compactMap { $0.identifier?.lowercased() })
+        return try catalog.read { access in
+            try access.catalogs().filter { $0.kind == .sqlite && names.contains($0.name.lowercased()) }
+        }
+    }
+
+    static func sourceSchema(_ catalogID: Int64) -> String { "_lh_src_\(catalogID)" }
+
+    /// A `file:` URI opening `path` read-only.
+    static func readOnlyURI(_ path: String) -> String {
+        var encoded = ""
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "%"), UInt8(ascii: "?"), UInt8(ascii: "#"), 0..<0x20:
+                encoded += "%" + Identifier.hexString([byte])
+            default:
+                encoded += String(decoding: [byte], as: UTF8.self)
+            }
+        }
+        return "file:\(encoded)?mode=ro"
+    }
+
+    // MARK: Statements
+
+    private func run(
+        _ tokens: [SQLToken], kind: StatementKind, sql: String, db: Database, context: QueryContext, commit: Commit?,
+        sink: QuerySink, outcome: inout QueryOutcome
+    ) throws {
+        let access = CatalogAccess(db)
+        switch kind {
+        case .read, .dml:
+            try runMapped(tokens, kind: kind, sql: sql, db: db, access: access, context: context, commit: commit, sink: sink, outcome: &outcome)
+        case .createDatabase:
+            try Statements(engine: self, db: db, access: access, commit: commit!, sql: sql, tokens: tokens).createDatabase(&outcome)
+        case .dropDatabase:
+            try Statements(engine: self, db: db, access: access, commit: commit!, sql: sql, tokens: tokens).dropDatabase(&outcome)
+        case .createTable:
+            try Statements(engine: self, db: db, access: access, commit: commit!, sql: sql, tokens: tokens).createTable(&outcome)
+        case .dropTable:
+            try Statements(engine: self, db: db, access: access, commit: commit!, sql: sql, tokens: tokens).dropTable(&outcome)
+        case .alterTable:
+            try Statements(engine: self, db: db, access: access, commit: commit!, sql: sql, tokens: tokens).alterTable(&outcome)
+        case .createIndex:
+            try Statements(engine: self, db: db, access: access, commit: commit!, sql: sql, tokens: tokens).createIndex(&outcome)
+        case .dropIndex:
+            try Statements(engine: self, db: db, access: access, commit: commit!, sql: sql, tokens: tokens).dropIndex(&outcome)
+        }
+    }
+
+    /// Maps names, then runs a query or an INSERT/UPDATE/DELETE under the authorizer.
+    private func runMapped(
+        _ tokens: [SQLToken], kind: StatementKind, sql: String, db: Database, access: CatalogAccess, context: QueryContext,
+        commit: Commit?, sink: QuerySink, outcome: inout QueryOutcome
+    ) throws {
+        let binder = Binder(engine: self, access: access, asOf: context.asOf, sql: sql)
+        binder.setVerb(kind == .dml ? StatementKind.dmlVerb(tokens) : nil)
+        let mapped = try NameMapper.map(tokens, sql: sql, isDatabase: binder.isDatabase, bind: { try binder.bind($0) })
+        var target: TableInfo?
+        if kind == .dml {
+            target = binder.target
+            guard let target else {
+                throw LakehouseError(.syntax, "INSERT, UPDATE and DELETE write lakehouse tables named db.table", sql: sql)
+            }
+            try commit!.willChange(target, db: db)
+        }
+        let statement: Statement
+        do {
+            statement = try db.withAuthorizer(binder.authorizer(writing: target)) { try db.makeStatement(mapped.sql) }
+        } catch let error as DatabaseError {
+            throw positioned(error, mapped: mapped, sql: sql, access: access)
+        }
+        let columns = statement.columnNames
+        if !columns.isEmpty || kind == .read {
+            outcome.columns = columns
+            try sink.columns(columns)
+        }
+        do {
+            while try statement.step() {
+                guard !columns.isEmpty else { continue }
+                var values: [DatabaseValue] = []
+                values.reserveCapacity(columns.count)
+                for i in 0..<columns.count { values.append(statement.value(at: i)) }
+                outcome.rowCount += 1
+                if try !sink.row(values) {
+                    outcome.stoppedEarly = true
+                    statement.reset()
+                    break
+                }
+            }
+        } catch let error as DatabaseError {
+            throw positioned(error, mapped: mapped, sql: sql, access: access)
+        }
+        if let target, let commit {
+            let changes = db.changesCount
+            outcome.changes += changes
+            try commit.didChange(target, statementKind: StatementKind.dmlVerb(tokens), changes: changes, tokens: tokens, db: db)
+        }
+    }
+
+    /// A database error with its place mapped back to the user's text.
+    func positioned(_ error: DatabaseError, mapped: MappedStatement, sql: String, access: CatalogAccess) -> LakehouseError {
+        var result = LakehouseError.from(error, sql: sql)
+        // SQLite names storage in some messages; say what the user wrote instead.
+        result.message = unmapNames(result.message, access: access)
+        if let offset = error.offset {
+            let (line, column) = LakehouseError.position(of: mapped.originalOffset(offset), in: sql)
+            result.line = line
+            result.column = column
+        } else if error.message == "incomplete input" {
+            // SQLite gives no place: the statement ended where more was expected.
+            result.message = "incomplete input: the statement ends where more was expected"
+            let (line, column) = LakehouseError.position(of: mapped.originalEnd, in: sql)
+            result.line = line
+            result.column = column
+        }
+        return result
+    }
+
+    /// Replaces storage names (`main._lh_v3`, `_lh_asof_3_7`) in an SQLite message by `db.table`.
+    func unmapNames(_ message: String, access: CatalogAccess) -> String {
+        guard message.contains("_lh_") else { return message }
+        guard let tables = try? access.allTables() else { return message }
+        var text = message
+        for table in tables.sorted(by: { $0.id > $1.id }) {
+            let id = String(table.id)
+            for prefix in ["main._lh_v", "main._lh_t", "_lh_v", "_lh_t", "_lh_h", "_lh_asof_"] {
+                text = text.replacingAll(prefix + id, with: table.qualifiedName)
+            }
+        }
+        return text
+    }
+
+    // MARK: Bulk append
+
+    public func append(
+        into name: TableName, mode: AppendMode, columns: [String]?, context: QueryContext,
+        _ body: (any RowBatchWriter) throws -> Void
+    ) throws -> AppendOutcome {
+        do {
+            return try withConnection(write: true, sources: [], timeout: context.timeout) { db in
+                let access = CatalogAccess(db)
+                let commit = try Commit(db: db, principal: context.principal)
+                var table: TableInfo
+                switch mode {
+                case .create(let definitions):
+                    table = try TableStorage(db: db, access: access).createManagedTable(name, columns: definitions, commit: commit, principal: context.principal)
+                case .append, .overwrite:
+                    guard let found = try access.table(database: name.database, name: name.table) else {
+                        throw LakehouseError(.notFound, "there is no table \(name)")
+                    }
+                    guard found.kind == .managed else { throw LakehouseError(.readOnly, "\(name) is a federated, read-only table") }
+                    table = found
+                    try commit.willChange(table, db: db)
+                    if mode == .overwrite {
+                        try db.execute("DELETE FROM main.\(SQLName.alwaysQuoted(table.storageName))")
+                        commit.record(table.id, deleted: db.changesCount, operation: "overwrite")
+                    }
+                }
+                let targetColumns: [ColumnInfo]
+                if let columns {
+                    targetColumns = try columns.map { column in
+                        guard let found = table.columns.first(where: { $0.name.lowercased() == column.lowercased() }) else {
+                            throw LakehouseError(.notFound, "\(name) has no column \(SQLName.quoted(column)) (it has \(table.columns.map(\.name).joined(separator: ", ")))")
+                        }
+                        return found
+                    }
+                } else {
+                    targetColumns = table.columns
+                }
+                let list = targetColumns.map { SQLName.alwaysQuoted($0.storageName) }.joined(separator: ", ")
+                let placeholders = Array(repeating: "?", count: targetColumns.count).joined(separator: ", ")
+                let statement = try db.makeStatement(
+                    "INSERT INTO main.\(SQLName.alwaysQuoted(table.storageName)) (\(list)) VALUES (\(placeholders))")
+                let writer = BatchWriter(db: db, statement: statement, columns: targetColumns.map(\.name), table: name)
+                try body(writer)
+                commit.record(table.id, added: writer.rowsWritten, operation: mode == .overwrite ? "overwrite" : (table.rowCount == 0 && commit.created(table.id) ? "create" : "append"))
+                let snapshots = try commit.finish()
+                table = try access.table(id: table.id) ?? table
+                let snapshot = snapshots.first { $0.table == table.qualifiedName } ?? CommittedSnapshot(table: table.qualifiedName, snapshotID: commit.id, operation: "append", summary: [:])
+                return AppendOutcome(table: table, snapshot: snapshot, rowsAppended: writer.rowsWritten)
+            }
+        } catch let error as LakehouseError {
+            throw error
+        } catch let error as DatabaseError {
+            throw LakehouseError.wrap(error)
+        } catch let error as CatalogError {
+            throw LakehouseError.wrap(error)
+        }
+    }
+
+    // MARK: Federated sources
+
+    public func registerSQLiteSource(name: String, path: String, context: QueryContext) throws -> DatabaseInfo {
+        let absolute = FilePath.absolute(path)
+        guard FileIO.exists(absolute) else { throw LakehouseError(.notFound, "there is no file \(absolute)") }
+        // Read the file's tables through its own read-only connection: a file that is not SQLite fails here.
+        var configuration = Configuration()
+        configuration.readOnly = true
+        let tables: [(String, [(String, String, Bool)])]
+        do {
+            let source = try DatabaseQueue(path: absolute, configuration: configuration)
+            tables = try source.read { db in
+                try db.fetchAll("SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name")
+                    .compactMap { $0.value(0, as: String.self) }
+                    .map { table in
+                        let columns = try db.fetchAll("SELECT name, type, \"notnull\" FROM pragma_table_info(?)", [table]).map {
+                            ($0.value(0, as: String.self) ?? "", $0.value(1, as: String.self) ?? "", ($0.value(2, as: Int.self) ?? 0) == 0)
+                        }
+                        return (table, columns)
+                    }
+            }
+        } catch let error as DatabaseError {
+            throw LakehouseError(.invalidInput, "\(absolute) cannot be read as an SQLite database: \(error.message)")
+        }
+        do {
+            return try catalog.write { access in
+                let owner = context.principal.description
+                let info = try access.createCatalog(name, kind: .sqlite, location: absolute, comment: "SQLite file \(absolute) (read-only)", owner: owner)
+                let database = try access.createDatabase(name, inCatalog: info.id, comment: "tables of \(absolute)", owner: owner)
+                for (table, columns) in tables {
+                    guard SQLName.problem(table, what: "table") == nil else { continue }
+                    let entry = try access.createTable(table, inDatabase: database.id, kind: .external, storageName: table, owner: owner)
+                    for (column, type, nullable) in columns where SQLName.problem(column, what: "column") == nil {
+                        try access.addColumn(toTable: entry.id, name: column, type: type, nullable: nullable)
+                    }
+                }
+                return try access.database(id: database.id)!
+            }
+        } catch {
+            throw LakehouseError.wrap(error)
+        }
+    }
+}
+
+/// Writes rows with one prepared INSERT inside the append's transaction.
+final class BatchWriter: RowBatchWriter {
+    let db: Database
+    let statement: Statement
+    let columns: [String]
+    let table: TableName
+    private(set) var rowsWritten = 0
+
+    init(db: Database, statement: Statement, columns: [String], table: TableName) {
+        self.db = db
+        self.statement = statement
+        self.columns = columns
+        self.table = table
+    }
+
+    func write(_ batch: RowBatch) throws {
+        try db.checkCancellation()
+        for (index, row) in batch.rows.enumerated() {
+            let place: String = {
+                if let lines = batch.lineNumbers, index < lines.count { return "line \(lines[index])" }
+                return "row \(rowsWritten + 1)"
+            }()
+            guard row.count == columns.count else {
+                throw LakehouseError(.invalidInput, "\(place): \(row.count) values for \(columns.count) columns of \(table); nothing was written")
+            }
+            do {
+                try statement.execute(StatementArguments(row))
+            } catch {
+                if error.kind != .sqlite { throw error }
+                throw LakehouseError(.invalidInput, "\(place): \(error.message) in \(table); nothing was written")
+            }
+            rowsWritten += 1
+        }
+    }
+}
