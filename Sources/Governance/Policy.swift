@@ -53,6 +53,11 @@ public struct TagExpression: Sendable, Hashable, CustomStringConvertible {
         clauses.allSatisfy { clause in tags[clause.key].map { clause.values.contains($0) } ?? false }
     }
 
+    /// Whether the tags `value(key)` looks up satisfy every clause (no merged dictionary needed).
+    public func matches(_ value: (String) -> String?) -> Bool {
+        clauses.allSatisfy { clause in value(clause.key).map { clause.values.contains($0) } ?? false }
+    }
+
     public var description: String {
         clauses.map { "\($0.key)=\($0.values.joined(separator: "|"))" }.joined(separator: " AND ")
     }

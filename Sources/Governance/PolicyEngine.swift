@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A decision with the grants that made it and why, for `wb policy explain` and the audit log.
 public struct Decision: Sendable, Equatable, CustomStringConvertible {
     public var allowed: Bool
@@ -80,67 +82,174 @@ public struct PolicyEngine: Sendable {
     /// The catalog that two-part names (`db.table`) in grants refer to.
     public let defaultCatalog: String
 
+    // Indexes built once, so a decision costs the user's own grants, not the policy's size.
+    private let groupsOfUser: [String: [String]]
+    /// Users and groups → the roles they are members of.
+    private let rolesOfMember: [Principal: [String]]
+    /// A role → itself and every role it inherits, transitively.
+    private let impliedRoles: [String: [String]]
+    /// A principal → the positions of the grants naming it.
+    private let grantsOfPrincipal: [Principal: [Int]]
+    /// Each user's grant positions, computed on first use.
+    private let cache = Cache()
+    /// The grants, by position, in a form cheap to test (no struct copies on the hot path).
+    private let compiled: [CompiledGrant]
+
+    private final class CompiledGrant: Sendable {
+        let grant: Grant
+        let id: String
+        let isDeny: Bool
+        let resource: ResourcePattern
+        /// Bit `i` set: grants `DataPermission.allCases[i]`.
+        let dataMask: UInt16
+        let exactActions: Set<String>
+        let actionPrefixes: [String]
+        let everyAction: Bool
+
+        init(_ grant: Grant) {
+            self.grant = grant
+            id = grant.id
+            isDeny = grant.effect == .deny
+            resource = grant.resource
+            var mask: UInt16 = 0
+            var exact: Set<String> = []
+            var prefixes: [String] = []
+            var every = false
+            for permission in grant.permissions {
+                switch permission {
+                case .data(let p): mask |= CompiledGrant.bit(p)
+                case .action(let pattern):
+                    if pattern == "*:*" {
+                        every = true
+                    } else if pattern.hasSuffix(":*") {
+                        prefixes.append(String(pattern.dropLast()))
+                    } else {
+                        exact.insert(pattern)
+                    }
+                }
+            }
+            dataMask = mask
+            exactActions = exact
+            actionPrefixes = prefixes
+            everyAction = every
+        }
+
+        static func bit(_ permission: DataPermission) -> UInt16 {
+            1 << UInt16(DataPermission.allCases.firstIndex(of: permission)!)
+        }
+
+        var givesActions: Bool { everyAction || !exactActions.isEmpty || !actionPrefixes.isEmpty }
+
+        func covers(action: String) -> Bool {
+            everyAction || exactActions.contains(action) || actionPrefixes.contains { action.hasPrefix($0) }
+        }
+    }
+
+    private final class Cache: Sendable {
+        let byUser = Mutex<[String: UserGrants]>([:])
+    }
+
+    private struct UserGrants: Sendable {
+        /// Grants giving plugin actions.
+        var action: [Int] = []
+        /// Grants on catalog objects.
+        var data: [Int] = []
+    }
+
     public init(policy: Policy, defaultCatalog: String = "main") {
         self.policy = policy
         self.defaultCatalog = defaultCatalog
+        var groupsOfUser: [String: [String]] = [:]
+        for (group, members) in policy.groups {
+            for user in members { groupsOfUser[user, default: []].append(group) }
+        }
+        var rolesOfMember: [Principal: [String]] = [:]
+        for (name, role) in policy.roles {
+            for member in role.members { rolesOfMember[member, default: []].append(name) }
+        }
+        var impliedRoles: [String: [String]] = [:]
+        for name in policy.roles.keys {
+            var seen: Set<String> = [name]
+            var stack = [name]
+            while let next = stack.popLast() {
+                for parent in policy.roles[next]?.inherits ?? [] where seen.insert(parent).inserted { stack.append(parent) }
+            }
+            impliedRoles[name] = Array(seen)
+        }
+        var grantsOfPrincipal: [Principal: [Int]] = [:]
+        for (index, grant) in policy.grants.enumerated() {
+            for principal in Set(grant.principals) { grantsOfPrincipal[principal, default: []].append(index) }
+        }
+        self.groupsOfUser = groupsOfUser
+        self.rolesOfMember = rolesOfMember
+        self.impliedRoles = impliedRoles
+        self.grantsOfPrincipal = grantsOfPrincipal
+        compiled = policy.grants.map(CompiledGrant.init)
     }
 
     /// The user and every group and role they hold, directly or through inheritance.
     public func principals(of user: String) -> Set<Principal> {
-        var result: Set<Principal> = [Principal(.user, user)]
-        for (group, members) in policy.groups where members.contains(user) {
-            result.insert(Principal(.group, group))
+        let me = Principal(.user, user)
+        var result: Set<Principal> = [me]
+        var direct: [String] = rolesOfMember[me] ?? []
+        for group in groupsOfUser[user] ?? [] {
+            let principal = Principal(.group, group)
+            result.insert(principal)
+            direct += rolesOfMember[principal] ?? []
         }
-        var changed = true
-        while changed {
-            changed = false
-            for name in policy.roles.keys {
-                let role = Principal(.role, name)
-                guard !result.contains(role) else { continue }
-                let isMember = policy.roles[name]!.members.contains { result.contains($0) }
-                // A role inherits its parents' grants: holding it means holding them.
-                let isInherited = policy.roles.contains { other in
-                    result.contains(Principal(.role, other.key)) && other.value.inherits.contains(name)
-                }
-                if isMember || isInherited {
-                    result.insert(role)
-                    changed = true
-                }
-            }
+        for role in direct {
+            for implied in impliedRoles[role] ?? [role] { result.insert(Principal(.role, implied)) }
         }
         return result
     }
 
-    private func grants(for user: String) -> [Grant] {
-        let held = principals(of: user)
-        return policy.grants.filter { grant in grant.principals.contains { held.contains($0) } }
+    /// Positions of the grants that name the user or a group or role they hold, in policy order, split by kind.
+    private func grantIndexes(for user: String) -> UserGrants {
+        if let cached = cache.byUser.withLock({ $0[user] }) { return cached }
+        var indexes: [Int] = []
+        for principal in principals(of: user) { indexes += grantsOfPrincipal[principal] ?? [] }
+        indexes.sort()
+        var result = UserGrants()
+        var last = -1
+        for index in indexes where index != last {
+            last = index
+            if compiled[index].givesActions { result.action.append(index) }
+            if compiled[index].resource != .none { result.data.append(index) }
+        }
+        cache.byUser.withLock { $0[user] = result }
+        return result
     }
 
     // MARK: Plugin actions
 
     /// Decides whether `user` may use the plugin permission `action` (such as `lakehouse:import`).
     public func decide(user: String, action: String) -> Decision {
-        let applicable = grants(for: user).filter { g in g.permissions.contains { $0.covers(action: action) } }
-        let denies = applicable.filter { $0.effect == .deny }
-        if !denies.isEmpty {
-            return Decision(allowed: false, decidingGrants: denies.map(\.id), reason: "\(user) is denied \(action) explicitly")
+        var allows: [String] = []
+        var denies: [String] = []
+        for index in grantIndexes(for: user).action {
+            let grant = compiled[index]
+            guard grant.covers(action: action) else { continue }
+            if grant.isDeny { denies.append(grant.id) } else { allows.append(grant.id) }
         }
-        let allows = applicable.filter { $0.effect == .allow }
+        if !denies.isEmpty {
+            return Decision(allowed: false, decidingGrants: denies, reason: "\(user) is denied \(action) explicitly")
+        }
         if allows.isEmpty {
             return Decision(allowed: false, decidingGrants: [], reason: "no grant gives \(user) \(action) (default deny)")
         }
-        return Decision(allowed: true, decidingGrants: allows.map(\.id), reason: "\(user) is granted \(action)")
+        return Decision(allowed: true, decidingGrants: allows, reason: "\(user) is granted \(action)")
     }
 
     // MARK: Databases and catalogs
 
     /// Decides a permission on a database itself (CREATE_TABLE, DESCRIBE, ALTER, DROP, ASSIGN_TAG).
     public func decide(user: String, permission: DataPermission, database: DatabaseDescriptor) -> Decision {
-        let applicable = grants(for: user).filter { g in
-            g.permissions.contains(.data(permission)) && coversDatabase(g.resource, database)
-                && g.rows == nil && g.columns == nil
-        }
-        return combine(user: user, permission: permission, object: "database \(database.catalog).\(database.name)", applicable)
+        let bit = CompiledGrant.bit(permission)
+        let applicable = grantIndexes(for: user).data.lazy.map { self.compiled[$0] }
+            .filter { $0.dataMask & bit != 0 && self.coversDatabase($0.resource, database) }
+            .map(\.grant).filter { $0.rows == nil && $0.columns == nil }
+        let list = Array(applicable)
+        return combine(user: user, permission: permission, object: "database \(database.catalog).\(database.name)", list)
     }
 
     private func combine(user: String, permission: DataPermission, object: String, _ applicable: [Grant]) -> Decision {
@@ -184,7 +293,7 @@ public struct PolicyEngine: Sendable {
             }
             return table.columns
         case .tags(let expression):
-            let columns = table.columns.filter { expression.matches(table.effectiveTags(of: $0)) }
+            let columns = table.columns.filter { column in expression.matches { table.effectiveTag($0, of: column) } }
             return columns.isEmpty ? nil : columns
         case .none:
             return nil
@@ -262,8 +371,11 @@ public struct PolicyEngine: Sendable {
         var denyingGrants: [String] = []
         var wholeTableDenied = false
 
-        for grant in grants(for: user) where grant.permissions.contains(.data(permission)) {
-            guard let covered = coveredColumns(grant.resource, table) else { continue }
+        let bit = CompiledGrant.bit(permission)
+        for index in grantIndexes(for: user).data {
+            let compiled = compiled[index]
+            guard compiled.dataMask & bit != 0, let covered = coveredColumns(compiled.resource, table) else { continue }
+            let grant = compiled.grant
             let columns: [ColumnDescriptor]
             switch select(covered, grant.columns, in: table, grant: grant) {
             case .success(let c): columns = c

@@ -57,6 +57,11 @@ public struct TableDescriptor: Sendable, Hashable {
         effectiveTags.merging(column.tags) { _, own in own }
     }
 
+    /// The effective value of one tag key on a column: its own, else its table's, else its database's.
+    public func effectiveTag(_ key: String, of column: ColumnDescriptor) -> String? {
+        column.tags[key] ?? tags[key] ?? database.tags[key]
+    }
+
     /// The column a reference names: by id when bound, else by name (case-insensitive, as SQL names are).
     public func column(_ ref: ColumnRef) -> ColumnDescriptor? {
         if let id = ref.id { return columns.first { $0.id == id } }

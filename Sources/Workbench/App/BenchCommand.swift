@@ -10,7 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measurements used by Benchmarks/run (kernel round trips, start-up time, memory).",
         shouldDisplay: false,
-        subcommands: [RoundTrip.self, Startup.self])
+        subcommands: [RoundTrip.self, Startup.self, BenchPolicyCommand.self])
 
     struct KernelOptions: ParsableArguments {
         @Option(help: "The kernel to measure.")
