@@ -293,8 +293,8 @@ struct MiddlewareTests {
         let all = records.all
         #expect(all.map(\.requestID) == ["slow", "bad", "late"])
         #expect(all.map(\.outcome) == [.succeeded, .failed("probe failed on purpose"), .cancelled])
+        // No upper bound: on a loaded machine a 30 ms sleep may take seconds; timing is the benchmarks' job.
         #expect(all[0].duration >= .milliseconds(30))
-        #expect(all[0].duration < .seconds(5))
         #expect(all[0].description.hasPrefix("probe.sleep id=slow principal=user:alice ok "))
         #expect(all[0].description.hasSuffix(" ms"))
         #expect(all[1].description.contains(" failed: probe failed on purpose "))
@@ -309,25 +309,22 @@ struct CancellationTests {
         try bus.register(probe)
         let task = Task { try await bus.send(Sleep(milliseconds: 30_000), requestID: "c1") }
         try await eventually { !probe.started.all.isEmpty }
-        let start = ContinuousClock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
+        // The handler saw the cancellation (a handler left to finish would have slept its 30 s out uncancelled).
         #expect(probe.cancelled.all == ["c1"])
-        #expect(ContinuousClock.now - start < .seconds(5))
     }
 
     @Test func aTimeOutCancelsTheHandlerAndNamesTheAction() async throws {
         let bus = Bus()
         let probe = ProbePlugin()
         try bus.register(probe)
-        let start = ContinuousClock.now
         let error = await #expect(throws: BusError.self) {
             try await bus.send(Sleep(milliseconds: 30_000), requestID: "t1", timeout: .milliseconds(50))
         }
         #expect(error?.code == .timedOut)
         #expect(error?.action == "probe.sleep")
         #expect(probe.cancelled.all == ["t1"])
-        #expect(ContinuousClock.now - start < .seconds(5))
         // A request that finishes in time is answered normally.
         _ = try await bus.send(Sleep(milliseconds: 1), timeout: .seconds(10))
     }
