@@ -45,7 +45,8 @@ struct GitCLITests {
     @Test(arguments: [
         ["git", "--help"], ["git", "init", "--help"], ["git", "status", "--help"], ["git", "add", "--help"],
         ["git", "restore", "--help"], ["git", "commit", "--help"], ["git", "log", "--help"], ["git", "diff", "--help"],
-        ["nbdiff", "--help"],
+        ["git", "branch", "--help"], ["git", "switch", "--help"], ["git", "stash", "--help"], ["git", "merge", "--help"],
+        ["git", "resolve", "--help"], ["nbdiff", "--help"],
     ])
     func everyGitCommandHasHelp(_ args: [String]) throws {
         let result = try WB.run(args)
@@ -131,5 +132,54 @@ struct GitCLITests {
         let damaged = try WB.run(["git", "status"], environment: env, cwd: plain)
         #expect(damaged.status == 31)
         #expect(damaged.stderr.contains("damaged"))
+    }
+
+    @Test func branchSwitchMergeConflictAndResolvePerCell() throws {
+        let (home, env) = GitCLI.sandbox()
+        try GitCLI.identity(home)
+        let dir = WB.scratch("git-cli-merge") + "/project"
+        func wb(_ args: [String]) throws -> Command.Result { try WB.run(["git"] + args, environment: env, cwd: dir) }
+        #expect(try WB.run(["git", "init", dir], environment: env).status == 0)
+        try GitCLI.notebook(["x = 1", "y = 1"], path: dir + "/nb.ipynb")
+        #expect(try wb(["add", "nb.ipynb"]).status == 0)
+        #expect(try wb(["commit", "-m", "base"]).status == 0)
+        #expect(try wb(["switch", "-c", "feature"]).status == 0)
+        try GitCLI.notebook(["x = 1", "y = 'theirs'"], path: dir + "/nb.ipynb")
+        #expect(try wb(["commit", "-a", "-m", "theirs"]).status == 0)
+        #expect(try wb(["switch", "main"]).status == 0)
+        try GitCLI.notebook(["x = 1", "y = 'ours'"], path: dir + "/nb.ipynb")
+        // Local changes that the switch would overwrite: refused with 33, file untouched.
+        let blocked = try wb(["switch", "feature"])
+        #expect(blocked.status == 33)
+        #expect(blocked.stderr.contains("nb.ipynb"))
+        #expect(try Notebook.read(path: dir + "/nb.ipynb").cells[1].source == "y = 'ours'")
+        #expect(try wb(["commit", "-a", "-m", "ours"]).status == 0)
+
+        let branches = try JSON.parse(try wb(["branch", "--json"]).stdout)
+        #expect(branches["branches"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["feature", "main"])
+
+        let merge = try wb(["merge", "feature", "--json"])
+        #expect(merge.status == 32)
+        let report = try JSON.parse(merge.stdout)
+        #expect(report["result"] == "conflicts")
+        let cell = report["notebooks"]?.arrayValue?.first?["cells"]?.arrayValue?.first
+        #expect(cell?["cell"] == 2)
+        #expect(cell?["theirs"]?["source"] == "y = 'theirs'")
+        // Still a valid notebook; git sees the three stages.
+        #expect(try Notebook.read(path: dir + "/nb.ipynb").cells[1].source == "y = 'ours'")
+        let unmerged = try GitCLI.git(["ls-files", "-u"], in: dir, env: env).stdout.split(separator: "\n")
+        #expect(unmerged.count == 3)
+        #expect(try wb(["commit", "-m", "early"]).status == 32)
+
+        let list = try wb(["resolve", "nb.ipynb", "--list"])
+        #expect(list.stdout.contains("cell 2 (id cell1): both changed source"))
+        let resolved = try wb(["resolve", "nb.ipynb", "--cell", "2", "--both"])
+        #expect(resolved.status == 0, "\(resolved.stderr)")
+        #expect(resolved.stdout.contains("resolved and staged"))
+        #expect(try wb(["commit", "-m", "merged"]).status == 0)
+        let final = try Notebook.read(path: dir + "/nb.ipynb")
+        #expect(final.cells.map(\.source) == ["x = 1", "y = 'ours'", "y = 'theirs'"])
+        #expect(try GitCLI.git(["fsck", "--strict"], in: dir, env: env).status == 0)
+        #expect(try GitCLI.git(["status", "--porcelain"], in: dir, env: env).stdout == "")
     }
 }

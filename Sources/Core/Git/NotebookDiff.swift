@@ -137,6 +137,12 @@ public enum NotebookDiffer {
         return result
     }
 
+    /// Pairs the cells of two notebooks as the diff does: (old index, new index), either side nil when unpaired.
+    public static func alignment(_ old: Notebook, _ new: Notebook, byID: Bool) -> [(Int?, Int?)] {
+        if byID { return pairUp(LineDiff.operations(old.cells.map { $0.id ?? "" }, new.cells.map { $0.id ?? "" }), old: old, new: new, byContent: false) }
+        return pairUp(LineDiff.operations(old.cells.map(contentKey), new.cells.map(contentKey)), old: old, new: new, byContent: true)
+    }
+
     static func uniqueIDs(_ ids: [String?]) -> Bool {
         var seen = Set<String>()
         for id in ids {

@@ -15,6 +15,7 @@ struct GitCommand: AsyncParsableCommand {
             """,
         subcommands: [
             GitInit.self, GitStatus.self, GitAdd.self, GitRestore.self, GitCommit.self, GitLog.self, GitDiff.self,
+            GitBranch.self, GitSwitch.self, GitStash.self, GitMerge.self, GitResolve.self,
         ])
 }
 
