@@ -244,6 +244,8 @@ public enum NotebookApp {
         public var selected = 0
         /// Command or edit mode.
         public var mode = Mode.command
+        /// The selected cell's editor, in edit mode.
+        public var editor: TextEditor?
         /// The screen size.
         public var size: Size
         /// The first document row on screen.

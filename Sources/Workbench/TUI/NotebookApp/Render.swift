@@ -27,7 +27,27 @@ extension NotebookApp {
             }
         }
         drawStatus(state, into: &buffer)
+        if let completion = state.completion, let cursor = buffer.cursor { drawCompletion(completion, at: cursor, into: &buffer) }
         if let overlay = state.overlay { drawOverlay(overlay, state, into: &buffer) }
+    }
+
+    /// The completion popup under the cursor (above it near the bottom), the chosen match highlighted.
+    static func drawCompletion(_ completion: Completion, at cursor: Position, into buffer: inout ScreenBuffer) {
+        let page = max(0, buffer.height - 1)
+        let shown = min(completion.matches.count, 8, max(1, page - 1))
+        let first = min(max(0, completion.selected - shown + 1), completion.matches.count - shown)
+        let items = completion.matches[first..<(first + shown)]
+        let width = min(buffer.width, (items.map { DisplayWidth.of($0) }.max() ?? 0) + 2)
+        let x = max(0, min(cursor.x, buffer.width - width))
+        let below = cursor.y + 1 + shown <= page
+        let y = below ? cursor.y + 1 : max(0, cursor.y - shown)
+        for (offset, match) in items.enumerated() {
+            let chosen = first + offset == completion.selected
+            let style = chosen ? Style(foreground: .black, background: .cyan) : Style(foreground: .white, background: .ansi(8))
+            let row = Rect(x: x, y: y + offset, width: width, height: 1)
+            buffer.fill(row, style: style)
+            buffer.write(" " + OutputSanitizer.plainText(match), x: x, y: y + offset, style: style, clip: row)
+        }
     }
 
     /// The title of a cell's header: `[3] code · cell 2 · 0.52s`.
@@ -83,18 +103,30 @@ extension NotebookApp {
             x = buffer.write(" ", x: x, y: top, style: style, clip: clip)
             if x < width { buffer.fill(Rect(x: x, y: top, width: width - x, height: 1), with: "─", style: style) }
         }
-        // Text.
+        // Text: the editor for the edited cell, highlighted lines for the others.
         var y = top + 1
         let rows = state.sourceRows(index)
-        for row in 0..<rows {
-            defer { y += 1 }
-            guard visible(y) else { continue }
-            buffer.write("│", x: 1, y: y, style: isSelected ? accent : gutterStyle, clip: clip)
-            guard row < cell.sourceLines.count else { continue }
-            let line = cell.sourceLines[row]
-            let style = cell.base.kind == .markdown && line.hasPrefix("#") ? Style(attributes: .bold) : Style.plain
-            buffer.write(line, x: textX, y: y, style: style, clip: clip)
+        for row in 0..<rows where visible(y + row) {
+            buffer.write("│", x: 1, y: y + row, style: isSelected ? accent : gutterStyle, clip: clip)
         }
+        if isSelected && state.mode == .edit, let editor = state.editor {
+            let first = max(y, 0)
+            let last = min(y + rows, page)
+            if last > first {
+                let rect = Rect(x: textX, y: first, width: max(0, width - textX), height: last - first)
+                buffer.cursor = editor.render(into: &buffer, rect: rect, focused: true, scrollRow: first - y)
+            }
+        } else if !cell.sourceLines.isEmpty {
+            let from = max(0, -y)
+            let to = min(cell.sourceLines.count, page - y)
+            if to > from {
+                let highlighted = SyntaxHighlighter.spans(for: cell.sourceLines.joined(separator: "\n"), language: state.language(of: index))
+                for row in from..<min(to, highlighted.count) {
+                    buffer.write(highlighted[row], x: textX, y: y + row, clip: clip)
+                }
+            }
+        }
+        y += rows
         // Outputs.
         let outputRows = state.outputRows(cell)
         if outputRows > 0 {

@@ -12,7 +12,10 @@ extension NotebookApp {
     public static func update(_ state: State, _ event: Event) -> State {
         var next = state
         switch event {
-        case .resize(let size): next.size = size
+        case .resize(let size):
+            next.size = size
+            let width = next.textWidth
+            next.editor?.wrapWidth = width
         case .tick(let now): next.tick(now)
         case .session(let report): next.apply(report)
         case .input(let input): next.handle(input)
@@ -169,11 +172,10 @@ extension NotebookApp.State {
         case (.character("r"), .control), (.enter, .shift):
             runAndAdvance()
         case (.function(5), []), (.enter, .control):
-            commitEditor()
-            mode = .command
+            leaveEdit()
             run([selected])
         case (.enter, .alt):
-            commitEditor()
+            leaveEdit()
             run([selected])
             insertCell(at: selected + 1, kind: .code)
             enterEdit()
@@ -422,13 +424,12 @@ extension NotebookApp.State {
     }
 
     mutating func runAndAdvance() {
-        commitEditor()
+        leaveEdit()
         run([selected])
         if selected == cells.count - 1 {
             insertCell(at: cells.count, kind: .code)
             enterEdit()
         } else {
-            mode = .command
             select(selected + 1)
         }
     }
@@ -507,9 +508,10 @@ extension NotebookApp.State {
         return count
     }
 
-    /// Rows of the cell's text.
+    /// Rows of the cell's text (the edited cell's wrap at the window's edge; others are cut).
     func sourceRows(_ index: Int) -> Int {
-        max(1, cells[index].sourceLines.count)
+        if mode == .edit && index == selected, let editor { return max(1, editor.height(width: textWidth)) }
+        return max(1, cells[index].sourceLines.count)
     }
 
     /// Rows cell `index` takes: header, text, outputs, an input line, a gap.
