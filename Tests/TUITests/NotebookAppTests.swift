@@ -410,4 +410,85 @@ struct NotebookAppTests {
         #expect(state.commands.count == 1)
     }
 
+
+    // MARK: Edit mode
+
+    @Test func editModeTypesIntoTheCellAndMovesAcrossCells() {
+        var state = Self.state(Self.notebook(["a = 1", "b = 2"]), width: 40, height: 10)
+        state = Self.keys(state, .key(.enter))
+        #expect(state.mode == .edit && state.editor?.cursor == TextPosition(line: 0, column: 5))
+        state = Self.keys(state, .key(.enter))
+        state = Self.type(state, "c = 名前")
+        #expect(state.cells[0].source == "a = 1\nc = 名前" && state.isDirty)
+        var buffer = Self.buffer(state)
+        #expect(buffer.lines(trimmed: true)[0...2] == [Self.rule("[ ] code · cell 1", width: 40, selected: true), "▌│ a = 1", "▌│ c = 名前"])
+        #expect(buffer.cursor == Position(x: 3 + 8, y: 2), "the cursor after the two wide characters")
+        #expect(buffer.lines(trimmed: true).last?.hasPrefix(" demo.ipynb [+]  EDIT") == true)
+        #expect(buffer[7, 1].grapheme == "1" && buffer[7, 1].style != Style.plain, "Python is highlighted")
+        // Down on the last line goes into the next cell, at its start; Up on the first line comes back, at the end.
+        state = Self.keys(state, .key(.down))
+        #expect(state.selected == 1 && state.mode == .edit && state.editor?.cursor == .zero)
+        state = Self.keys(state, .key(.up))
+        #expect(state.selected == 0 && state.editor?.cursor == TextPosition(line: 1, column: 6))
+        // Ctrl-Z undoes in the editor; Esc leaves edit mode with the text kept.
+        state = Self.keys(state, .char("z", .control), .key(.escape))
+        let undone = state.cells[0].source
+        #expect(state.mode == .command && state.editor == nil && undone.hasPrefix("a = 1\n") && !undone.hasSuffix("名前"))
+        buffer = Self.buffer(state)
+        #expect(buffer.cursor == nil)
+        // A paste in command mode opens the editor and goes in as it is.
+        state = Self.send(state, .input(.paste("x = [\n    1,\n]")))
+        #expect(state.mode == .edit && state.cells[0].source == undone + "x = [\n    1,\n]")
+    }
+
+    @Test func tabAsksTheKernelForCompletionsAndThePopupChooses() {
+        var state = Self.state(Self.notebook(["import os; os.pa"]), width: 40, height: 12)
+        state = Self.keys(state, .key(.enter))
+        state.commands = []
+        state = Self.keys(state, .key(.tab))
+        guard case .complete(let id, let code, let cursor)? = state.commands.last else {
+            Issue.record("Tab after a name asks for completions")
+            return
+        }
+        #expect(code == "import os; os.pa" && cursor == 16)
+        state = Self.send(state, .session(.completions(id: id, matches: ["pardir", "path", "pathsep"], start: 14, end: 16)))
+        state = Self.keys(state, .key(.down))
+        let screen = Self.screen(state)
+        #expect(screen[1] == "▌│ import os; os.pa")
+        #expect(screen[2...4] == ["                    pardir", "                    path", "                    pathsep"])
+        #expect(Self.buffer(state)[20, 3].style.background == .cyan, "the chosen match is highlighted")
+        state = Self.keys(state, .key(.enter))
+        #expect(state.cells[0].source == "import os; os.path" && state.completion == nil)
+        // One match is taken at once; Tab in leading space indents instead.
+        state = Self.type(state, ".jo")
+        state = Self.keys(state, .key(.tab))
+        guard case .complete(let second, _, _)? = state.commands.last else { return }
+        state = Self.send(state, .session(.completions(id: second, matches: ["join"], start: 19, end: 21)))
+        #expect(state.cells[0].source == "import os; os.path.join")
+        state = Self.keys(state, .key(.enter))
+        state.commands = []
+        state = Self.keys(state, .key(.tab))
+        #expect(state.commands.isEmpty && state.cells[0].source == "import os; os.path.join\n    ")
+        // A late answer for an old request is ignored.
+        state = Self.send(state, .session(.completions(id: id, matches: ["stale", "old"], start: 0, end: 0)))
+        #expect(state.completion == nil)
+    }
+
+    @Test func shiftTabOrF2ShowsTheKernelsHelp() {
+        var state = Self.state(Self.notebook(["len"]), width: 50, height: 12)
+        state = Self.keys(state, .key(.enter), .key(.tab, .shift))
+        guard case .inspect(let id, "len", 3)? = state.commands.last else {
+            Issue.record("Shift-Tab after a name inspects it")
+            return
+        }
+        state = Self.send(state, .session(.inspection(id: id, text: "\u{1B}[31mSignature:\u{1B}[0m len(obj, /)\nReturn the number of items.")))
+        let text = Self.screen(state).joined(separator: "\n")
+        #expect(text.contains("Help (any key closes)") && text.contains("Signature: len(obj, /)") && text.contains("Return the number of items."))
+        state = Self.keys(state, .key(.escape))
+        #expect(state.overlay == nil && state.mode == .edit)
+        state = Self.keys(state, .key(.function(2)))
+        guard case .inspect(let again, _, _)? = state.commands.last else { return }
+        state = Self.send(state, .session(.inspection(id: again, text: nil)))
+        #expect(state.message?.text == "the kernel has no help for that")
+    }
 }

@@ -17,10 +17,16 @@ extension NotebookApp.State {
 
     /// Opens the selected cell in the editor, the cursor at `start` or else at the end.
     mutating func enterEdit(atStart: Bool = false) {
+        let key = cells[selected].key
         var editor = TextEditor(text: cells[selected].source, language: language(of: selected))
+        if let stashed = stashedEditors.removeValue(forKey: key), stashed.text == cells[selected].source,
+            stashed.language == editor.language
+        {
+            editor = stashed
+        }
         editor.wrapWidth = textWidth
         editor.pageRows = max(1, pageHeight - 2)
-        if !atStart { editor.moveToEnd() }
+        if atStart { editor.moveCursor(to: .zero) } else { editor.moveToEnd() }
         self.editor = editor
         mode = .edit
         completion = nil
@@ -30,6 +36,7 @@ extension NotebookApp.State {
     /// Back to command mode, keeping the text.
     mutating func leaveEdit() {
         commitEditor()
+        if let editor, cells.indices.contains(selected) { stashedEditors[cells[selected].key] = editor }
         editor = nil
         completion = nil
         mode = .command

@@ -246,6 +246,8 @@ public enum NotebookApp {
         public var mode = Mode.command
         /// The selected cell's editor, in edit mode.
         public var editor: TextEditor?
+        /// Editors of cells edited before, by cell key, so undo history survives leaving a cell.
+        var stashedEditors: [Int: TextEditor] = [:]
         /// The screen size.
         public var size: Size
         /// The first document row on screen.
