@@ -108,7 +108,9 @@ final class Binder {
             switch action.code {
             case .read:
                 let table = action.table ?? ""
-                if table.hasPrefix("_lh_") || (action.schema ?? "").hasPrefix("_lh_src_") { return .allow }
+                // No schema: a common table expression of the statement itself.
+                guard let schema = action.schema else { return .allow }
+                if (schema == "main" && table.hasPrefix("_lh_")) || schema.hasPrefix("_lh_src_") { return .allow }
                 return .deny
             case .select, .recursive:
                 return .allow

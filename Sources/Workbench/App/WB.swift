@@ -17,10 +17,16 @@ struct WB: AsyncParsableCommand {
         version: WorkbenchVersion.string,
         subcommands: [
             OpenCommand.self, ViewCommand.self, RunCommand.self, KernelsCommand.self, ConvertCommand.self, DoctorCommand.self,
-            PolicyCommand.self, AuditCommand.self, BenchCommand.self, GitCommand.self, NbdiffCommand.self,
+            SQLCommand.self, CatalogCommand.self, PolicyCommand.self, AuditCommand.self, BenchCommand.self, GitCommand.self,
+            NbdiffCommand.self,
         ],
         defaultSubcommand: OpenCommand.self
     )
+
+    /// Accepts `--home PATH` before the command too (`wb --home /data/wb sql ...`).
+    static func main() async {
+        await main(GlobalOptions.extractHome(CommandLine.arguments))
+    }
 }
 
 enum WorkbenchVersion {

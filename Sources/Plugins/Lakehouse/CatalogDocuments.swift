@@ -1,0 +1,118 @@
+import Catalog
+import CoreSupport
+import Storage
+
+/// The JSON documents `wb catalog` shows: listings, descriptions, search hits.
+enum CatalogDocuments {
+    static func list(_ database: String?, access: CatalogAccess) throws -> JSON {
+        guard let database else {
+            return .object(["databases": .array(try access.databases().map { db in
+                let tables = try access.tables(inDatabase: db.id)
+                return databaseJSON(db, tableCount: tables.count)
+            })])
+        }
+        guard let db = try access.database(named: database) else {
+            throw LakehouseError(.notFound, "there is no database \(SQLName.quoted(database))")
+        }
+        return .object(["database": databaseJSON(db, tableCount: nil), "tables": .array(try access.tables(inDatabase: db.id).map(tableJSON))])
+    }
+
+    static func describe(_ name: String, includingExpired: Bool, access: CatalogAccess) throws -> JSON {
+        let parts = try SQLTokenizer.tokenize(name).filter(\.isSignificant)
+        let names = parts.enumerated().compactMap { $0.offset % 2 == 0 ? $0.element.identifier : nil }
+        guard !names.isEmpty, names.count <= 3, parts.count == names.count * 2 - 1,
+            parts.enumerated().allSatisfy({ $0.offset % 2 == 1 ? $0.element.kind == .dot : $0.element.identifier != nil })
+        else {
+            throw LakehouseError(.invalidInput, "'\(name)' is not a name of the form db, db.table or db.table.column")
+        }
+        guard let database = try access.database(named: names[0]) else {
+            throw LakehouseError(.notFound, "there is no database \(SQLName.quoted(names[0]))")
+        }
+        if names.count == 1 {
+            var json = databaseJSON(database, tableCount: nil).objectValue!
+            json["tables"] = .array(try access.tables(inDatabase: database.id).map(tableJSON))
+            return .object(json)
+        }
+        guard let table = try access.table(database: names[0], name: names[1]) else {
+            throw LakehouseError(.notFound, "there is no table \(SQLName.qualified(names[0], names[1]))")
+        }
+        if names.count == 3 {
+            guard let column = table.columns.first(where: { $0.name.lowercased() == names[2].lowercased() }) else {
+                throw LakehouseError(.notFound, "\(table.qualifiedName) has no column \(SQLName.quoted(names[2]))")
+            }
+            return columnJSON(column)
+        }
+        var json = tableJSON(table).objectValue!
+        json["columns"] = .array(table.columns.map(columnJSON))
+        if table.kind == .managed {
+            json["snapshots"] = .array(try access.snapshots(ofTable: table.id, includingExpired: includingExpired).map(\.jsonValue))
+        }
+        return .object(json)
+    }
+
+    static func annotate(_ request: LakehouseAnnotate, access: CatalogAccess) throws -> JSON {
+        let parts = try SQLTokenizer.tokenize(request.name).filter(\.isSignificant).compactMap(\.identifier)
+        let (kind, id): (CatalogObjectKind, Int64)
+        switch parts.count {
+        case 1:
+            guard let db = try access.database(named: parts[0]) else { throw LakehouseError(.notFound, "there is no database \(SQLName.quoted(parts[0]))") }
+            (kind, id) = (.database, db.id)
+        case 2, 3:
+            guard let table = try access.table(database: parts[0], name: parts[1]) else {
+                throw LakehouseError(.notFound, "there is no table \(SQLName.qualified(parts[0], parts[1]))")
+            }
+            if parts.count == 2 {
+                (kind, id) = (.table, table.id)
+            } else {
+                guard let column = table.columns.first(where: { $0.name.lowercased() == parts[2].lowercased() }) else {
+                    throw LakehouseError(.notFound, "\(table.qualifiedName) has no column \(SQLName.quoted(parts[2]))")
+                }
+                (kind, id) = (.column, column.id)
+            }
+        default:
+            throw LakehouseError(.invalidInput, "'\(request.name)' is not a name of the form db, db.table or db.table.column")
+        }
+        for (key, value) in request.setTags { try access.setTag(kind, id: id, key: key, value: value) }
+        for key in request.removeTags { try access.removeTag(kind, id: id, key: key) }
+        if let comment = request.comment { try access.setComment(kind, id: id, comment.isEmpty ? nil : comment) }
+        return try describe(request.name, includingExpired: false, access: access)
+    }
+
+    static func databaseJSON(_ db: DatabaseInfo, tableCount: Int?) -> JSON {
+        var object: JSONObject = [
+            "id": .int(Int(db.id)), "name": .string(db.name), "catalog": .string(db.catalogName), "kind": .string(db.catalogKind.rawValue),
+            "comment": db.comment.map(JSON.string) ?? .null, "owner": .string(db.owner), "tags": tags(db.tags),
+            "created_at": .string(db.createdAt), "updated_at": .string(db.updatedAt),
+        ]
+        if let tableCount { object["tables"] = .int(tableCount) }
+        return .object(object)
+    }
+
+    static func tableJSON(_ table: TableInfo) -> JSON {
+        [
+            "id": .int(Int(table.id)), "name": .string(table.qualifiedName), "kind": .string(table.kind.rawValue),
+            "comment": table.comment.map(JSON.string) ?? .null, "owner": .string(table.owner), "tags": tags(table.tags),
+            "rows": table.rowCount.map { .int(Int($0)) } ?? .null,
+            "current_snapshot": table.currentSnapshot.map { .int(Int($0)) } ?? .null, "column_count": .int(table.columns.count),
+            "created_at": .string(table.createdAt), "updated_at": .string(table.updatedAt),
+        ]
+    }
+
+    static func columnJSON(_ column: ColumnInfo) -> JSON {
+        [
+            "id": .int(Int(column.id)), "name": .string(column.name), "type": .string(column.type), "nullable": .bool(column.nullable),
+            "comment": column.comment.map(JSON.string) ?? .null, "tags": tags(column.tags),
+        ]
+    }
+
+    static func hit(_ hit: SearchHit) -> JSON {
+        [
+            "kind": .string(hit.kind.rawValue), "id": .int(Int(hit.id)), "name": .string(hit.path), "matched": .string(hit.matched),
+            "comment": hit.comment.map(JSON.string) ?? .null,
+        ]
+    }
+
+    static func tags(_ tags: [String: String]) -> JSON {
+        .object(JSONObject(tags.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }))
+    }
+}

@@ -1,0 +1,368 @@
+import Catalog
+public import CoreSupport
+import Governance
+public import PluginBus
+public import Storage
+
+/// The lakehouse on the bus: SQL, the catalog and table maintenance as typed requests.
+///
+/// Registration is the one line `try bus.register(LakehousePlugin(lakehouse, events: bus.publisher))`.
+public final class LakehousePlugin: Plugin {
+    /// The bus namespace of the lakehouse's actions.
+    public static let namespace = "lakehouse"
+    public static let query = Action(namespace, "query")
+    public static let importData = Action(namespace, "import")
+
+    public var namespace: String { "lakehouse" }
+    /// The lakehouse the requests run on.
+    public let lakehouse: Lakehouse
+    private let events: EventPublisher
+
+    public init(_ lakehouse: Lakehouse, events: EventPublisher) {
+        self.lakehouse = lakehouse
+        self.events = events
+    }
+
+    public var actions: [ActionRegistration] {
+        [
+            .handle(LakehouseQuery.self) { request, context in
+                var asOf: AsOf?
+                if let text = request.asOf {
+                    guard let parsed = AsOf(parsing: text) else {
+                        throw LakehouseError(.invalidInput, "--as-of takes a snapshot id or an ISO 8601 time such as 2026-11-25T07:00:00Z, not '\(text)'")
+                    }
+                    asOf = parsed
+                }
+                let result = try await self.lakehouse.query(
+                    request.sql, context: QueryContext(principal: context.principal, asOf: asOf, timeout: request.timeoutSeconds),
+                    limit: request.limit)
+                for snapshot in result.outcome.snapshots {
+                    self.events.publish(SnapshotCommitted(snapshot), by: context.principal)
+                }
+                return LakehouseQueryResult(result)
+            },
+            .handle(LakehouseCatalogList.self) { request, _ in
+                CatalogDocument(try self.catalogRead { try CatalogDocuments.list(request.database, access: $0) })
+            },
+            .handle(LakehouseDescribe.self) { request, _ in
+                CatalogDocument(try self.catalogRead { try CatalogDocuments.describe(request.name, includingExpired: request.includingExpired, access: $0) })
+            },
+            .handle(LakehouseSearch.self) { request, _ in
+                CatalogDocument(try self.catalogRead { access in
+                    .object(["query": .string(request.text), "hits": .array(try access.search(request.text).map(CatalogDocuments.hit))])
+                })
+            },
+            .handle(LakehouseAnnotate.self) { request, _ in
+                CatalogDocument(try self.catalogWrite { try CatalogDocuments.annotate(request, access: $0) })
+            },
+            .handle(LakehouseExpire.self) { request, context in
+                let outcome = try await self.blocking {
+                    try self.lakehouse.expireSnapshots(
+                        of: TableName(parsing: request.table), policy: RetentionPolicy(olderThan: request.olderThanSeconds, keepLast: request.keepLast),
+                        context: QueryContext(principal: context.principal))
+                }
+                return CatalogDocument(outcome.jsonValue)
+            },
+            .handle(LakehouseCompact.self) { request, context in
+                let outcome = try await self.blocking {
+                    try self.lakehouse.compact(TableName(parsing: request.table), context: QueryContext(principal: context.principal))
+                }
+                if let snapshot = outcome.snapshot { self.events.publish(SnapshotCommitted(snapshot), by: context.principal) }
+                return CatalogDocument(outcome.jsonValue)
+            },
+            .handle(LakehouseRegisterSource.self) { request, context in
+                let database = try await self.blocking {
+                    try self.lakehouse.registerSQLiteSource(name: request.name, path: request.path, context: QueryContext(principal: context.principal))
+                }
+                return CatalogDocument(try self.catalogRead { try CatalogDocuments.describe(database.name, includingExpired: false, access: $0) })
+            },
+        ]
+    }
+
+    private func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await offThread(interrupt: { [lakehouse] in lakehouse.engine.interrupt() }, work)
+    }
+
+    private func catalogRead(_ body: @escaping @Sendable (CatalogAccess) throws -> JSON) throws -> JSON {
+        do { return try lakehouse.catalog.read(body) } catch { throw LakehouseError.wrap(error) }
+    }
+
+    private func catalogWrite(_ body: @escaping @Sendable (CatalogAccess) throws -> JSON) throws -> JSON {
+        do { return try lakehouse.catalog.write(body) } catch { throw LakehouseError.wrap(error) }
+    }
+}
+
+// MARK: Requests
+
+/// Runs SQL through the gate: `lakehouse.query`.
+public struct LakehouseQuery: BusRequest {
+    public typealias Response = LakehouseQueryResult
+    public static let action = LakehousePlugin.query
+    public static let permission: Permission = "lakehouse:query"
+
+    public var sql: String
+    /// A snapshot id or ISO 8601 time to read every table at (reads only).
+    public var asOf: String?
+    /// The most rows to return (reading stops there); nil for all.
+    public var limit: Int?
+    public var timeoutSeconds: Double?
+
+    public init(sql: String, asOf: String? = nil, limit: Int? = nil, timeoutSeconds: Double? = nil) {
+        self.sql = sql
+        self.asOf = asOf
+        self.limit = limit
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    public init(json: JSON) throws {
+        sql = try json.required("sql", \.stringValue)
+        asOf = json["as_of"]?.stringValue
+        limit = json["limit"]?.intValue
+        timeoutSeconds = json["timeout_seconds"]?.doubleValue
+    }
+
+    public var jsonValue: JSON {
+        var object: JSONObject = ["sql": .string(sql)]
+        if let asOf { object["as_of"] = .string(asOf) }
+        if let limit { object["limit"] = .int(limit) }
+        if let timeoutSeconds { object["timeout_seconds"] = .double(timeoutSeconds) }
+        return .object(object)
+    }
+}
+
+/// Rows and effects of `lakehouse.query`.
+public struct LakehouseQueryResult: BusMessage, Equatable {
+    public var columns: [String]
+    public var rows: [[DatabaseValue]]
+    /// More rows were there than the limit returned.
+    public var truncated: Bool
+    public var changes: Int
+    public var snapshots: [CommittedSnapshot]
+    public var messages: [String]
+
+    public init(_ result: QueryResult) {
+        columns = result.columns
+        rows = result.rows
+        truncated = result.truncated
+        changes = result.outcome.changes
+        snapshots = result.outcome.snapshots
+        messages = result.outcome.messages
+    }
+
+    public init(json: JSON) throws {
+        columns = (json["columns"]?.arrayValue ?? []).compactMap(\.stringValue)
+        rows = (json["rows"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).map(DatabaseValue.init(json:)) }
+        truncated = json["truncated"]?.boolValue ?? false
+        changes = json["changes"]?.intValue ?? 0
+        snapshots = (json["snapshots"]?.arrayValue ?? []).map {
+            CommittedSnapshot(
+                table: $0["table"]?.stringValue ?? "", snapshotID: Int64($0["snapshot_id"]?.intValue ?? 0),
+                operation: $0["operation"]?.stringValue ?? "", summary: $0["summary"] ?? [:])
+        }
+        messages = (json["messages"]?.arrayValue ?? []).compactMap(\.stringValue)
+    }
+
+    public var jsonValue: JSON {
+        [
+            "columns": .array(columns.map(JSON.string)), "rows": .array(rows.map { .array($0.map(\.jsonValue)) }),
+            "row_count": .int(rows.count), "truncated": .bool(truncated), "changes": .int(changes),
+            "snapshots": .array(snapshots.map(\.jsonValue)), "messages": .array(messages.map(JSON.string)),
+        ]
+    }
+}
+
+/// Lists databases, or the tables of one: `lakehouse.catalog.list`.
+public struct LakehouseCatalogList: BusRequest {
+    public typealias Response = CatalogDocument
+    public static let action = Action(LakehousePlugin.namespace, "catalog.list")
+    public static let permission: Permission = "lakehouse:catalog-read"
+
+    public var database: String?
+    public init(database: String? = nil) { self.database = database }
+    public init(json: JSON) { database = json["database"]?.stringValue }
+    public var jsonValue: JSON { database.map { ["database": .string($0)] } ?? [:] }
+}
+
+/// Describes a database or a table (columns, tags, snapshots): `lakehouse.describe`.
+public struct LakehouseDescribe: BusRequest {
+    public typealias Response = CatalogDocument
+    public static let action = Action(LakehousePlugin.namespace, "describe")
+    public static let permission: Permission = "lakehouse:catalog-read"
+
+    /// `db` or `db.table`.
+    public var name: String
+    public var includingExpired: Bool
+    public init(name: String, includingExpired: Bool = false) {
+        self.name = name
+        self.includingExpired = includingExpired
+    }
+    public init(json: JSON) throws {
+        name = try json.required("name", \.stringValue)
+        includingExpired = json["including_expired"]?.boolValue ?? false
+    }
+    public var jsonValue: JSON { ["name": .string(name), "including_expired": .bool(includingExpired)] }
+}
+
+/// Searches names, comments and tags: `lakehouse.catalog.search`.
+public struct LakehouseSearch: BusRequest {
+    public typealias Response = CatalogDocument
+    public static let action = Action(LakehousePlugin.namespace, "catalog.search")
+    public static let permission: Permission = "lakehouse:catalog-read"
+
+    public var text: String
+    public init(text: String) { self.text = text }
+    public init(json: JSON) throws { text = try json.required("text", \.stringValue) }
+    public var jsonValue: JSON { ["text": .string(text)] }
+}
+
+/// Sets or removes tags and the comment of a database, table or column: `lakehouse.catalog.annotate`.
+public struct LakehouseAnnotate: BusRequest {
+    public typealias Response = CatalogDocument
+    public static let action = Action(LakehousePlugin.namespace, "catalog.annotate")
+    public static let permission: Permission = "lakehouse:catalog-write"
+
+    /// `db`, `db.table` or `db.table.column`.
+    public var name: String
+    public var setTags: [String: String]
+    public var removeTags: [String]
+    /// A new comment; an empty string removes it; nil leaves it.
+    public var comment: String?
+
+    public init(name: String, setTags: [String: String] = [:], removeTags: [String] = [], comment: String? = nil) {
+        self.name = name
+        self.setTags = setTags
+        self.removeTags = removeTags
+        self.comment = comment
+    }
+    public init(json: JSON) throws {
+        name = try json.required("name", \.stringValue)
+        var tags: [String: String] = [:]
+        for (key, value) in json["set_tags"]?.objectValue ?? [:] { tags[key] = value.stringValue ?? "" }
+        setTags = tags
+        removeTags = (json["remove_tags"]?.arrayValue ?? []).compactMap(\.stringValue)
+        comment = json["comment"]?.stringValue
+    }
+    public var jsonValue: JSON {
+        var object: JSONObject = [
+            "name": .string(name), "set_tags": .object(JSONObject(setTags.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) })),
+            "remove_tags": .array(removeTags.map(JSON.string)),
+        ]
+        if let comment { object["comment"] = .string(comment) }
+        return .object(object)
+    }
+}
+
+/// Expires snapshots: `lakehouse.expire`.
+public struct LakehouseExpire: BusRequest {
+    public typealias Response = CatalogDocument
+    public static let action = Action(LakehousePlugin.namespace, "expire")
+    public static let permission: Permission = "lakehouse:maintain"
+
+    public var table: String
+    public var olderThanSeconds: Double?
+    public var keepLast: Int?
+    public init(table: String, olderThanSeconds: Double? = nil, keepLast: Int? = nil) {
+        self.table = table
+        self.olderThanSeconds = olderThanSeconds
+        self.keepLast = keepLast
+    }
+    public init(json: JSON) throws {
+        table = try json.required("table", \.stringValue)
+        olderThanSeconds = json["older_than_seconds"]?.doubleValue
+        keepLast = json["keep_last"]?.intValue
+    }
+    public var jsonValue: JSON {
+        var object: JSONObject = ["table": .string(table)]
+        if let olderThanSeconds { object["older_than_seconds"] = .double(olderThanSeconds) }
+        if let keepLast { object["keep_last"] = .int(keepLast) }
+        return .object(object)
+    }
+}
+
+/// Compacts a table: `lakehouse.compact`.
+public struct LakehouseCompact: BusRequest {
+    public typealias Response = CatalogDocument
+    public static let action = Action(LakehousePlugin.namespace, "compact")
+    public static let permission: Permission = "lakehouse:maintain"
+
+    public var table: String
+    public init(table: String) { self.table = table }
+    public init(json: JSON) throws { table = try json.required("table", \.stringValue) }
+    public var jsonValue: JSON { ["table": .string(table)] }
+}
+
+/// Registers a federated read-only SQLite file: `lakehouse.sources.register`.
+public struct LakehouseRegisterSource: BusRequest {
+    public typealias Response = CatalogDocument
+    public static let action = Action(LakehousePlugin.namespace, "sources.register")
+    public static let permission: Permission = "lakehouse:admin"
+
+    public var name: String
+    public var path: String
+    public init(name: String, path: String) {
+        self.name = name
+        self.path = path
+    }
+    public init(json: JSON) throws {
+        name = try json.required("name", \.stringValue)
+        path = try json.required("path", \.stringValue)
+    }
+    public var jsonValue: JSON { ["name": .string(name), "path": .string(path)] }
+}
+
+/// A catalog answer as a JSON document (listings, descriptions, search hits, maintenance reports).
+public struct CatalogDocument: BusMessage, Equatable {
+    public var json: JSON
+    public init(_ json: JSON) { self.json = json }
+    public init(json: JSON) { self.json = json }
+    public var jsonValue: JSON { json }
+}
+
+/// Published after a commit made a snapshot: `lakehouse.committed`.
+public struct SnapshotCommitted: BusEvent, Equatable {
+    public static let topic = Action(LakehousePlugin.namespace, "committed")
+    public var snapshot: CommittedSnapshot
+    public init(_ snapshot: CommittedSnapshot) { self.snapshot = snapshot }
+    public init(json: JSON) {
+        snapshot = CommittedSnapshot(
+            table: json["table"]?.stringValue ?? "", snapshotID: Int64(json["snapshot_id"]?.intValue ?? 0),
+            operation: json["operation"]?.stringValue ?? "", summary: json["summary"] ?? [:])
+    }
+    public var jsonValue: JSON { snapshot.jsonValue }
+}
+
+extension DatabaseValue {
+    /// The value as JSON: null, integer, double, string, or `{"blob": "<hex>"}`.
+    public var jsonValue: JSON {
+        switch self {
+        case .null: .null
+        case .integer(let v): .int(Int(v))
+        case .real(let d): .double(d)
+        case .text(let s): .string(s)
+        case .blob(let b): ["blob": .string(Identifier.hexString(b))]
+        }
+    }
+
+    /// Reads a value written by `jsonValue`.
+    public init(json: JSON) {
+        switch json {
+        case .null: self = .null
+        case .bool(let b): self = .integer(b ? 1 : 0)
+        case .int(let i): self = .integer(Int64(i))
+        case .bigInt(let s): self = .text(s)
+        case .double(let d): self = .real(d)
+        case .string(let s): self = .text(s)
+        case .object(let o):
+            let hex = Array((o["blob"]?.stringValue ?? "").utf8)
+            var bytes: [UInt8] = []
+            var i = 0
+            func nibble(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : (c | 0x20) - 87 }
+            while i + 1 < hex.count {
+                bytes.append(nibble(hex[i]) << 4 | nibble(hex[i + 1]))
+                i += 2
+            }
+            self = .blob(bytes)
+        case .array: self = .text(json.serialized())
+        }
+    }
+}

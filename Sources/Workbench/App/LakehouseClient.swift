@@ -1,0 +1,94 @@
+import ArgumentParser
+import CoreSupport
+import Lakehouse
+import PluginBus
+import Storage
+
+/// The lakehouse as the CLI reaches it: through the bus, never by calling the plugin.
+struct LakehouseClient {
+    let bus: Bus
+    let command: String
+
+    /// Opens the domain, registers the Lakehouse plugin on a bus; failures exit with `Exit.domainUnavailable`.
+    static func open(_ options: DomainOptions, command: String) throws -> LakehouseClient {
+        let domain = try options.open(command: command)
+        let lakehouse: Lakehouse
+        do {
+            lakehouse = try Lakehouse(domain: domain)
+        } catch {
+            printError("wb \(command): \(error)")
+            throw Exit.domainUnavailable
+        }
+        let bus = Bus()
+        try bus.register(LakehousePlugin(lakehouse, events: bus.publisher))
+        return LakehouseClient(bus: bus, command: command)
+    }
+
+    /// Sends a request; SIGINT/SIGTERM cancel it; a failure is printed and becomes the documented exit code.
+    func send<R: BusRequest>(_ request: R) async throws -> R.Response {
+        let task = Task { try await bus.send(request) }
+        let signals = SignalWatcher([SIGINT, SIGTERM]) { task.cancel() }
+        defer { signals.stop() }
+        do {
+            return try await task.value
+        } catch let error as LakehouseError {
+            printError("wb \(command): \(error)")
+            if let pointer = error.pointer { printError(pointer.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")) }
+            throw Exit.lakehouse(error.code)
+        } catch is CancellationError {
+            printError("wb \(command): interrupted")
+            throw Exit.cancelled
+        } catch {
+            printError("wb \(command): \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+extension Exit {
+    static let statementFailed = ExitCode(1)
+    static let busy = ExitCode(9)
+
+    /// The exit code for a lakehouse failure.
+    static func lakehouse(_ code: LakehouseError.Code) -> ExitCode {
+        switch code {
+        case .timedOut: cellTimeout
+        case .cancelled: cancelled
+        case .busy: busy
+        case .storage: domainUnavailable
+        default: statementFailed
+        }
+    }
+
+    static let lakehouseHelp = """
+        Exit codes: 0 success; 1 the statement failed (bad SQL, unknown name, constraint, read-only, expired snapshot); \
+        4 it timed out; 9 another writer held the lakehouse too long; 23 the domain cannot be opened or read; \
+        64 bad usage; 130 interrupted.
+        """
+}
+
+/// Turns `wb --home PATH <command> ...` into `WB_HOME=PATH wb <command> ...`, so --home works before any command.
+enum GlobalOptions {
+    static func extractHome(_ arguments: [String]) -> [String] {
+        var rest = Array(arguments.dropFirst())
+        var index = 0
+        while index < rest.count, rest[index].hasPrefix("-") {
+            if rest[index] == "--home", index + 1 < rest.count {
+                setenv("WB_HOME", rest[index + 1], 1)
+                rest.removeSubrange(index...(index + 1))
+                continue
+            }
+            if rest[index].hasPrefix("--home=") {
+                setenv("WB_HOME", String(rest[index].dropFirst("--home=".count)), 1)
+                rest.remove(at: index)
+                continue
+            }
+            index += 1
+        }
+        return rest
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
