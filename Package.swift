@@ -83,7 +83,9 @@ let package = Package(
             name: "PluginBus", dependencies: ["CoreSupport", "Governance"], path: "Sources/Plugins/Bus",
             swiftSettings: swiftSettings),
         .target(
-            name: "Lakehouse", dependencies: ["PluginBus", "Storage", "Catalog", "CoreSupport", "Governance"], path: "Sources/Plugins/Lakehouse",
+            name: "Lakehouse",
+            dependencies: ["PluginBus", "Storage", "Catalog", "CoreSupport", "Governance", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/Plugins/Lakehouse",
             swiftSettings: swiftSettings),
         .target(
             name: "Experiments", dependencies: ["PluginBus", "Storage"], path: "Sources/Plugins/Experiments",
@@ -122,7 +124,11 @@ let package = Package(
         .testTarget(name: "PluginBusTests", dependencies: ["PluginBus", "Governance", "CoreSupport", "Storage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Storage", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "LakehouseTests", dependencies: ["Lakehouse", "Catalog", "Storage", "PluginBus", "Governance", "CoreSupport", "TestSupport"],
+            name: "LakehouseTests",
+            dependencies: [
+                "Lakehouse", "Catalog", "Storage", "PluginBus", "Governance", "CoreSupport", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Notebook", "Kernels", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GitTests", dependencies: ["Git", "Notebook", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),

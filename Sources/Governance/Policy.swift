@@ -133,7 +133,7 @@ public enum Mask: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// How much of the value the mask reveals; when several grants mask one cell, the one that reveals most wins.
-    var revealRank: Int {
+    public var revealRank: Int {
         switch self {
         case .null: 0
         case .redact: 1
