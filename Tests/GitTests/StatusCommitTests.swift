@@ -158,3 +158,32 @@ import Testing
         #expect(diff.first?.patch?.contains("-version 0\n+version 2\n") == true)
     }
 }
+
+@Suite struct OutputStrippingTests {
+    @Test func notebooksAreCommittedWithoutOutputsWhileTheFileKeepsThem() throws {
+        let (repo, dir) = try makeRepository()
+        #expect(repo.stripsOutputs == false)
+        try repo.setStripsOutputs(true)
+        #expect(try git(["config", "--get", "workbench.stripOutputs"], in: dir) == "true\n")
+        let path = dir + "/nb.ipynb"
+        try notebook(["print('hi')", "x = 1"], outputs: [0: "hi\n"]).write(path: path)
+        try repo.add(["nb.ipynb"])
+        try repo.commit(message: "stripped")
+
+        let committed = try Notebook(ipynb: Array(try git(["show", "HEAD:nb.ipynb"], in: dir).utf8))
+        #expect(committed.cells.allSatisfy { $0.outputs.isEmpty && $0.executionCount == nil })
+        #expect(committed.cells.map(\.source) == ["print('hi')", "x = 1"])
+        #expect(try Notebook.read(path: path).cells[0].outputs.first?.text == "hi\n")
+        // Outputs alone are not a change; a source edit is.
+        #expect(try repo.status().isClean)
+        #expect(try repo.diff().isEmpty)
+        var edited = try Notebook.read(path: path)
+        edited.cells[1].source = "x = 2"
+        edited.cells[0].outputs = [Output.stream(name: "stdout", text: "hi again\n")]
+        try edited.write(path: path)
+        #expect(try repo.status().unstaged.map(\.path) == ["nb.ipynb"])
+        let diff = try #require(try repo.diff().first?.notebook)
+        #expect(diff.cells.map(\.id) == ["c1"])
+        _ = try git(["fsck", "--strict", "--no-dangling"], in: dir)
+    }
+}

@@ -46,7 +46,8 @@ struct GitCLITests {
         ["git", "--help"], ["git", "init", "--help"], ["git", "status", "--help"], ["git", "add", "--help"],
         ["git", "restore", "--help"], ["git", "commit", "--help"], ["git", "log", "--help"], ["git", "diff", "--help"],
         ["git", "branch", "--help"], ["git", "switch", "--help"], ["git", "stash", "--help"], ["git", "merge", "--help"],
-        ["git", "resolve", "--help"], ["nbdiff", "--help"],
+        ["git", "resolve", "--help"], ["git", "remote", "--help"], ["git", "clone", "--help"], ["git", "fetch", "--help"],
+        ["git", "pull", "--help"], ["git", "push", "--help"], ["git", "config", "--help"], ["nbdiff", "--help"],
     ])
     func everyGitCommandHasHelp(_ args: [String]) throws {
         let result = try WB.run(args)
@@ -181,5 +182,54 @@ struct GitCLITests {
         #expect(final.cells.map(\.source) == ["x = 1", "y = 'ours'", "y = 'theirs'"])
         #expect(try GitCLI.git(["fsck", "--strict"], in: dir, env: env).status == 0)
         #expect(try GitCLI.git(["status", "--porcelain"], in: dir, env: env).stdout == "")
+    }
+
+    @Test func cloneFetchPullPushOverFileURLs() throws {
+        let (home, env) = GitCLI.sandbox()
+        try GitCLI.identity(home)
+        let root = WB.scratch("git-cli-remote")
+        #expect(try WB.run(["git", "init", "--bare", root + "/server.git"], environment: env).status == 0)
+        #expect(try WB.run(["git", "init", root + "/seed"], environment: env).status == 0)
+        func wb(_ args: [String], in dir: String) throws -> Command.Result { try WB.run(["git"] + args, environment: env, cwd: dir) }
+        try AtomicFile.write("hello\n", to: root + "/seed/a.txt")
+        #expect(try wb(["add", "a.txt"], in: root + "/seed").status == 0)
+        #expect(try wb(["commit", "-m", "seed"], in: root + "/seed").status == 0)
+        #expect(try wb(["remote", "add", "origin", "file://" + root + "/server.git"], in: root + "/seed").status == 0)
+        let remotes = try JSON.parse(try wb(["remote", "--json"], in: root + "/seed").stdout)
+        #expect(remotes["remotes"]?.arrayValue?.first?["name"] == "origin")
+        let pushed = try wb(["push"], in: root + "/seed")
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+
+        let clone = try WB.run(["git", "clone", "file://" + root + "/server.git", root + "/copy", "--json"], environment: env)
+        #expect(clone.status == 0, "\(clone.stderr)")
+        #expect(try JSON.parse(clone.stdout)["head"]?["branch"] == "main")
+        #expect(try FileIO.readText(root + "/copy/a.txt") == "hello\n")
+
+        try AtomicFile.write("hello\nagain\n", to: root + "/seed/a.txt")
+        #expect(try wb(["commit", "-a", "-m", "again"], in: root + "/seed").status == 0)
+        #expect(try wb(["push"], in: root + "/seed").status == 0)
+        let fetch = try JSON.parse(try wb(["fetch", "--json"], in: root + "/copy").stdout)
+        #expect(fetch["updated"]?.arrayValue?.first?["ref"] == "origin/main")
+        let pull = try JSON.parse(try wb(["pull", "--json"], in: root + "/copy").stdout)
+        #expect(pull["result"] == "fast_forward")
+        #expect(try FileIO.readText(root + "/copy/a.txt") == "hello\nagain\n")
+
+        // The copy falls behind and diverges: its push is refused with 38.
+        try AtomicFile.write("third\n", to: root + "/seed/b.txt")
+        #expect(try wb(["add", "b.txt"], in: root + "/seed").status == 0)
+        #expect(try wb(["commit", "-m", "third"], in: root + "/seed").status == 0)
+        #expect(try wb(["push"], in: root + "/seed").status == 0)
+        try AtomicFile.write("mine\n", to: root + "/copy/c.txt")
+        #expect(try wb(["add", "c.txt"], in: root + "/copy").status == 0)
+        #expect(try wb(["commit", "-m", "mine"], in: root + "/copy").status == 0)
+        let refused = try wb(["push"], in: root + "/copy")
+        #expect(refused.status == 38)
+        #expect(refused.stderr.contains("pull"))
+        #expect(try wb(["pull"], in: root + "/copy").status == 0)
+        #expect(try wb(["push"], in: root + "/copy").status == 0)
+        #expect(try GitCLI.git(["fsck", "--strict"], in: root + "/server.git", env: env).status == 0)
+        #expect(try GitCLI.git(["log", "--format=%s", "-1"], in: root + "/server.git", env: env).stdout.hasPrefix("Merge"))
+        #expect(try wb(["fetch", "nowhere"], in: root + "/copy").status == 36)
+        #expect(try WB.run(["git", "clone", root + "/missing.git", root + "/x"], environment: env).status == 37)
     }
 }

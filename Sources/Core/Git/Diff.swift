@@ -58,9 +58,14 @@ extension Repository {
             find.flags = GIT_DIFF_FIND_RENAMES.rawValue
             try check(git_diff_find_similar(diff, &find), "cannot detect renames", path: gitDirectory)
             var result: [FileDiff] = []
+            let strip = to == .workingTree && stripsOutputs
             for i in 0..<git_diff_num_deltas(diff) {
                 guard let delta = git_diff_get_delta(diff, i)?.pointee else { continue }
-                result.append(try fileDiff(diff, index: i, delta: delta, newIsWorkingTree: to == .workingTree, options: notebookOptions))
+                let file = try fileDiff(
+                    diff, index: i, delta: delta, newIsWorkingTree: to == .workingTree, stripNew: strip, options: notebookOptions)
+                // With output stripping on, outputs in the working tree are not changes.
+                if strip, file.change == .modified, file.notebook?.isEmpty == true { continue }
+                result.append(file)
             }
             return result
         }
@@ -95,7 +100,8 @@ extension Repository {
     }
 
     private func fileDiff(
-        _ diff: OpaquePointer?, index: Int, delta: git_diff_delta, newIsWorkingTree: Bool, options: NotebookDiffOptions
+        _ diff: OpaquePointer?, index: Int, delta: git_diff_delta, newIsWorkingTree: Bool, stripNew: Bool,
+        options: NotebookDiffOptions
     ) throws(GitError) -> FileDiff {
         let newPath = delta.new_file.path.map { String(cString: $0) } ?? ""
         let oldPath = delta.old_file.path.map { String(cString: $0) } ?? newPath
@@ -117,7 +123,8 @@ extension Repository {
             let new = change == .deleted ? nil : try side(delta.new_file, path: newPath, fromWorkingTree: newIsWorkingTree)
             do {
                 let a = try old.map { bytes throws(NotebookError) in try Notebook(ipynb: bytes) } ?? Notebook()
-                let b = try new.map { bytes throws(NotebookError) in try Notebook(ipynb: bytes) } ?? Notebook()
+                var b = try new.map { bytes throws(NotebookError) in try Notebook(ipynb: bytes) } ?? Notebook()
+                if stripNew { OutputStripper.strip(&b) }
                 var nb = NotebookDiffer.diff(a, b, options: options)
                 if change == .added || change == .deleted { nb.metadata = [] }
                 result.notebook = nb

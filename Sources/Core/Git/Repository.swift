@@ -359,3 +359,6 @@ func withStrarray<T>(_ strings: [String], _ body: (inout git_strarray) throws(Gi
 func strings(of array: git_strarray) -> [String] {
     (0..<array.count).compactMap { array.strings[$0].map { String(cString: $0) } }
 }
+
+func strdupCString(_ string: String) -> UnsafeMutablePointer<CChar> { strdup(string)! }
+func freeCString(_ pointer: UnsafeMutablePointer<CChar>) { free(pointer) }

@@ -133,7 +133,15 @@ extension Repository {
             }
             return result
         }
-        return Status(head: try head(), state: state, entries: entries, submodules: try submodules())
+        // With output stripping on, a notebook that differs from the index only by outputs is unchanged.
+        let strip = stripsOutputs
+        let shown: [StatusEntry] = entries.compactMap { entry in
+            guard strip, entry.unstaged == .modified, differsOnlyByOutputs(entry.path) else { return entry }
+            var kept = entry
+            kept.unstaged = nil
+            return kept.staged == nil ? nil : kept
+        }
+        return Status(head: try head(), state: state, entries: shown, submodules: try submodules())
     }
 
     static func statusEntry(_ entry: git_status_entry) -> StatusEntry {

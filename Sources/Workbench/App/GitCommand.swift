@@ -15,7 +15,8 @@ struct GitCommand: AsyncParsableCommand {
             """,
         subcommands: [
             GitInit.self, GitStatus.self, GitAdd.self, GitRestore.self, GitCommit.self, GitLog.self, GitDiff.self,
-            GitBranch.self, GitSwitch.self, GitStash.self, GitMerge.self, GitResolve.self,
+            GitBranch.self, GitSwitch.self, GitStash.self, GitMerge.self, GitResolve.self, GitRemote.self, GitClone.self,
+            GitFetch.self, GitPull.self, GitPush.self, GitConfigCommand.self,
         ])
 }
 
