@@ -84,7 +84,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "Lakehouse",
-            dependencies: ["PluginBus", "Storage", "Catalog", "CoreSupport", "Governance", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PluginBus", "Storage", "Catalog", "CoreSupport", "Governance", "Kernels", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/Plugins/Lakehouse",
             swiftSettings: swiftSettings),
         .target(
@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "LakehouseTests",
             dependencies: [
-                "Lakehouse", "Catalog", "Storage", "PluginBus", "Governance", "CoreSupport", "TestSupport",
+                "Lakehouse", "Catalog", "Storage", "PluginBus", "Governance", "CoreSupport", "Kernels", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),

@@ -180,6 +180,21 @@ public protocol RowBatchWriter {
     var rowsWritten: Int { get }
     /// Writes a batch; a row that does not fit fails the whole append (nothing is committed).
     func write(_ batch: RowBatch) throws
+    /// Writes the rows of an import batch not marked skipped, straight from its arena (the bulk-import path).
+    func write(_ batch: ImportBatch) throws
+}
+
+extension RowBatchWriter {
+    /// Converts to `RowBatch`, for engines without a direct path.
+    public func write(_ batch: ImportBatch) throws {
+        var rows: [[DatabaseValue]] = []
+        var lines: [Int] = []
+        for r in 0..<batch.rowCount where !batch.isSkipped(r) {
+            rows.append(batch.row(r).map(\.databaseValue))
+            lines.append(batch.lines[r])
+        }
+        try write(RowBatch(rows: rows, lineNumbers: lines))
+    }
 }
 
 /// A query engine behind the lakehouse's one gate: SQLite now, a columnar or distributed engine later.

@@ -350,4 +350,42 @@ final class BatchWriter: RowBatchWriter {
             rowsWritten += 1
         }
     }
+
+    func write(_ batch: ImportBatch) throws {
+        try db.checkCancellation()
+        guard batch.columnCount == columns.count else {
+            throw LakehouseError(
+                .invalidInput,
+                "line \(batch.lines.first ?? 0): \(batch.columnCount) values for \(columns.count) columns of \(table); nothing was written")
+        }
+        let n = batch.columnCount
+        try batch.arena.withUnsafeBytes { arena in
+            for r in 0..<batch.rowCount where !batch.isSkipped(r) {
+                do throws(DatabaseError) {
+                    for c in 0..<n {
+                        let i = r * n + c
+                        let parameter = Int32(c + 1)
+                        switch batch.kinds[i] {
+                        case .null: try statement.bindNull(at: parameter)
+                        case .integer: try statement.bind(batch.payloads[i], at: parameter)
+                        case .real: try statement.bind(Double(bitPattern: UInt64(bitPattern: batch.payloads[i])), at: parameter)
+                        case .text, .blob:
+                            let start = Int(batch.payloads[i])
+                            let bytes = UnsafeRawBufferPointer(rebasing: arena[start..<(start + Int(batch.lengths[i]))])
+                            if batch.kinds[i] == .text {
+                                try statement.bindText(bytes, at: parameter)
+                            } else {
+                                try statement.bindBlob(bytes, at: parameter)
+                            }
+                        }
+                    }
+                    try statement.executeBound()
+                } catch {
+                    if error.kind != .sqlite { throw error }
+                    throw LakehouseError(.invalidInput, "line \(batch.lines[r]): \(error.message) in \(table); nothing was written")
+                }
+                rowsWritten += 1
+            }
+        }
+    }
 }

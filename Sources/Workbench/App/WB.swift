@@ -19,6 +19,7 @@ struct WB: AsyncParsableCommand {
             OpenCommand.self, ViewCommand.self, RunCommand.self, KernelsCommand.self, ConvertCommand.self, DoctorCommand.self,
             SQLCommand.self, CatalogCommand.self, PolicyCommand.self, AuditCommand.self, BenchCommand.self, GitCommand.self,
             NbdiffCommand.self,
+            ImportCommand.self, ExportCommand.self, KernelCommand.self,
         ],
         defaultSubcommand: OpenCommand.self
     )

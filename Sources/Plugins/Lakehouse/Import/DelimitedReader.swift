@@ -24,6 +24,8 @@ public struct DelimitedReader: RowSource {
     private var line = 1
     private var sample = RecordStore()
     private var fields: [FieldRef] = []
+    /// Set by `readAs`: values that do not fit stay as they are, without widening the column.
+    private var typesFixed = false
 
     /// Opens `path` and reads the sample (header and types); `delimiter` is `,` for CSV and a tab for TSV.
     public init(path: String, delimiter: UInt8 = UInt8(ascii: ","), options: ReaderOptions = ReaderOptions()) throws(ImportError) {
@@ -294,12 +296,20 @@ public struct DelimitedReader: RowSource {
         return votes > 0 || (votes == 0 && allText)
     }
 
+    public mutating func readAs(_ types: [ColumnType?]) {
+        for (i, type) in types.enumerated() where i < columns.count {
+            if let type { columns[i].type = type }
+        }
+        finalColumns = columns
+        typesFixed = true
+    }
+
     // MARK: Rows
 
     public mutating func forEachBatch(_ body: (ImportBatch) throws -> Void) throws {
         guard !columns.isEmpty else { return }
         var batch = ImportBatch(columnCount: columns.count)
-        var converter = Converter(columns: columns, delimiter: delimiter)
+        var converter = Converter(columns: columns, fixed: typesFixed)
         let sample = self.sample
         self.sample = RecordStore()
         func flush(_ force: Bool) throws {
@@ -330,9 +340,13 @@ public struct DelimitedReader: RowSource {
     struct Converter {
         var types: [ColumnType]
         let names: [String]
-        init(columns: [ImportColumn], delimiter: UInt8) {
+        /// Keep the types as given: a value that does not fit stays as it is (for a typed table to judge).
+        let fixed: Bool
+
+        init(columns: [ImportColumn], fixed: Bool) {
             types = columns.map(\.type)
             names = columns.map(\.name)
+            self.fixed = fixed
         }
 
         mutating func append(
@@ -400,7 +414,7 @@ public struct DelimitedReader: RowSource {
             }
             // The value does not fit the sampled type: widen, and keep the value as it is.
             let actual = FieldParsing.classify(bytes)
-            types[c] = type.widened(with: actual)
+            if !fixed { types[c] = type.widened(with: actual) }
             switch actual {
             case .integer where types[c] == .real:
                 batch.appendReal(Double(FieldParsing.integer(bytes)!))

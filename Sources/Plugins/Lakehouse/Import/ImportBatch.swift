@@ -1,3 +1,5 @@
+public import Storage
+
 /// The storage class of one imported value.
 public enum ValueKind: UInt8, Sendable {
     case null, integer, real, text, blob
@@ -26,6 +28,8 @@ public struct ImportBatch {
     public internal(set) var rejected: [RejectedRow] = []
     /// How far into the input the reader is after this batch, in bytes (for progress).
     public internal(set) var bytesRead: Int64 = 0
+    /// Per row, when any row is marked: whether to leave it out (a value that does not fit its column).
+    var skipped: [Bool] = []
 
     init(columnCount: Int) {
         self.columnCount = columnCount
@@ -41,6 +45,7 @@ public struct ImportBatch {
         arena.removeAll(keepingCapacity: true)
         lines.removeAll(keepingCapacity: true)
         rejected.removeAll(keepingCapacity: true)
+        skipped.removeAll(keepingCapacity: true)
     }
 
     /// Whether the batch holds nothing to hand out (no rows, no rejections).
@@ -107,6 +112,18 @@ public struct ImportBatch {
         rejected.append(RejectedRow(line: line, reason: reason))
     }
 
+    /// Marks a row to be left out, recording why.
+    mutating func skip(row: Int, _ reason: String) {
+        if skipped.isEmpty { skipped = [Bool](repeating: false, count: rowCount) }
+        guard !skipped[row] else { return }
+        skipped[row] = true
+        rejected.append(RejectedRow(line: lines[row], reason: reason))
+    }
+
+    /// Whether a row is marked to be left out.
+    @inline(__always)
+    public func isSkipped(_ row: Int) -> Bool { !skipped.isEmpty && skipped[row] }
+
     // MARK: Reading
 
     /// The index of a value in the per-value arrays.
@@ -165,6 +182,17 @@ public enum ImportValue: Sendable, Hashable, CustomStringConvertible, Expressibl
     public init(integerLiteral value: Int64) { self = .integer(value) }
     public init(floatLiteral value: Double) { self = .real(value) }
     public init(stringLiteral value: String) { self = .text(value) }
+
+    /// The same value for the storage layer.
+    public var databaseValue: DatabaseValue {
+        switch self {
+        case .null: return .null
+        case .integer(let v): return .integer(v)
+        case .real(let d): return .real(d)
+        case .text(let s): return .text(s)
+        case .blob(let b): return .blob(b)
+        }
+    }
 
     public var description: String {
         switch self {

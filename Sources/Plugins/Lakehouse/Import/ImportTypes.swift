@@ -130,4 +130,11 @@ public protocol RowSource {
     /// Reads every row, handing `body` one batch at a time; a batch is valid only during the call.
     /// An error thrown by `body` stops the reading and is rethrown.
     mutating func forEachBatch(_ body: (ImportBatch) throws -> Void) throws
+    /// Reads text as these types instead of the inferred ones (nil keeps one): for appending to a
+    /// table whose columns are typed already. Sources whose values carry their own types ignore it.
+    mutating func readAs(_ types: [ColumnType?])
+}
+
+extension RowSource {
+    public mutating func readAs(_ types: [ColumnType?]) {}
 }

@@ -1,0 +1,61 @@
+import ArgumentParser
+import CoreSupport
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+import Kernels
+import Lakehouse
+
+struct KernelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernel",
+        abstract: "Serve a Workbench language as a Jupyter kernel (started by Jupyter clients, not by hand).",
+        subcommands: [SQL.self])
+
+    struct SQL: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sql",
+            abstract: "The lakehouse's SQL as a Jupyter kernel (JupyterLab, jupyter console, wb).",
+            discussion: """
+                Binds the channels of the connection file a Jupyter client wrote and serves until it asks \
+                for shutdown. Install the kernelspec that starts it with `wb kernels install sql`. Cells \
+                run through the lakehouse gate (one transaction each); results come back as a text table, \
+                HTML and a data resource; tables are named db.table. Interrupts arrive as messages \
+                (the kernelspec says interrupt_mode "message"), so SIGINT is ignored.
+
+                Exit codes: 0 shut down; 6 the connection file cannot be read or its ports bound; \
+                23 the domain cannot be opened.
+                """)
+
+        @Option(name: [.customShort("f"), .customLong("connection-file")], help: "The connection file Jupyter wrote.")
+        var connectionFile: String
+
+        @Option(help: "The most rows a cell shows.")
+        var displayLimit = 1_000
+
+        @OptionGroup var domain: DomainOptions
+
+        func run() async throws {
+            let lakehouse = try openLakehouse(domain, command: "kernel sql")
+            let backend = SQLKernelBackend(lakehouse: lakehouse, displayLimit: max(1, displayLimit))
+            let server: KernelServer
+            do {
+                server = try KernelServer(connectionFile: connectionFile, backend: backend)
+            } catch {
+                printError("wb kernel sql: \(error)")
+                throw Exit.kernelUnavailable
+            }
+            signal(SIGINT, SIG_IGN)
+            let signals = SignalWatcher([SIGTERM]) { server.stop() }
+            defer { signals.stop() }
+            // The server blocks its thread; keep it off Swift's cooperative pool.
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                Thread.start(name: "wb-kernel-sql") {
+                    server.run()
+                    continuation.resume()
+                }
+            }
+        }
+    }
+}

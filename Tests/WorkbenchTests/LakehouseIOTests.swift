@@ -1,0 +1,192 @@
+import CoreSupport
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `wb import`, `wb export`, `wb kernel sql` and `wb kernels install sql`, end to end on real files and a real Jupyter client.
+@Suite(.serialized, .timeLimit(.minutes(10)))
+struct LakehouseIOTests {
+    /// A domain folder and a working folder for one test.
+    struct Setup {
+        let dir: String
+        let home: String
+        var environment: [String: String] { ["WB_HOME": home] }
+
+        init(_ name: String) {
+            dir = WB.scratch(name)
+            home = FilePath.join(dir, "home")
+        }
+
+        func file(_ name: String, _ text: String) throws -> String {
+            let path = FilePath.join(dir, name)
+            try AtomicFile.write(text, to: path)
+            return path
+        }
+
+        func wb(_ arguments: [String]) throws -> Command.Result {
+            try WB.run(arguments, environment: environment, cwd: dir)
+        }
+    }
+
+    static let orders = """
+        order_id,customer,amount,status,ordered_at
+        1,ann,12.5,paid,2024-01-02
+        2,bob,7.25,new,2024-01-03
+        3,"Smith, Jo",100,shipped,2024-02-10
+
+        """
+
+    @Test func importCreatesTypedTableAndExportRoundTrips() throws {
+        let s = Setup("import-export")
+        let csv = try s.file("orders.csv", LakehouseIOTests.orders)
+        let imported = try s.wb(["import", csv, "--into", "sales.orders", "--json"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let summary = try JSON.parse(imported.stdout)
+        #expect(summary["rows_imported"] == 3)
+        #expect(summary["created"] == true)
+        #expect(summary["columns"]?.arrayValue?.map { $0["type"]!.stringValue! } == ["INTEGER", "TEXT", "REAL", "TEXT", "DATE"])
+        #expect(summary["snapshot"]?["operation"] == "create")
+
+        let out = FilePath.join(s.dir, "out.csv")
+        let exported = try s.wb(["export", "sales.orders", "--to", out])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        #expect(try FileIO.readText(out) == """
+            order_id,customer,amount,status,ordered_at
+            1,ann,12.5,paid,2024-01-02
+            2,bob,7.25,new,2024-01-03
+            3,"Smith, Jo",100.0,shipped,2024-02-10
+
+            """)
+        let jsonl = FilePath.join(s.dir, "out.jsonl")
+        #expect(try s.wb(["export", "sales.orders", "--to", jsonl]).status == 0)
+        let back = try s.wb(["import", jsonl, "--into", "sales.copy", "--json"])
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(try JSON.parse(back.stdout)["rows_imported"] == 3)
+    }
+
+    @Test func aBadRowAbortsWithItsLineOrIsSkipped() throws {
+        let s = Setup("bad-rows")
+        let good = try s.file("orders.csv", LakehouseIOTests.orders)
+        #expect(try s.wb(["import", good, "--into", "sales.orders"]).status == 0)
+        let before = FilePath.join(s.dir, "before.csv")
+        #expect(try s.wb(["export", "sales.orders", "--to", before]).status == 0)
+
+        let bad = try s.file("more.csv", "order_id,customer,amount,status,ordered_at\n4,cy,1.5,new,2024-03-01\n5,dee,lots,new,2024-03-02\n6,eve,3\n7,fay,2,paid,2024-03-04\n")
+        let aborted = try s.wb(["import", bad, "--into", "sales.orders"])
+        #expect(aborted.status == 1)
+        #expect(aborted.stderr.contains("more.csv:3: column amount is REAL but the value is 'lots'"), "\(aborted.stderr)")
+        #expect(aborted.stderr.contains("nothing was imported"))
+        let after = FilePath.join(s.dir, "after.csv")
+        #expect(try s.wb(["export", "sales.orders", "--to", after]).status == 0)
+        #expect(try FileIO.read(after) == FileIO.read(before))
+
+        let tooFew = try s.wb(["import", bad, "--into", "sales.orders", "--skip-bad-rows", "1"])
+        #expect(tooFew.status == 1)
+        #expect(tooFew.stderr.contains("more.csv:4: expected 5 fields, found 3"), "\(tooFew.stderr)")
+
+        let skipped = try s.wb(["import", bad, "--into", "sales.orders", "--skip-bad-rows", "2", "--json"])
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        let summary = try JSON.parse(skipped.stdout)
+        #expect(summary["rows_imported"] == 2)
+        #expect(summary["rows_skipped"] == 2)
+        #expect(summary["skipped"]?.arrayValue?.map { $0["line"]! } == [3, 4])
+        #expect(summary["snapshot"]?["operation"] == "append")
+    }
+
+    @Test func unreadableAndEmptyFilesAreUsageOfTheirOwn() throws {
+        let s = Setup("bad-files")
+        let missing = try s.wb(["import", FilePath.join(s.dir, "nope.csv"), "--into", "sales.x"])
+        #expect(missing.status == 66)
+        #expect(missing.stderr.contains("nope.csv: cannot open"))
+        let empty = try s.file("empty.csv", "")
+        let emptyResult = try s.wb(["import", empty, "--into", "sales.x"])
+        #expect(emptyResult.status == 66)
+        #expect(emptyResult.stderr.contains("the file is empty"))
+        let unknown = try s.file("data.txt", "a\n1\n")
+        let noFormat = try s.wb(["import", unknown, "--into", "sales.x"])
+        #expect(noFormat.status == 66)
+        #expect(noFormat.stderr.contains("--format"))
+        #expect(try s.wb(["import", unknown, "--into", "sales.x", "--format", "csv"]).status == 0)
+        #expect(try s.wb(["import", unknown, "--into", "not-a-table-name"]).status == 64)
+        #expect(try s.wb(["import", "--help"]).stdout.contains("--skip-bad-rows"))
+        #expect(try s.wb(["export", "--help"]).stdout.contains("USAGE:"))
+    }
+
+    /// The stock jupyter_kernel_test suite drives `wb kernel sql`, started by jupyter_client from the
+    /// kernelspec `wb kernels install sql` wrote, over a real table.
+    @Test func sqlKernelPassesJupyterKernelTest() throws {
+        let s = Setup("sql-kernel")
+        let csv = try s.file("orders.csv", LakehouseIOTests.orders)
+        #expect(try s.wb(["import", csv, "--into", "sales.orders"]).status == 0)
+        let prefix = FilePath.join(s.dir, "prefix")
+        let installed = try s.wb(["kernels", "install", "sql", "--prefix", prefix, "--home", s.home, "--json"])
+        #expect(installed.status == 0, "\(installed.stderr)")
+        let spec = try JSON.parse(installed.stdout)
+        #expect(spec["spec"]?["argv"]?.arrayValue?.first?.stringValue?.hasPrefix("/") == true)
+        #expect(spec["spec"]?["interrupt_mode"] == "message")
+
+        var environment = ProcessInfo.processInfo.environment
+        environment["JUPYTER_PATH"] = FilePath.join(prefix, "share/jupyter")
+        environment["JUPYTER_RUNTIME_DIR"] = FilePath.join(s.dir, "runtime")
+        environment["JUPYTER_DATA_DIR"] = FilePath.join(s.dir, "jupyter-data")
+        environment["WB_HOME"] = s.home
+        let script = """
+            import json, sys, unittest
+            import jupyter_kernel_test as jkt
+
+            class WorkbenchSQL(jkt.KernelTests):
+                kernel_name = "wb-sql"
+                language_name = "sql"
+                file_extension = ".sql"
+                code_execute_result = [
+                    {"code": "SELECT 1+2 AS three", "result": " three\\n-------\\n     3\\n(1 row)"},
+                    {"code": "SELECT customer FROM sales.orders WHERE order_id = 3", "mime": "text/html"},
+                ]
+                code_history_pattern = "SELECT 1+2*"
+                supported_history_operations = ("tail", "range", "search")
+                code_generate_error = "SELEC 1"
+                completion_samples = [{"text": "SELECT amou", "matches": ["amount"]}, {"text": "SELECT * FROM sales.ord", "matches": ["sales.orders"]}]
+                complete_code_samples = ["SELECT 1;", "SELECT 1", "SELECT * FROM sales.orders;"]
+                incomplete_code_samples = ["SELECT * FROM", "SELECT 'abc"]
+                invalid_code_samples = ["SELEKT 1;", "SELECT * FROM; SELECT 1"]
+                code_inspect_sample = "sales.orders"
+
+                def test_wb_select_1_plus_2_is_3(self):
+                    self.flush_channels()
+                    reply, outputs = self.execute_helper("SELECT 1+2")
+                    self.assertEqual(reply["content"]["status"], "ok")
+                    data = outputs[0]["content"]["data"]
+                    self.assertEqual(data["application/vnd.dataresource+json"]["data"], [{"1+2": 3}])
+                    self.assertIn("<td>3</td>", data["text/html"])
+
+                def test_wb_syntax_error_is_a_jupyter_error(self):
+                    self.flush_channels()
+                    reply, outputs = self.execute_helper("SELECT FROM WHERE")
+                    self.assertEqual(reply["content"]["status"], "error")
+                    self.assertEqual(reply["content"]["ename"], "SyntaxError")
+                    self.assertEqual(outputs[0]["msg_type"], "error")
+                    self.assertIn("syntax error", outputs[0]["content"]["evalue"])
+
+                def test_wb_writes_make_a_snapshot(self):
+                    self.flush_channels()
+                    reply, outputs = self.execute_helper("INSERT INTO sales.orders VALUES (4, 'kim', 1.0, 'new', '2024-03-01')")
+                    self.assertEqual(reply["content"]["status"], "ok")
+                    text = outputs[0]["content"]["data"]["text/plain"]
+                    self.assertIn("1 row changed", text)
+                    self.assertIn("snapshot", text)
+
+            result = unittest.main(argv=["jkt", "-v"], exit=False).result
+            sys.exit(0 if result.wasSuccessful() else 1)
+            """
+        let run = try Command.run(
+            [try Python.executable(), "-X", "utf8", "-c", script], environment: environment, cwd: s.dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        // The stock tests that apply to SQL ran (stdout, stderr, display data, pager and clear_output have
+        // no SQL sample, so those five skip), and ours.
+        #expect(run.stderr.contains("Ran 15 tests"), "\(run.stderr)")
+        #expect(run.stderr.contains("OK (skipped=5)"), "\(run.stderr)")
+    }
+}
