@@ -8,7 +8,6 @@ import Storage
 
 extension Exit {
     static let badRows = ExitCode(1)
-    static let lakehouseBusy = ExitCode(9)
 
     static let importHelp = """
         Exit codes: 0 imported; 1 a bad row stopped the import (more than --skip-bad-rows), or the rows \
@@ -122,7 +121,7 @@ struct ImportCommand: AsyncParsableCommand {
             case .cancelled:
                 printError("wb import: interrupted; nothing was imported")
                 throw Exit.cancelled
-            case .busy: throw Exit.lakehouseBusy
+            case .busy: throw Exit.busy
             case .storage: throw Exit.domainUnavailable
             default: throw Exit.badRows
             }
