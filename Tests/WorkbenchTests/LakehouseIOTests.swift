@@ -189,4 +189,132 @@ struct LakehouseIOTests {
         #expect(run.stderr.contains("Ran 15 tests"), "\(run.stderr)")
         #expect(run.stderr.contains("OK (skipped=5)"), "\(run.stderr)")
     }
+
+    /// Writes a deterministic orders CSV of about `megabytes` MB (seeded, so every run is the same).
+    static func generateOrders(_ path: String, megabytes: Int, seed: Int) throws {
+        _ = try Python.run(
+            """
+            import random, sys
+            path, target, seed = sys.argv[1], int(sys.argv[2]) * 1_000_000, int(sys.argv[3])
+            rng = random.Random(seed)
+            statuses = ["new", "paid", "shipped", "returned"]
+            with open(path, "w", newline="") as f:
+                f.write("order_id,customer_id,amount,status,note,ordered_at\\n")
+                i, size, rows = 0, 0, []
+                while size < target:
+                    i += 1
+                    row = f'{i},{rng.randint(1, 1_000_000)},{rng.randint(1, 10_000_000) / 100},{statuses[i % 4]},"note, {rng.random():.6f}",2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}\\n'
+                    rows.append(row)
+                    size += len(row)
+                    if len(rows) == 10_000:
+                        f.write("".join(rows))
+                        rows = []
+                f.write("".join(rows))
+            """, arguments: [path, String(megabytes), String(seed)])
+    }
+
+    struct SpawnFailure: Error { var message: String }
+
+    /// A child process started with posix_spawn, its output to files, reaped with wait4 for its peak RSS.
+    final class Child {
+        let pid: pid_t
+
+        init(_ argv: [String], environment: [String: String], output: String) throws {
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, output + ".out", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            posix_spawn_file_actions_addopen(&actions, 2, output + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            let cArgs = argv.map { strdup($0) } + [nil]
+            let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer {
+                cArgs.forEach { free($0) }
+                cEnv.forEach { free($0) }
+            }
+            var pid: pid_t = 0
+            let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv)
+            guard rc == 0 else { throw SpawnFailure(message: "posix_spawn \(argv[0]): \(String(cString: strerror(rc)))") }
+            self.pid = pid
+        }
+
+        /// Waits for the child; its exit status (or 128 + signal) and peak resident set in KiB.
+        func wait() -> (status: Int32, maxRSSKiB: Int) {
+            var status: Int32 = 0
+            var usage = rusage()
+            while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+            let low = status & 0x7f
+            let code = low == 0 ? (status >> 8) & 0xff : 128 + low
+            return (code, usage.ru_maxrss)
+        }
+    }
+
+    static var childEnvironment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["WB_PYTHON_ENV"] = WB.pythonEnv
+        return env
+    }
+
+    /// Importing a 200 MB file takes no more memory than a 20 MB one: the peak RSS of the two
+    /// `wb import` processes differs by under 10 MB.
+    @Test func importMemoryIsBoundedByBatchesNotByTheFile() throws {
+        let s = Setup("bounded-memory")
+        var environment = LakehouseIOTests.childEnvironment
+        environment["WB_HOME"] = s.home
+        var peaks: [Int] = []
+        for (megabytes, table) in [(20, "small"), (200, "large")] {
+            let csv = FilePath.join(s.dir, "\(table).csv")
+            try LakehouseIOTests.generateOrders(csv, megabytes: megabytes, seed: 7)
+            let child = try Child(
+                [WB.binary, "import", csv, "--into", "bench.\(table)", "--json"], environment: environment,
+                output: FilePath.join(s.dir, table))
+            let (status, peak) = child.wait()
+            #expect(status == 0, "\((try? FileIO.readText(FilePath.join(s.dir, table) + ".err")) ?? "")")
+            let summary = try JSON.parse(try FileIO.readText(FilePath.join(s.dir, table) + ".out"))
+            #expect((summary["rows_imported"]?.intValue ?? 0) > megabytes * 10_000)
+            peaks.append(peak)
+            unlink(csv)
+        }
+        let difference = abs(peaks[1] - peaks[0])
+        #expect(difference < 10 * 1024, "peak RSS: 20 MB file \(peaks[0]) KiB, 200 MB file \(peaks[1]) KiB")
+    }
+
+    /// A `wb import` killed with SIGKILL halfway leaves the table exactly as it was, and the lakehouse usable.
+    @Test func importKilledMidwayLeavesTheTableAsBefore() async throws {
+        let s = Setup("killed-import")
+        let first = try s.file("first.csv", "order_id,customer_id,amount,status,note,ordered_at\n1,10,2.5,new,first,2024-01-01\n2,11,3.5,paid,second,2024-01-02\n")
+        #expect(try s.wb(["import", first, "--into", "sales.orders"]).status == 0)
+        let before = FilePath.join(s.dir, "before.csv")
+        #expect(try s.wb(["export", "sales.orders", "--to", before]).status == 0)
+
+        let big = FilePath.join(s.dir, "big.csv")
+        try LakehouseIOTests.generateOrders(big, megabytes: 60, seed: 11)
+        var environment = LakehouseIOTests.childEnvironment
+        environment["WB_HOME"] = s.home
+        let wal = FilePath.join(s.home, "catalog.db-wal")
+        func walSize() -> Int64 {
+            var info = stat()
+            return stat(wal, &info) == 0 ? Int64(info.st_size) : 0
+        }
+        let walBefore = walSize()
+        let child = try Child(
+            [WB.binary, "import", big, "--into", "sales.orders"], environment: environment, output: FilePath.join(s.dir, "import"))
+        // Rows are being written once the transaction spills pages into the write-ahead log.
+        let writing = await poll(300) { walSize() > walBefore + 8_000_000 }
+        kill(child.pid, SIGKILL)
+        let (status, _) = child.wait()
+        #expect(writing, "the import never started writing: \((try? FileIO.readText(FilePath.join(s.dir, "import.err"))) ?? "")")
+        #expect(status == 128 + SIGKILL, "the import ended by itself before it was killed (status \(status))")
+
+        let after = FilePath.join(s.dir, "after.csv")
+        let exported = try s.wb(["export", "sales.orders", "--to", after])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        #expect(try FileIO.read(after) == FileIO.read(before))
+        let count = try s.wb(["sql", "SELECT count(*) AS n FROM sales.orders", "--format", "csv"])
+        #expect(count.stdout.contains("2"), "\(count.stdout) \(count.stderr)")
+        // The lakehouse is not left locked or damaged: the next import commits.
+        let again = try s.wb(["import", first, "--into", "sales.orders", "--json"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try JSON.parse(again.stdout)["rows_imported"] == 2)
+    }
 }
