@@ -420,4 +420,38 @@ struct EditorUndoIndentTests {
         #expect(editor.position(codePointOffset: 2) == pos(0, 1))
         #expect(editor.position(codePointOffset: 99) == pos(0, 2))
     }
+
+    @Test func togglesLineComments() {
+        var editor = TextEditor(text: "def f():\n    x = 1\n\n    # y = 2\n    return x", language: .python)
+        editor.select(from: pos(1, 2), to: pos(4, 0))
+        editor.press(Keys.ctrl("/"))
+        #expect(editor.lines == ["def f():", "    # x = 1", "", "    # # y = 2", "    return x"])
+        #expect(editor.selection == pos(1, 2)..<pos(4, 0))
+        editor.press(Keys.ctrl("_"))  // Ctrl-/ as most terminals send it
+        #expect(editor.lines == ["def f():", "    x = 1", "", "    # y = 2", "    return x"])
+        editor.moveCursor(to: pos(3, 9))
+        editor.press(Keys.ctrl("/"))
+        #expect(editor.lines[3] == "    y = 2")
+        #expect(editor.cursor == pos(3, 7))
+        editor.undo()
+        #expect(editor.lines[3] == "    # y = 2")
+        var sql = TextEditor(text: "SELECT 1", language: .sql)
+        sql.press(Keys.ctrl("/"))
+        #expect(sql.text == "-- SELECT 1")
+        #expect(sql.cursor == pos(0, 3))
+        var markdown = TextEditor(text: "# Title", language: .markdown)
+        #expect(markdown.press(Keys.ctrl("/")) == .handled(changed: false))
+    }
+
+    @Test func mouseRowsAndColumnsMapToPositions() {
+        let editor = TextEditor(text: "abcdefgh\n東京x\n")
+        #expect(editor.position(atRow: 0, x: 2, width: 5) == pos(0, 2))
+        #expect(editor.position(atRow: 1, x: 9, width: 5) == pos(0, 8))  // right of a line end: the end
+        #expect(editor.position(atRow: 0, x: 9, width: 5) == pos(0, 4))  // right of a wrapped row: its last character
+        #expect(editor.position(atRow: 2, x: 3, width: 5) == pos(1, 1))  // inside 京: before it
+        #expect(editor.position(atRow: 3, x: 3, width: 5) == pos(1, 3))  // the row for the cursor after a full row
+        #expect(editor.position(atRow: 4, x: 3, width: 5) == pos(2, 0))
+        #expect(editor.position(atRow: 99, x: 0, width: 5) == pos(2, 0))
+        #expect(editor.position(atRow: -1, x: 4, width: 5) == pos(0, 0))
+    }
 }

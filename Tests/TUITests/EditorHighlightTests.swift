@@ -50,8 +50,10 @@ struct EditorHighlightTests {
                     ("return", .keyword), ("print", .builtin), ("'it'", .string), ("'s'", .string), ("rb\"\\\"q\"", .string),
                     ("class", .keyword), ("C", .definition), ("Exception", .builtin), ("pass", .keyword),
                 ]))
-        // A method named like a builtin is not a builtin.
+        // A method named like a builtin is not a builtin; match and case are keywords only as statements.
         #expect(same(highlighted("df.sum()", .python), []))
+        #expect(same(highlighted("match = re.match(p, s)\ncase(1)", .python), [("1", .number)]))
+        #expect(same(highlighted("match (x):\n    case _: pass", .python), [("match", .keyword), ("case", .keyword), ("pass", .keyword)]))
     }
 
     @Test func pythonTripleQuotedStringsSpanLines() {
@@ -75,6 +77,11 @@ struct EditorHighlightTests {
                     ("FROM", .keyword), ("/* multi", .comment), ("line */", .comment), ("WHERE", .keyword), ("1.5", .number),
                     ("AND", .keyword),
                 ]))
+    }
+
+    @Test func sqlNamesAfterAQualifierAndUncalledFunctionsArePlain() {
+        #expect(same(highlighted("SELECT t.select, total, date(d) FROM t", .sql), [("SELECT", .keyword), ("date", .builtin), ("FROM", .keyword)]))
+        #expect(same(highlighted("CREATE TABLE t (id INTEGER, v varchar(3))", .sql), [("CREATE", .keyword), ("TABLE", .keyword), ("INTEGER", .builtin), ("varchar", .builtin), ("3", .number)]))
     }
 
     @Test func markdown() {

@@ -111,6 +111,10 @@ struct EditorRenderTests {
         #expect(!screen.style(1, 2).attributes.contains(.reverse))
         #expect(!screen.style(3, 2).attributes.contains(.reverse))
         #expect(screen.cursor == Position(x: 1, y: 2))
+        // An unfocused cell shows no selection.
+        let unfocused = EditorScreen(editor, width: 6, height: 3, focused: false)
+        #expect(unfocused.style(1, 0) == theme.text)
+        #expect(unfocused.cursor == nil)
     }
 }
 

@@ -50,7 +50,7 @@ public struct EditorTheme: Hashable, Sendable {
             .listMarker: Style(foreground: .yellow, attributes: .bold),
             .quote: Style(foreground: .ansi(8), attributes: .bold),
             .fence: Style(foreground: .ansi(8)),
-            .rule: Style(foreground: .ansi(8)),
+            .rule: Style(foreground: .ansi(8), attributes: .dim),
         ]
     )
 }

@@ -264,6 +264,11 @@ public enum SyntaxHighlighter {
                     continue
                 }
                 let word = String(line[i..<end])
+                if wasAtLineStart && (word == "match" || word == "case") && isSoftKeywordStatement(line, after: end) {
+                    tokens.append(SyntaxToken(i..<end, .keyword))
+                    i = end
+                    continue
+                }
                 if defining {
                     tokens.append(SyntaxToken(i..<end, .definition))
                     defining = false
@@ -287,6 +292,16 @@ public enum SyntaxHighlighter {
             i += 1
         }
         return .normal
+    }
+
+    /// Whether `match` or `case` ending at `end` starts a statement rather than naming something:
+    /// a subject follows (not `=`, `.`, `,` or `)`) and a `:` comes later on the line.
+    static func isSoftKeywordStatement(_ line: [Character], after end: Int) -> Bool {
+        var next = end
+        while next < line.count && line[next] == " " { next += 1 }
+        guard next > end || (next < line.count && (line[next] == "(" || line[next] == "[")) else { return false }
+        guard next < line.count, !"=.,):".contains(line[next]) else { return false }
+        return line[next...].contains(":")
     }
 
     /// Adds the string token that starts at `start` (its prefix) with a quote at `quoteAt`; returns the open state when it runs past the line.
@@ -320,13 +335,19 @@ public enum SyntaxHighlighter {
         "UPDATE", "USING", "VACUUM", "VALUES", "VIEW", "VIRTUAL", "WHEN", "WHERE", "WINDOW", "WITH", "WITHOUT",
     ]
 
-    static let sqlBuiltins: Set<String> = [
+    /// Type names: builtins wherever they stand.
+    static let sqlTypes: Set<String> = [
         "INTEGER", "INT", "BIGINT", "SMALLINT", "TINYINT", "TEXT", "REAL", "BLOB", "NUMERIC", "VARCHAR", "CHAR",
-        "BOOLEAN", "BOOL", "DATE", "DATETIME", "TIMESTAMP", "FLOAT", "DOUBLE", "DECIMAL", "JSON",
-        "ABS", "AVG", "CHANGES", "COALESCE", "COUNT", "DENSE_RANK", "FIRST_VALUE", "GROUP_CONCAT", "HEX", "IFNULL",
+        "BOOLEAN", "BOOL", "DATETIME", "TIMESTAMP", "FLOAT", "DOUBLE", "DECIMAL",
+    ]
+
+    /// Function names: builtins only when called (`total` may well be a column).
+    static let sqlFunctions: Set<String> = [
+        "ABS", "DATE", "AVG", "CHANGES", "COALESCE", "COUNT", "DENSE_RANK", "FIRST_VALUE", "GROUP_CONCAT", "HEX", "IFNULL",
         "IIF", "INSTR", "JSON_EXTRACT", "JSON_OBJECT", "JSON_ARRAY", "LAG", "LAST_VALUE", "LEAD", "LENGTH", "LOWER",
         "LTRIM", "MAX", "MIN", "NTILE", "NULLIF", "PRINTF", "RANDOM", "RANK", "ROUND", "ROW_NUMBER", "RTRIM",
         "STRFTIME", "SUBSTR", "SUBSTRING", "SUM", "TIME", "TOTAL", "TRIM", "TYPEOF", "UPPER", "JULIANDAY", "UNIXEPOCH",
+        "JSON",
     ]
 
     static func sql(_ line: [Character], _ state: LexState, _ tokens: inout [SyntaxToken]) -> LexState {
@@ -383,9 +404,14 @@ public enum SyntaxHighlighter {
             if isIdentifierStart(c) {
                 let end = identifierEnd(line, from: i)
                 let word = String(line[i..<end]).uppercased()
-                if sqlKeywords.contains(word) {
+                var after = end
+                while after < line.count && line[after] == " " { after += 1 }
+                let called = after < line.count && line[after] == "("
+                if i > 0 && line[i - 1] == "." {
+                    // A column or table after a qualifier, whatever its name.
+                } else if sqlKeywords.contains(word) {
                     tokens.append(SyntaxToken(i..<end, .keyword))
-                } else if sqlBuiltins.contains(word) {
+                } else if sqlTypes.contains(word) || (called && sqlFunctions.contains(word)) {
                     tokens.append(SyntaxToken(i..<end, .builtin))
                 }
                 i = end

@@ -26,6 +26,7 @@ extension TextEditor {
                 case "y": redo()
                 case "a": selectAll()
                 case "w": deleteWordBackward()
+                case "/", "_": toggleComment()  // terminals send Ctrl-/ as Ctrl-_ (0x1F)
                 default: return .ignored
                 }
                 return done()

@@ -115,6 +115,24 @@ extension TextEditor {
         return rows + Self.layout(lines[cursor.line], width: width).row(ofColumn: cursor.column)
     }
 
+    /// The position shown at `row` (counted from the editor's first row) and column `x` when
+    /// rendered `width` columns wide: where a mouse click puts the cursor.
+    public func position(atRow row: Int, x: Int, width: Int) -> TextPosition {
+        guard row >= 0 else { return .zero }
+        var remaining = row
+        for (index, line) in lines.enumerated() {
+            let rows = width > 0 ? Self.rowCount(line, width: width) : 1
+            if remaining < rows {
+                let layout = Self.layout(line, width: width > 0 ? width : Self.unlimitedWidth)
+                var column = layout.rowStarts[remaining]
+                for candidate in layout.positions(ofRow: remaining) where layout.xs[candidate] <= x { column = candidate }
+                return TextPosition(line: index, column: column)
+            }
+            remaining -= rows
+        }
+        return endPosition
+    }
+
     // MARK: Vertical movement
 
     /// Moves the cursor `delta` wrapped rows (lines when `wrapWidth` is 0) keeping its column; stops at the text's start or end.
@@ -195,7 +213,18 @@ extension TextEditor {
         var depth = 0
         var line = start.line
         var scanned = 0
+        let bytes = (bracket.asciiValue, partner.asciiValue)
         while line >= 0 && line < lines.count && scanned <= Self.bracketSearchLines {
+            defer {
+                line += forward ? 1 : -1
+                scanned += 1
+            }
+            // Most lines hold neither bracket: skip them without tokenizing.
+            if line != start.line, let open = bytes.0, let close = bytes.1,
+                !lines[line].utf8.contains(where: { $0 == open || $0 == close })
+            {
+                continue
+            }
             let characters = Array(lines[line])
             let skipped = skippedColumns(ofLine: line, count: characters.count)
             let columns: [Int]
@@ -212,8 +241,6 @@ extension TextEditor {
                     if depth == 0 { return TextPosition(line: line, column: column) }
                 }
             }
-            line += forward ? 1 : -1
-            scanned += 1
         }
         return nil
     }
@@ -223,8 +250,8 @@ extension TextEditor {
     /// Draws the rows from `scrollRow` on into `rect` (only those rows are laid out and highlighted);
     /// returns the cursor's screen position when `focused` and the cursor is inside `rect`.
     ///
-    /// Selected text gets the theme's selection attributes; a selected line break shows as one
-    /// selected cell after its line. The bracket at the cursor and its partner are marked when focused.
+    /// When focused, selected text gets the theme's selection attributes (a selected line break
+    /// shows as one selected cell after its line) and the bracket at the cursor and its partner are marked.
     public func render(into screen: inout ScreenBuffer, rect: Rect, focused: Bool, scrollRow: Int = 0, theme: EditorTheme = .standard) -> Position? {
         screen.fill(rect, style: theme.text)
         guard rect.width > 0 && rect.height > 0 else { return nil }
@@ -238,7 +265,7 @@ extension TextEditor {
             rowsBefore += rows
             line += 1
         }
-        let selection = self.selection
+        let selection = focused ? self.selection : nil
         var marked: Set<TextPosition> = []
         if focused, let match = matchingBracket {
             marked = [match.bracket, match.partner]

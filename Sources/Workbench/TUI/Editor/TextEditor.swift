@@ -455,6 +455,58 @@ public struct TextEditor: Sendable, Equatable {
         apply(first: first, count: last - first + 1, with: newLines, cursor: newCursor, anchor: newAnchor, kind: .other, newStep: true)
     }
 
+    /// The line comment marker of the language: `#` for Python, `--` for SQL, nil for others.
+    var lineCommentMarker: String? {
+        switch language {
+        case .python: return "#"
+        case .sql: return "--"
+        case .markdown, .plain: return nil
+        }
+    }
+
+    /// Comments out the current line or the selected lines, or uncomments them when every non-blank
+    /// one is a comment already (Python `# `, SQL `-- `); one undo step. Returns whether the text changed.
+    @discardableResult
+    public mutating func toggleComment() -> Bool {
+        guard let marker = lineCommentMarker else { return false }
+        let range = selection ?? cursor..<cursor
+        let first = range.lowerBound.line
+        var last = range.upperBound.line
+        if last > first && range.upperBound.column == 0 { last -= 1 }
+        let old = Array(lines[first...last])
+        let indents = old.map { line in line.prefix { $0 == " " || $0 == "\t" }.count }
+        let blank = old.map { line in line.allSatisfy { $0 == " " || $0 == "\t" } }
+        guard blank.contains(false) else { return false }
+        let commented = zip(old, indents).enumerated().allSatisfy { index, pair in
+            blank[index] || pair.0.dropFirst(pair.1).hasPrefix(marker)
+        }
+        let column = zip(indents, blank).filter { !$0.1 }.map(\.0).min() ?? 0
+        var newLines: [String] = []
+        var edits: [(column: Int, delta: Int)] = []  // per line: where the change is and its size
+        for (index, line) in old.enumerated() {
+            if blank[index] {
+                newLines.append(line)
+                edits.append((0, 0))
+            } else if commented {
+                let body = line.dropFirst(indents[index] + marker.count)
+                let removed = marker.count + (body.first == " " ? 1 : 0)
+                newLines.append(String(line.prefix(indents[index])) + String(body.dropFirst(removed - marker.count)))
+                edits.append((indents[index], -removed))
+            } else {
+                newLines.append(String(line.prefix(column)) + marker + " " + String(line.dropFirst(column)))
+                edits.append((column, marker.count + 1))
+            }
+        }
+        func moved(_ p: TextPosition) -> TextPosition {
+            guard p.line >= first && p.line <= last else { return p }
+            let edit = edits[p.line - first]
+            guard p.column >= edit.column else { return p }
+            return TextPosition(line: p.line, column: max(edit.column, p.column + edit.delta))
+        }
+        apply(first: first, count: last - first + 1, with: newLines, cursor: moved(cursor), anchor: anchor.map(moved), kind: .other, newStep: true)
+        return true
+    }
+
     /// Replaces `range` with `text` (line ends already normalised), putting the cursor after it.
     mutating func replace(_ range: Range<TextPosition>, with text: String, kind: UndoStep.Kind, newStep: Bool = false) {
         let lower = clamped(range.lowerBound), upper = clamped(range.upperBound)
