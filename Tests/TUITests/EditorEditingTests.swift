@@ -454,4 +454,48 @@ struct EditorUndoIndentTests {
         #expect(editor.position(atRow: 99, x: 0, width: 5) == pos(2, 0))
         #expect(editor.position(atRow: -1, x: 4, width: 5) == pos(0, 0))
     }
+
+    @Test func aClosingBracketAloneOnALineLinesUpWithItsOpener() {
+        var editor = TextEditor(language: .python)
+        editor.press(Keys.type("x = foo(\n1,\n)"))
+        #expect(editor.lines == ["x = foo(", "    1,", ")"])
+        #expect(editor.cursor == pos(2, 1))
+        editor.undo()
+        #expect(editor.lines == ["x = foo(", "    1,", "    "])
+        var sql = TextEditor(text: "SELECT (\n", language: .sql)
+        sql.moveToEnd()
+        sql.press(Keys.type("    1\n)"))
+        #expect(sql.lines == ["SELECT (", "    1", ")"])
+    }
+
+    @Test func pythonClauseKeywordsDedentToTheirBlock() {
+        var editor = TextEditor(language: .python)
+        editor.press(Keys.type("if x:\ny = 1\nelse:\nz = 2"))
+        #expect(editor.lines == ["if x:", "    y = 1", "else:", "    z = 2"])
+        editor.setText("")
+        editor.press(Keys.type("try:\na()\nexcept ValueError:\nb()\nfinally:\nc()"))
+        #expect(editor.lines == ["try:", "    a()", "except ValueError:", "    b()", "finally:", "    c()"])
+        editor.setText("")
+        editor.press(Keys.type("def f():\nif a:\nb\nelif c:\nd"))
+        #expect(editor.lines == ["def f():", "    if a:", "        b", "    elif c:", "        d"])
+        // Typed where it already belongs, a clause stays put.
+        editor.setText("if a:\n    b\n")
+        editor.moveToEnd()
+        editor.press(Keys.type("else:"))
+        #expect(editor.lines.last == "else:")
+    }
+
+    @Test func markdownListsContinueOnEnter() {
+        var editor = TextEditor(language: .markdown)
+        editor.press(Keys.type("- one\ntwo\n\nafter"))
+        #expect(editor.lines == ["- one", "- two", "after"])
+        editor.setText("")
+        editor.press(Keys.type("9. a\nb\n\n  * c\nd\n\n- [x] done\nnext"))
+        #expect(editor.lines == ["9. a", "10. b", "  * c", "  * d", "- [x] done", "- [ ] next"])
+        // Enter inside the marker splits the line as usual.
+        editor.setText("- item")
+        editor.moveCursor(to: pos(0, 1))
+        editor.press(Keys.enter)
+        #expect(editor.lines == ["-", " item"])
+    }
 }

@@ -8,9 +8,9 @@ import Kernels
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measurements used by Benchmarks/run (kernel round trips, start-up time, memory).",
+        abstract: "Measurements used by Benchmarks/run and Benchmarks/editor (kernel round trips, start-up time, memory, editor).",
         shouldDisplay: false,
-        subcommands: [RoundTrip.self, Startup.self, BenchPolicyCommand.self])
+        subcommands: [RoundTrip.self, Startup.self, BenchPolicyCommand.self, Editor.self])
 
     struct KernelOptions: ParsableArguments {
         @Option(help: "The kernel to measure.")

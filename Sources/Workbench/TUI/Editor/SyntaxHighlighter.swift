@@ -112,6 +112,33 @@ public enum SyntaxHighlighter {
         return (tokens, end)
     }
 
+    /// The state a line starting in `state` leaves: what `tokenize` returns as `end`, found by a
+    /// byte scan when the line cannot change the state (no quote, comment or fence character in it).
+    static func endState(of line: String, language: SyntaxLanguage, state: LexState) -> LexState {
+        let utf8 = line.utf8
+        switch (language, state) {
+        case (.plain, _):
+            return .normal
+        case (.python, .normal):
+            if !utf8.contains(where: { $0 == 0x22 || $0 == 0x27 }) { return .normal }
+        case (.python, .string(let delimiter)) where delimiter.utf8.count == 3:
+            if let quote = delimiter.utf8.first, !utf8.contains(quote) { return state }
+        case (.sql, .normal):
+            if !utf8.contains(where: { $0 == 0x27 || $0 == 0x2F }) { return .normal }
+        case (.sql, .blockComment):
+            if !utf8.contains(0x2A) { return state }
+        case (.sql, .string):
+            if !utf8.contains(0x27) { return state }
+        case (.markdown, .normal):
+            if !utf8.contains(where: { $0 == 0x60 || $0 == 0x7E }) { return .normal }
+        case (.markdown, .fence(let marker, _)):
+            if let byte = marker.asciiValue, !utf8.contains(byte) { return state }
+        default:
+            break
+        }
+        return tokenize(Array(line), language: language, state: state).end
+    }
+
     /// `text` highlighted as styled spans, one array per line: for read-only views of source.
     public static func spans(for text: String, language: SyntaxLanguage, theme: EditorTheme = .standard) -> [[Span]] {
         var state = LexState.normal

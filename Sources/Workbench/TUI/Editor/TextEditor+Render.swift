@@ -81,12 +81,17 @@ extension TextEditor {
         return LineLayout(characters: characters, rowStarts: rowStarts, xs: xs, widths: widths)
     }
 
-    /// The rows `line` takes at `width`; a short line without tabs is counted without laying it out.
-    static func rowCount(_ line: String, width: Int) -> Int {
-        // A Character never takes more columns than it has UTF-8 bytes (tabs aside).
+    /// A width at which `line` surely fits one row: one more than its UTF-8 bytes, as a Character
+    /// never takes more columns than it has bytes (tabs aside: a line with a tab gets `Int.max`).
+    static func singleRowWidth(_ line: String) -> Int {
         let utf8 = line.utf8
-        if utf8.count < width && !utf8.contains(9) { return 1 }
-        return layout(line, width: width).rowCount
+        return utf8.contains(9) ? Int.max : utf8.count + 1
+    }
+
+    /// The rows line `index` takes at `width`; a short line is counted without laying it out.
+    func rowCount(ofLine index: Int, width: Int) -> Int {
+        if singleRowWidths[index] <= width { return 1 }
+        return Self.layout(lines[index], width: width).rowCount
     }
 
     /// The width Up and Down work with.
@@ -103,7 +108,7 @@ extension TextEditor {
     public func height(width: Int) -> Int {
         guard width > 0 else { return lines.count }
         var rows = 0
-        for line in lines { rows += Self.rowCount(line, width: width) }
+        for index in lines.indices { rows += rowCount(ofLine: index, width: width) }
         return rows
     }
 
@@ -111,7 +116,7 @@ extension TextEditor {
     public func cursorRow(width: Int) -> Int {
         guard width > 0 else { return cursor.line }
         var rows = 0
-        for line in lines[0..<cursor.line] { rows += Self.rowCount(line, width: width) }
+        for index in 0..<cursor.line { rows += rowCount(ofLine: index, width: width) }
         return rows + Self.layout(lines[cursor.line], width: width).row(ofColumn: cursor.column)
     }
 
@@ -121,7 +126,7 @@ extension TextEditor {
         guard row >= 0 else { return .zero }
         var remaining = row
         for (index, line) in lines.enumerated() {
-            let rows = width > 0 ? Self.rowCount(line, width: width) : 1
+            let rows = width > 0 ? rowCount(ofLine: index, width: width) : 1
             if remaining < rows {
                 let layout = Self.layout(line, width: width > 0 ? width : Self.unlimitedWidth)
                 var column = layout.rowStarts[remaining]
@@ -260,7 +265,7 @@ extension TextEditor {
         var line = 0
         var rowsBefore = 0
         while line < lines.count {
-            let rows = Self.rowCount(lines[line], width: width)
+            let rows = rowCount(ofLine: line, width: width)
             if rowsBefore + rows > top { break }
             rowsBefore += rows
             line += 1

@@ -77,6 +77,9 @@ public struct TextEditor: Sendable, Equatable {
 
     /// The state each line starts in, plus the state after the last line (`lines.count + 1` entries).
     var lexStates: [LexState]
+    /// For each line, a width at which it surely fits one row (see `singleRowWidth`), so counting
+    /// rows only lays out the few long lines.
+    var singleRowWidths: [Int]
     var undoStack: [UndoStep] = []
     var redoStack: [UndoStep] = []
     /// Whether the next edit may join the last undo step (false after any cursor movement).
@@ -88,6 +91,7 @@ public struct TextEditor: Sendable, Equatable {
         self.cursor = .zero
         self.language = language
         self.lexStates = []
+        self.singleRowWidths = lines.map(Self.singleRowWidth)
         recomputeAllStates()
     }
 
@@ -199,6 +203,7 @@ public struct TextEditor: Sendable, Equatable {
         redoStack = []
         canCoalesce = false
         changeCount += 1
+        singleRowWidths = lines.map(Self.singleRowWidth)
         recomputeAllStates()
     }
 
@@ -311,6 +316,51 @@ public struct TextEditor: Sendable, Equatable {
         let before: Character? = cursor.column > 0 ? Array(lines[cursor.line])[cursor.column - 1] : nil
         let startsWord = !character.isWhitespace && (before?.isWhitespace ?? true)
         replace(cursor..<cursor, with: String(character), kind: .typing, newStep: startsWord)
+        reindentAfterTyping(character)
+    }
+
+    /// After a closing bracket typed alone on a line, lines it up with the line of its opening
+    /// bracket; in Python, after `else:`, `elif `, `except`, `finally:` typed at the body's
+    /// indentation, dedents one level. Part of the same undo step as the typed character.
+    mutating func reindentAfterTyping(_ character: Character) {
+        let index = cursor.line
+        let line = lines[index]
+        guard cursor.column == line.count else { return }
+        let indent = line.prefix { $0 == " " }.count
+        let body = line.dropFirst(indent)
+        var target: Int?
+        if let pair = Self.bracketPairs[character], !pair.forward, body == String(character), language != .markdown {
+            let at = TextPosition(line: index, column: cursor.column - 1)
+            if let partner = findPartner(of: character, pair.partner, forward: false, from: at) {
+                target = lines[partner.line].prefix { $0 == " " }.count
+            }
+        } else if language == .python && indent >= 4 && (character == ":" || character == " ") {
+            let word = body.prefix { SyntaxHighlighter.isIdentifierPart($0) }
+            let opensClause =
+                (character == ":" && body.hasSuffix(":") && ["else", "finally", "except", "elif"].contains(String(word)))
+                || (character == " " && (body == "elif " || body == "except "))
+            if opensClause {
+                var previous = index - 1
+                while previous >= 0 && index - previous < 1000 && lines[previous].allSatisfy({ $0 == " " || $0 == "\t" }) { previous -= 1 }
+                let previousIndent = previous >= 0 ? lines[previous].prefix { $0 == " " }.count : 0
+                if indent >= previousIndent { target = indent - 4 }
+            }
+        }
+        guard let target, target != indent else { return }
+        let newLine = String(repeating: " ", count: target) + body
+        amendLastStep(line: index, with: newLine, cursor: TextPosition(line: index, column: newLine.count))
+    }
+
+    /// Replaces line `index` as part of the last undo step (an automatic follow-up to an edit).
+    mutating func amendLastStep(line index: Int, with newLine: String, cursor newCursor: TextPosition) {
+        let edit = LineEdit(first: index, old: [lines[index]], new: [newLine])
+        replaceLines(first: index, count: 1, with: [newLine])
+        cursor = newCursor
+        if !undoStack.isEmpty {
+            undoStack[undoStack.count - 1].edits.append(edit)
+            undoStack[undoStack.count - 1].cursorAfter = newCursor
+        }
+        canCoalesce = false
     }
 
     /// Inserts a line break with the current line's indentation, one level more after a Python
@@ -330,6 +380,14 @@ public struct TextEditor: Sendable, Equatable {
                 indent = String(indent.dropLast(min(4, indent.count)))
             }
         }
+        if language == .markdown && selection == nil, let item = Self.markdownListItem(line) {
+            if line.count == item.contentStart && cursor.column == line.count {
+                // Enter on an empty item ends the list.
+                replace(TextPosition(line: cursor.line, column: 0)..<cursor, with: "", kind: .other)
+                return
+            }
+            if cursor.column >= item.contentStart { indent = item.continuation }
+        }
         // A line holding only indentation is left empty, not with trailing spaces.
         var editRange = range
         if range.lowerBound.column > 0 && before.allSatisfy({ $0 == " " || $0 == "\t" }) && selection == nil {
@@ -337,6 +395,37 @@ public struct TextEditor: Sendable, Equatable {
             indent = before
         }
         replace(editRange, with: "\n" + indent, kind: .other)
+    }
+
+    /// A Markdown list item's shape: where its text starts and what the next item starts with
+    /// (same indentation and bullet, the next number, an unchecked box after a task box).
+    static func markdownListItem(_ line: String) -> (contentStart: Int, continuation: String)? {
+        let characters = Array(line)
+        var i = 0
+        while i < characters.count && characters[i] == " " { i += 1 }
+        let leading = String(repeating: " ", count: i)
+        guard i < characters.count else { return nil }
+        var marker: String
+        if "-*+".contains(characters[i]) {
+            marker = String(characters[i])
+            i += 1
+        } else {
+            var end = i
+            while end < characters.count && end - i < 9 && SyntaxHighlighter.isDigit(characters[end]) { end += 1 }
+            guard end > i, end < characters.count, characters[end] == "." || characters[end] == ")", let number = Int(String(characters[i..<end])) else {
+                return nil
+            }
+            marker = "\(number + 1)\(characters[end])"
+            i = end + 1
+        }
+        guard i < characters.count, characters[i] == " " else { return nil }
+        while i < characters.count && characters[i] == " " { i += 1 }
+        if i + 3 <= characters.count && characters[i] == "[" && characters[i + 2] == "]" && " xX".contains(characters[i + 1]) {
+            marker += " [ ]"
+            i += 3
+            while i < characters.count && characters[i] == " " { i += 1 }
+        }
+        return (i, leading + marker + " ")
     }
 
     /// The code part of a Python line: the text before a `#` comment that is not in a string.
@@ -549,7 +638,11 @@ public struct TextEditor: Sendable, Equatable {
     /// Swaps lines without touching undo, and brings the highlighting states up to date from `first` on.
     mutating func replaceLines(first: Int, count: Int, with newLines: [String]) {
         lines.replaceSubrange(first..<(first + count), with: newLines)
-        if lines.isEmpty { lines = [""] }
+        singleRowWidths.replaceSubrange(first..<(first + count), with: newLines.map(Self.singleRowWidth))
+        if lines.isEmpty {
+            lines = [""]
+            singleRowWidths = [1]
+        }
         changeCount += 1
         updateStates(first: first, oldCount: count, newCount: newLines.count)
     }
@@ -590,7 +683,7 @@ public struct TextEditor: Sendable, Equatable {
         guard language != .plain else { return }
         var state = LexState.normal
         for (index, line) in lines.enumerated() {
-            state = SyntaxHighlighter.tokenize(Array(line), language: language, state: state).end
+            state = SyntaxHighlighter.endState(of: line, language: language, state: state)
             lexStates[index + 1] = state
         }
     }
@@ -609,7 +702,7 @@ public struct TextEditor: Sendable, Equatable {
         var state = lexStates[first]
         var index = first
         while index < lines.count {
-            state = SyntaxHighlighter.tokenize(Array(lines[index]), language: language, state: state).end
+            state = SyntaxHighlighter.endState(of: lines[index], language: language, state: state)
             // Past the new lines, an unchanged end state means every later state is unchanged too.
             if index >= first + newCount && lexStates[index + 1] == state { break }
             lexStates[index + 1] = state
