@@ -334,6 +334,18 @@ struct EditorUndoIndentTests {
         #expect(editor.cursor == pos(3, 5))
     }
 
+    @Test func bracketedPasteEventsGoInVerbatimAsOneStep() {
+        var editor = TextEditor(text: "if x:", language: .python)
+        editor.moveToEnd()
+        #expect(editor.handle(InputEvent.paste("\r\n  a\r\n")) == .handled(changed: true))
+        #expect(editor.lines == ["if x:", "  a", ""])
+        #expect(editor.handle(InputEvent.paste("")) == .handled(changed: false))
+        #expect(editor.handle(InputEvent.focusLost) == .ignored)
+        #expect(editor.handle(InputEvent.mouse(MouseEvent(.scrollUp, x: 0, y: 0))) == .ignored)
+        #expect(editor.handle(InputEvent.char("z", .control)) == .handled(changed: true))
+        #expect(editor.text == "if x:")
+    }
+
     @Test func undoRestoresTheSelection() {
         var editor = TextEditor(text: "abc def")
         editor.select(from: pos(0, 4), to: pos(0, 7))

@@ -107,6 +107,20 @@ extension TextEditor {
         return done()
     }
 
+    /// Applies a key, or a bracketed paste (inserted as it is, one undo step); other input is `.ignored`.
+    public mutating func handle(_ event: InputEvent) -> EditorResult {
+        switch event {
+        case .key(let key):
+            return handle(key)
+        case .paste(let text):
+            let before = changeCount
+            paste(text)
+            return .handled(changed: changeCount != before)
+        default:
+            return .ignored
+        }
+    }
+
     /// The position one Character left, the end of the previous line at a line start.
     func characterLeft(of position: TextPosition) -> TextPosition {
         if position.column > 0 { return TextPosition(line: position.line, column: position.column - 1) }

@@ -282,6 +282,13 @@ public struct TextEditor: Sendable, Equatable {
         }
     }
 
+    /// Inserts pasted `text` as it is (no auto-indent), replacing the selection, as one undo step of its own.
+    public mutating func paste(_ text: String) {
+        let text = Self.normalizeLineEnds(text)
+        guard !text.isEmpty || selection != nil else { return }
+        replace(selection ?? cursor..<cursor, with: text, kind: .other, newStep: true)
+    }
+
     /// Replaces the text between two code point offsets (Jupyter's `cursor_start`, `cursor_end`) with `text`, as one undo step; the cursor ends after it.
     public mutating func replace(codePointRange: Range<Int>, with text: String) {
         let lower = position(codePointOffset: codePointRange.lowerBound)
