@@ -150,8 +150,15 @@ struct EditorHighlightTests {
     }
 
     @Test func spansForReadOnlyViews() {
+        let theme = EditorTheme.standard
         let spans = SyntaxHighlighter.spans(for: "SELECT 1", language: .sql)
-        #expect(spans == [[Span("SELECT", style: EditorTheme.standard.style(for: .keyword)), Span(" "), Span("1", style: EditorTheme.standard.style(for: .number))]])
+        #expect(spans == [[Span("SELECT", style: theme.style(for: .keyword)), Span(" "), Span("1", style: theme.style(for: .number))]])
+        // Only the visible lines, in the state the lines above leave.
+        let lines = ["x = '''", "a \"\"\" b", "'''", "y = 1"]
+        let all = SyntaxHighlighter.spans(for: lines.joined(separator: "\n"), language: .python)
+        #expect(SyntaxHighlighter.spans(forLines: lines, visible: 1..<3, language: .python) == Array(all[1..<3]))
+        #expect(SyntaxHighlighter.spans(forLines: lines, visible: 3..<9, language: .python) == [[Span("y = "), Span("1", style: theme.style(for: .number))]])
+        #expect(all[1] == [Span("a \"\"\" b", style: theme.style(for: .string))])
     }
 }
 

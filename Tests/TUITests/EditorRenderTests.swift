@@ -61,6 +61,18 @@ struct EditorRenderTests {
         #expect(editor.moveEnd().cursorRow(width: 8) == 4)
     }
 
+    @Test func wrapsAtWordsWhenItCan() {
+        let editor = TextEditor(text: "hello big world\n    aaaaaaaaaa\nab cdefghijkl")
+        let screen = EditorScreen(editor.at(0, 6), width: 8, height: 8)
+        #expect(screen.lines == ["hello", "big", "world", "    aaaa", "aaaaaa", "ab", "cdefghij", "kl"])
+        #expect(screen.cursor == Position(x: 0, y: 1))  // before "big", which starts the second row
+        #expect(editor.height(width: 8) == 8)
+        var moving = editor.at(0, 2)
+        moving.wrapWidth = 8
+        moving.press(Keys.down)
+        #expect(moving.cursor == pos(0, 8))
+    }
+
     @Test func scrollsByRows() {
         let editor = TextEditor(text: "abcdefghij\nk\nl\nm").at(2, 1)
         let screen = EditorScreen(editor, width: 4, height: 3, scrollRow: 2)

@@ -122,7 +122,8 @@ public enum SyntaxHighlighter {
         case (.python, .normal):
             if !utf8.contains(where: { $0 == 0x22 || $0 == 0x27 }) { return .normal }
         case (.python, .string(let delimiter)) where delimiter.utf8.count == 3:
-            if let quote = delimiter.utf8.first, !utf8.contains(quote) { return state }
+            // Only the closing triple quote ends it (a backslash can only break one up).
+            if let quote = delimiter.utf8.first, !containsRun(of: quote, count: 3, in: utf8) { return state }
         case (.sql, .normal):
             if !utf8.contains(where: { $0 == 0x27 || $0 == 0x2F }) { return .normal }
         case (.sql, .blockComment):
@@ -146,18 +147,51 @@ public enum SyntaxHighlighter {
             let characters = Array(line)
             let (tokens, end) = tokenize(characters, language: language, state: state)
             state = end
-            var spans: [Span] = []
-            var at = 0
-            for token in tokens {
-                if token.range.lowerBound > at {
-                    spans.append(Span(String(characters[at..<token.range.lowerBound]), style: theme.text))
-                }
-                spans.append(Span(String(characters[token.range]), style: theme.style(for: token.kind)))
-                at = token.range.upperBound
-            }
-            if at < characters.count { spans.append(Span(String(characters[at...]), style: theme.text)) }
-            return spans
+            return spans(characters, tokens, theme: theme)
         }
+    }
+
+    /// The lines `visible` of `lines` highlighted as styled spans (one array per visible line):
+    /// the lines above are only scanned for the state they leave, so a long cell shown in part
+    /// costs little more than its visible lines.
+    public static func spans(forLines lines: [String], visible: Range<Int>, language: SyntaxLanguage, theme: EditorTheme = .standard) -> [[Span]] {
+        let visible = visible.clamped(to: lines.indices)
+        var state = LexState.normal
+        for line in lines[..<visible.lowerBound] { state = endState(of: line, language: language, state: state) }
+        var result: [[Span]] = []
+        result.reserveCapacity(visible.count)
+        for line in lines[visible] {
+            let characters = Array(line)
+            let (tokens, end) = tokenize(characters, language: language, state: state)
+            state = end
+            result.append(spans(characters, tokens, theme: theme))
+        }
+        return result
+    }
+
+    /// Characters and their tokens as spans, plain text between tokens.
+    static func spans(_ characters: [Character], _ tokens: [SyntaxToken], theme: EditorTheme) -> [Span] {
+        var spans: [Span] = []
+        var at = 0
+        for token in tokens {
+            if token.range.lowerBound > at {
+                spans.append(Span(String(characters[at..<token.range.lowerBound]), style: theme.text))
+            }
+            spans.append(Span(String(characters[token.range]), style: theme.style(for: token.kind)))
+            at = token.range.upperBound
+        }
+        if at < characters.count { spans.append(Span(String(characters[at...]), style: theme.text)) }
+        return spans
+    }
+
+    /// Whether `bytes` holds `count` times `byte` in a row.
+    static func containsRun(of byte: UInt8, count: Int, in bytes: String.UTF8View) -> Bool {
+        var run = 0
+        for b in bytes {
+            run = b == byte ? run + 1 : 0
+            if run == count { return true }
+        }
+        return false
     }
 
     // MARK: Shared scanning

@@ -49,7 +49,8 @@ extension TextEditor {
         return x
     }
 
-    /// `line` laid out in rows `width` columns wide.
+    /// `line` laid out in rows `width` columns wide: a row breaks after the last blank before a word
+    /// that would not fit (or, with no such blank, before the cluster that would not fit).
     static func layout(_ line: String, width: Int) -> LineLayout {
         let characters = Array(line)
         let width = max(1, width)
@@ -59,18 +60,45 @@ extension TextEditor {
         xs.reserveCapacity(characters.count + 1)
         widths.reserveCapacity(characters.count)
         var x = 0
-        for (index, character) in characters.enumerated() {
+        var rowStart = 0
+        var seenText = false
+        var lastBreak: Int?  // the Character after the last blank that follows text on this row
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
             let isTab = character == "\t"
+            let isBlank = isTab || character == " "
             var w = isTab ? 4 - x % 4 : cellWidth(character)
             if x + w > width && x > 0 {
+                if !isBlank, let start = lastBreak, start > rowStart {
+                    // Word wrap: the word so far moves to the next row and is laid out again.
+                    xs.removeLast(index - start)
+                    widths.removeLast(index - start)
+                    rowStarts.append(start)
+                    rowStart = start
+                    x = 0
+                    seenText = false
+                    lastBreak = nil
+                    index = start
+                    continue
+                }
                 rowStarts.append(index)
+                rowStart = index
                 x = 0
+                seenText = false
+                lastBreak = nil
                 if isTab { w = 4 }
             }
             if isTab { w = max(1, min(w, width - x)) }
             xs.append(x)
             widths.append(w)
             x += w
+            if isBlank {
+                if seenText { lastBreak = index + 1 }
+            } else {
+                seenText = true
+            }
+            index += 1
         }
         if x >= width && !characters.isEmpty {
             rowStarts.append(characters.count)

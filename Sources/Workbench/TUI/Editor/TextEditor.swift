@@ -37,7 +37,8 @@ public enum EditorResult: Sendable, Equatable {
 ///   CR LF and CR become LF). Columns count Characters, so the cursor always sits on a grapheme
 ///   boundary and a CJK character, an emoji ZWJ sequence or a flag is never split.
 /// - Long lines soft-wrap at the render width: `height(width:)` counts wrapped rows. A row
-///   breaks before a cluster that would not fit (a wide character never straddles two rows);
+///   breaks after the last blank before a word that would not fit, or, in a word longer than
+///   the row, before the cluster that would not fit (a wide character never straddles two rows);
 ///   a line whose last row is exactly full gets one more empty row, for the cursor at its end.
 ///   Tabs show as spaces up to the next multiple of 4 columns of their row.
 /// - Up and Down move by wrapped rows when `wrapWidth` is set (the app sets it to the width it
