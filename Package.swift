@@ -74,7 +74,8 @@ let package = Package(
         .target(
             name: "Governance",
             dependencies: [
-                "CoreSupport", "Storage", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+                "CoreSupport", "Storage", "Catalog", .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ], path: "Sources/Governance",
             swiftSettings: swiftSettings),
 

@@ -1,3 +1,4 @@
+import Catalog
 import CoreSupport
 import Storage
 import Synchronization
@@ -33,7 +34,7 @@ public final class GovernanceService: Sendable {
     }
 
     /// Opens the governance of `domain`, writing the initial policy if there is none yet.
-    public init(domain: Domain, defaultCatalog: String = "main") throws(GovernanceError) {
+    public init(domain: Domain, defaultCatalog: String = Catalog.managedCatalogName) throws(GovernanceError) {
         store = try PolicyStore(domain: domain)
         audit = AuditLog(store: store, headPath: FilePath.join(domain.path, "audit.head"))
         self.defaultCatalog = defaultCatalog

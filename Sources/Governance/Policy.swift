@@ -8,6 +8,8 @@ public enum DataPermission: String, Sendable, Hashable, CaseIterable, Comparable
     case alter = "ALTER"
     case drop = "DROP"
     case createTable = "CREATE_TABLE"
+    /// Creating databases in a catalog.
+    case createDatabase = "CREATE_DATABASE"
     /// Assigning tags to the resource (LF-Tags' ASSOCIATE).
     case assignTag = "ASSIGN_TAG"
 

@@ -1,3 +1,4 @@
+import Catalog
 import Synchronization
 
 /// A decision with the grants that made it and why, for `wb policy explain` and the audit log.
@@ -156,7 +157,7 @@ public struct PolicyEngine: Sendable {
         var data: [Int] = []
     }
 
-    public init(policy: Policy, defaultCatalog: String = "main") {
+    public init(policy: Policy, defaultCatalog: String = Catalog.managedCatalogName) {
         self.policy = policy
         self.defaultCatalog = defaultCatalog
         var groupsOfUser: [String: [String]] = [:]
@@ -250,6 +251,19 @@ public struct PolicyEngine: Sendable {
             .map(\.grant).filter { $0.rows == nil && $0.columns == nil }
         let list = Array(applicable)
         return combine(user: user, permission: permission, object: "database \(database.catalog).\(database.name)", list)
+    }
+
+    /// Decides a permission on a catalog itself (CREATE_DATABASE).
+    public func decide(user: String, permission: DataPermission, catalog: String) -> Decision {
+        let bit = CompiledGrant.bit(permission)
+        let applicable = grantIndexes(for: user).data.lazy.map { self.compiled[$0] }
+            .filter { grant in
+                guard grant.dataMask & bit != 0 else { return false }
+                if case .catalog(let name) = grant.resource { return name == "*" || name == catalog }
+                return false
+            }
+            .map(\.grant)
+        return combine(user: user, permission: permission, object: "catalog \(catalog)", Array(applicable))
     }
 
     private func combine(user: String, permission: DataPermission, object: String, _ applicable: [Grant]) -> Decision {

@@ -25,7 +25,8 @@ import Yams
         let root = try #require(try Yams.load(yaml: text) as? [String: Any], "\(name) is not a mapping")
         let policyText = try #require(root["policy"] as? String, "\(name) has no policy")
         let policy = try PolicyFile.parse(policyText, file: name)
-        let engine = PolicyEngine(policy: policy)
+        // The fixtures name their default catalog `main`.
+        let engine = PolicyEngine(policy: policy, defaultCatalog: "main")
         let tables = try Self.tables(root["tables"] as? [String: Any] ?? [:])
         let cases = try #require(root["cases"] as? [[String: Any]], "\(name) has no cases")
         #expect(!cases.isEmpty)

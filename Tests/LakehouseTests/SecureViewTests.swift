@@ -58,7 +58,7 @@ import Testing
             try db.execute(#"CREATE TABLE t ("we""ird" TEXT, "b" INTEGER); INSERT INTO t VALUES ('x''; DROP TABLE t; --', 1), ('ok', 2)"#)
         }
         let table = TableDescriptor(
-            id: "t", database: DatabaseDescriptor(catalog: "main", name: "d"), name: "t",
+            id: "t", database: DatabaseDescriptor(catalog: "lakehouse", name: "d"), name: "t",
             columns: [ColumnDescriptor(id: "1", name: "we\"ird"), ColumnDescriptor(id: "2", name: "b")])
         let policy = Policy(grants: [
             Grant(
@@ -214,7 +214,7 @@ struct Scenario {
                 Grant(id: "deny-cols", effect: .deny, principals: [me], permissions: [.data(.select)], resource: resource, columns: .include([ColumnRef(random.pick(columns).name)])))
         }
         let table = TableDescriptor(
-            id: "t", database: DatabaseDescriptor(catalog: "main", name: "d"), name: "t",
+            id: "t", database: DatabaseDescriptor(catalog: "lakehouse", name: "d"), name: "t",
             columns: columns.enumerated().map { ColumnDescriptor(id: "col\($0.offset)", name: $0.element.name) })
         return Scenario(columns: columns, rows: rows, grants: grants, table: table)
     }

@@ -1,5 +1,6 @@
 import Catalog
 import CoreSupport
+import Governance
 import Storage
 
 /// Decides what each `db.table` of one statement means, and what the statement may touch.
@@ -12,6 +13,8 @@ final class Binder {
     private(set) var target: TableInfo?
     private var verb: String?
     private var databases: [String: DatabaseInfo?] = [:]
+    /// The caller's access policy, when the lakehouse is governed.
+    var governance: StatementGovernance?
 
     init(engine: SQLiteEngine, access: CatalogAccess, asOf: AsOf?, sql: String) {
         self.engine = engine
@@ -48,7 +51,14 @@ final class Binder {
             if reference.asOf != nil {
                 throw LakehouseError(.unsupported, "\(table.qualifiedName) is a federated source: it has no snapshots to travel to", sql: sql)
             }
-            return Binding(text: SQLName.alwaysQuoted(SQLiteEngine.sourceSchema(database.catalogID)) + "." + SQLName.alwaysQuoted(table.storageName))
+            let source = SQLName.alwaysQuoted(SQLiteEngine.sourceSchema(database.catalogID)) + "." + SQLName.alwaysQuoted(table.storageName)
+            if let governance {
+                let descriptor = StatementGovernance.descriptor(table, database: database)
+                if let secure = try governance.read(descriptor, from: source, columnName: { $0.name }, offset: reference.offset) {
+                    return governed(table, secure)
+                }
+            }
+            return Binding(text: source)
         }
         let storage = "main." + SQLName.alwaysQuoted(table.storageName)
         if reference.isWriteTarget {
@@ -56,6 +66,19 @@ final class Binder {
                 throw LakehouseError.syntax("a table that is written cannot be read AS OF a snapshot", sql: sql, offset: reference.offset)
             }
             target = table
+            if let governance {
+                let permission: DataPermission =
+                    switch verb {
+                    case "UPDATE": .update
+                    case "DELETE": .delete
+                    default: .insert
+                    }
+                try governance.write(StatementGovernance.descriptor(table, database: database), permission: permission, offset: reference.offset)
+                // REPLACE and upserts also delete or update what they displace.
+                if verb == "REPLACE" {
+                    try governance.write(StatementGovernance.descriptor(table, database: database), permission: .delete, offset: reference.offset)
+                }
+            }
             let columns = verb == "INSERT" ? table.columns.map { SQLName.alwaysQuoted($0.storageName) }.joined(separator: ", ") : nil
             return Binding(text: storage, insertColumns: columns)
         }
@@ -63,11 +86,41 @@ final class Binder {
             return Binding(text: storage)
         }
         guard let point = reference.asOf ?? asOf else {
-            return Binding(text: "main." + SQLName.alwaysQuoted(TableStorage.viewName(table.id)))
+            let view = "main." + SQLName.alwaysQuoted(TableStorage.viewName(table.id))
+            if let governance,
+                let secure = try governance.read(
+                    StatementGovernance.descriptor(table, database: database), from: view, columnName: { $0.name }, offset: reference.offset)
+            {
+                return governed(table, secure)
+            }
+            return Binding(text: view)
         }
         let commitID = try resolve(point, table: table, offset: reference.offset)
         let name = "_lh_asof_\(table.id)_\(commitID)"
-        return Binding(text: SQLName.alwaysQuoted(name), cte: (name, try TableStorage.asOfQuery(table, commit: commitID, access: access)))
+        let asOfQuery = try TableStorage.asOfQuery(table, commit: commitID, access: access)
+        if let governance, let snapshot = try access.snapshot(ofTable: table.id, atCommit: commitID) {
+            // Time travel reads old data under the current policy: grants bind to column ids, so a column
+            // renamed since keeps its grants; the relation names columns as they were then.
+            let current = Dictionary(table.columns.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let thenNames = Dictionary(snapshot.schema.map { (String($0.id), $0.name) }, uniquingKeysWith: { a, _ in a })
+            let columns = snapshot.schema.map { column in
+                (id: column.id, name: current[column.id]?.name ?? column.name, tags: current[column.id]?.tags ?? [:])
+            }
+            let descriptor = StatementGovernance.descriptor(table, database: database, columns: columns)
+            if let secure = try governance.read(
+                descriptor, from: "(\(asOfQuery))", columnName: { thenNames[$0.id] ?? $0.name }, offset: reference.offset)
+            {
+                let governedName = "_lh_g\(table.id)_\(commitID)"
+                return Binding(text: SQLName.alwaysQuoted(governedName), cte: (governedName, secure))
+            }
+        }
+        return Binding(text: SQLName.alwaysQuoted(name), cte: (name, asOfQuery))
+    }
+
+    /// A reference bound to the caller's secure SELECT of `table`, as a common table expression.
+    private func governed(_ table: TableInfo, _ secure: String) -> Binding {
+        let name = "_lh_g\(table.id)"
+        return Binding(text: SQLName.alwaysQuoted(name), cte: (name, secure))
     }
 
     /// The commit id a point in time means for `table`, checking the table had a kept snapshot then.
@@ -104,6 +157,7 @@ final class Binder {
         let targetName = target.map(\.storageName)
         let historyName = target.map { TableStorage.historyName($0.id) }
         let updateTrigger = target.map { TableStorage.updateTriggerName($0.id) }
+        let restricted = governance?.isRestricted ?? false
         return { action in
             switch action.code {
             case .read:
@@ -116,6 +170,7 @@ final class Binder {
                 return .allow
             case .function:
                 let name = (action.second ?? "").lowercased()
+                if restricted { return StatementGovernance.safeFunctions.contains(name) ? .allow : .deny }
                 return ["load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"].contains(name) ? .deny : .allow
             case .insert, .delete:
                 let table = action.table ?? ""

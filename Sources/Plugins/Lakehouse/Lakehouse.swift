@@ -1,4 +1,5 @@
 public import Catalog
+public import Governance
 import CoreSupport
 public import Storage
 import Dispatch
@@ -15,13 +16,17 @@ public final class Lakehouse: Sendable {
     public let engine: any LakehouseEngine
 
     /// Opens the lakehouse of a domain with the SQLite engine.
-    public init(domain: Domain) throws(LakehouseError) {
+    ///
+    /// With `governance`, every statement, append and maintenance step runs as its context's principal
+    /// under the domain's access policy (Docs/governance.md); without it, nothing is checked (the
+    /// engine's own tests, and code that already decided).
+    public init(domain: Domain, governance: GovernanceService? = nil) throws(LakehouseError) {
         do {
             catalog = try Catalog(domain: domain)
         } catch {
             throw LakehouseError(.storage, error.message)
         }
-        engine = SQLiteEngine(catalog: catalog)
+        engine = SQLiteEngine(catalog: catalog, governance: governance)
     }
 
     /// Runs SQL, streaming the rows of the last statement to `sink` (synchronous; the caller's thread blocks).

@@ -24,6 +24,8 @@ public struct LakehouseError: Error, Sendable, Equatable, CustomStringConvertibl
         case busy
         case cancelled
         case timedOut
+        /// The access policy does not let the caller do this (Docs/governance.md).
+        case denied
         /// The store failed (I/O, disk full, damaged file).
         case storage
     }

@@ -18,8 +18,18 @@ public final class SQLiteEngine: LakehouseEngine {
     public let catalog: Catalog
     var store: DatabasePool { catalog.store }
 
-    public init(catalog: Catalog) {
+    /// The domain's access policy; nil runs every statement ungoverned (tests of the engine itself, maintenance).
+    public let governance: GovernanceService?
+
+    public init(catalog: Catalog, governance: GovernanceService? = nil) {
         self.catalog = catalog
+        self.governance = governance
+    }
+
+    /// The governance of one statement run by `principal`, or nil when the lakehouse is not governed.
+    func governance(for principal: Principal, sql: String) throws -> StatementGovernance? {
+        guard let governance else { return nil }
+        return try StatementGovernance(service: governance, principal: principal, sql: sql)
     }
 
     public func interrupt() {
@@ -138,7 +148,12 @@ public final class SQLiteEngine: LakehouseEngine {
     ) throws {
         let binder = Binder(engine: self, access: access, asOf: context.asOf, sql: sql)
         binder.setVerb(kind == .dml ? StatementKind.dmlVerb(tokens) : nil)
+        binder.governance = try governance(for: context.principal, sql: sql)
         let mapped = try NameMapper.map(tokens, sql: sql, isDatabase: binder.isDatabase, bind: { try binder.bind($0) })
+        if let governance = binder.governance, governance.isRestricted {
+            try governance.checkRestrictedStatement(tokens)
+            try SecureView.registerFunctions(db)
+        }
         var target: TableInfo?
         if kind == .dml {
             target = binder.target
@@ -224,9 +239,17 @@ public final class SQLiteEngine: LakehouseEngine {
             return try withConnection(write: true, sources: [], timeout: context.timeout) { db in
                 let access = CatalogAccess(db)
                 let commit = try Commit(db: db, principal: context.principal)
+                let governance = try governance(for: context.principal, sql: "append into \(name)")
                 var table: TableInfo
                 switch mode {
                 case .create(let definitions):
+                    if let governance {
+                        if let database = try access.database(named: name.database) {
+                            try governance.database(database, permission: .createTable)
+                        } else {
+                            try governance.catalog(try access.managedCatalog(owner: context.principal.description).name, permission: .createDatabase)
+                        }
+                    }
                     table = try TableStorage(db: db, access: access).createManagedTable(name, columns: definitions, commit: commit, principal: context.principal)
                 case .append, .overwrite:
                     guard let found = try access.table(database: name.database, name: name.table) else {
@@ -234,6 +257,11 @@ public final class SQLiteEngine: LakehouseEngine {
                     }
                     guard found.kind == .managed else { throw LakehouseError(.readOnly, "\(name) is a federated, read-only table") }
                     table = found
+                    if let governance, let database = try access.database(named: found.databaseName) {
+                        let descriptor = StatementGovernance.descriptor(found, database: database)
+                        try governance.write(descriptor, permission: .insert, offset: nil)
+                        if mode == .overwrite { try governance.write(descriptor, permission: .delete, offset: nil) }
+                    }
                     try commit.willChange(table, db: db)
                     if mode == .overwrite {
                         try db.execute("DELETE FROM main.\(SQLName.alwaysQuoted(table.storageName))")

@@ -76,6 +76,24 @@ struct Statements {
         }
     }
 
+    /// Checks `permission` on an existing table when the lakehouse is governed.
+    private func authorize(_ permission: DataPermission, on table: TableInfo) throws {
+        guard let governance = try engine.governance(for: principal, sql: sql),
+            let database = try access.database(named: table.databaseName)
+        else { return }
+        try governance.table(StatementGovernance.descriptor(table, database: database), permission: permission)
+    }
+
+    /// Checks `permission` on a database (or, for a database that does not exist yet, CREATE_DATABASE on the managed catalog).
+    private func authorize(_ permission: DataPermission, inDatabase name: String) throws {
+        guard let governance = try engine.governance(for: principal, sql: sql) else { return }
+        if let database = try access.database(named: name) {
+            try governance.database(database, permission: permission)
+        } else {
+            try governance.catalog(try access.managedCatalog(owner: owner).name, permission: .createDatabase)
+        }
+    }
+
     private func managedTable(_ name: TableName, offset: Int) throws -> TableInfo {
         guard let table = try access.table(database: name.database, name: name.table) else {
             throw LakehouseError.syntax("there is no table \(name)", sql: sql, offset: offset)
@@ -98,6 +116,9 @@ struct Statements {
             cursor.index += 1
         }
         guard cursor.atEnd else { throw cursor.error("expected the end of CREATE DATABASE") }
+        if let governance = try engine.governance(for: principal, sql: sql) {
+            try governance.catalog(try access.managedCatalog(owner: owner).name, permission: .createDatabase)
+        }
         if let existing = try access.database(named: name) {
             if ifNotExists {
                 outcome.messages.append("database \(SQLName.quoted(existing.name)) exists already")
@@ -119,6 +140,9 @@ struct Statements {
         guard let database = try access.database(named: name) else {
             if ifExists { return }
             throw LakehouseError(.notFound, "there is no database \(SQLName.quoted(name))", sql: sql)
+        }
+        if let governance = try engine.governance(for: principal, sql: sql) {
+            try governance.database(database, permission: .drop)
         }
         if database.catalogKind != .managed {
             try access.dropCatalog(id: database.catalogID)
@@ -155,6 +179,7 @@ struct Statements {
         if let database = try access.database(named: name.database), database.catalogKind != .managed {
             throw LakehouseError(.readOnly, "\(SQLName.quoted(database.name)) is a federated source and is read-only", sql: sql)
         }
+        try authorize(.createTable, inDatabase: name.database)
         if cursor.current?.kind == .leftParen {
             try createFromDefinitions(name, cursor: cursor, outcome: &outcome)
         } else if cursor.take("AS") {
@@ -210,7 +235,13 @@ struct Statements {
         let startOffset = cursor.current?.start ?? 0
         let selectTokens = tokens.filter { $0.start >= startOffset }
         let binder = Binder(engine: engine, access: access, asOf: nil, sql: sql)
+        // The query part reads as the caller: a copy holds only what the caller sees (masked values stay masked).
+        binder.governance = try engine.governance(for: principal, sql: sql)
         let mapped = try NameMapper.map(selectTokens, sql: sql, isDatabase: binder.isDatabase, bind: { try binder.bind($0) })
+        if let governance = binder.governance, governance.isRestricted {
+            try governance.checkRestrictedStatement(selectTokens)
+            try SecureView.registerFunctions(db)
+        }
         let probe: Statement
         do {
             probe = try db.withAuthorizer(binder.authorizer(writing: nil)) { try db.makeStatement(mapped.sql) }
@@ -249,6 +280,7 @@ struct Statements {
             throw LakehouseError.syntax("there is no table \(name)", sql: sql, offset: offset)
         }
         guard table.kind == .managed else { throw LakehouseError(.readOnly, "\(name) is a federated source and is read-only", sql: sql) }
+        try authorize(.drop, on: table)
         try storage.dropStorage(table)
         try access.dropTable(id: table.id)
         outcome.messages.append("dropped table \(table.qualifiedName) and its history")
@@ -262,6 +294,7 @@ struct Statements {
         let offset = cursor.current?.start ?? 0
         let name = try cursor.tableName()
         let table = try managedTable(name, offset: offset)
+        try authorize(.alter, on: table)
         let t = TableStorage.q(table.storageName), h = TableStorage.q(TableStorage.historyName(table.id))
         let rows = table.rowCount ?? 0
         if cursor.take("ADD") {
@@ -357,6 +390,7 @@ struct Statements {
         let offset = cursor.current?.start ?? 0
         let name = try cursor.tableName()
         let table = try managedTable(name, offset: offset)
+        try authorize(.alter, on: table)
         guard cursor.current?.kind == .leftParen else { throw cursor.error("expected '(' and the indexed columns") }
         let rest = cursor.rest()
         let storageName = "_lh_i\(table.id)_\(indexName)"
@@ -378,6 +412,7 @@ struct Statements {
         for table in try access.tables(inDatabase: database.id) {
             let storageName = "_lh_i\(table.id)_\(name.table)"
             if try db.fetchValue("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", [storageName], as: Int.self) != nil {
+                try authorize(.alter, on: table)
                 try db.execute("DROP INDEX main.\(TableStorage.q(storageName))")
                 outcome.messages.append("dropped index \(SQLName.quoted(name.table)) of \(table.qualifiedName)")
                 return

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CoreSupport
+import Governance
 import Lakehouse
 import PluginBus
 import Storage
@@ -8,20 +9,25 @@ import Storage
 struct LakehouseClient {
     let bus: Bus
     let command: String
+    /// Flushed before the command ends, so every decision is on disk.
+    let governance: GovernanceService
 
     /// Opens the domain, registers the Lakehouse plugin on a bus; failures exit with `Exit.domainUnavailable`.
     static func open(_ options: DomainOptions, command: String) throws -> LakehouseClient {
         let domain = try options.open(command: command)
         let lakehouse: Lakehouse
+        let governance: GovernanceService
         do {
-            lakehouse = try Lakehouse(domain: domain)
+            governance = try GovernanceService(domain: domain)
+            lakehouse = try Lakehouse(domain: domain, governance: governance)
         } catch {
             printError("wb \(command): \(error)")
             throw Exit.domainUnavailable
         }
-        let bus = Bus()
+        // Every request is authorized and audited before the plugin sees it; the lakehouse then scopes the data.
+        let bus = Bus(middleware: [RequireRegisteredPermission(GovernanceAuthorizer(governance))])
         try bus.register(LakehousePlugin(lakehouse, events: bus.publisher))
-        return LakehouseClient(bus: bus, command: command)
+        return LakehouseClient(bus: bus, command: command, governance: governance)
     }
 
     /// Sends a request; SIGINT/SIGTERM cancel it; a failure is printed and becomes the documented exit code.
@@ -29,8 +35,12 @@ struct LakehouseClient {
         let task = Task { try await bus.send(request) }
         let signals = SignalWatcher([SIGINT, SIGTERM]) { task.cancel() }
         defer { signals.stop() }
+        defer { try? governance.audit.flush() }
         do {
             return try await task.value
+        } catch let error as BusError where error.code == .denied {
+            printError("wb \(command): \(error.message)")
+            throw Exit.denied
         } catch let error as LakehouseError {
             printError("wb \(command): \(error)")
             if let pointer = error.pointer { printError(pointer.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")) }
@@ -56,6 +66,7 @@ extension Exit {
         case .cancelled: cancelled
         case .busy: busy
         case .storage: domainUnavailable
+        case .denied: denied
         default: statementFailed
         }
     }

@@ -18,6 +18,8 @@ import Storage
 public enum SecureView {
     /// The custom SQL function behind the `hash` mask; `registerFunctions` installs it.
     public static let hashFunction = "wb_mask_hash"
+    /// The custom SQL function behind the `show_last` mask (a built-in version would need zeroblob, which can raise).
+    public static let showLastFunction = "wb_mask_show_last"
 
     /// The SELECT for `plan` over `source`, or nil when the plan allows nothing.
     ///
@@ -96,6 +98,18 @@ public enum SecureView {
             case let value: return .text(hex(SHA256.hash(data: Array(text(of: value).utf8))))
             }
         }
+        try db.addFunction(showLastFunction, argumentCount: 2, options: [.deterministic, .innocuous]) { arguments in
+            if arguments[0] == .null { return .null }
+            let n = max(0, Int(clamping: arguments[1].int64 ?? 0))
+            return .text(showLast(text(of: arguments[0]), n))
+        }
+    }
+
+    /// `text` with all but its last `n` characters replaced by `*`.
+    static func showLast(_ text: String, _ n: Int) -> String {
+        let count = text.count
+        guard count > n else { return text }
+        return String(repeating: "*", count: count - n) + String(text.suffix(n))
     }
 
     /// SQLite's text form of a value, as `CAST(x AS TEXT)` gives it for integers and text.
@@ -191,10 +205,7 @@ public enum SecureView {
         case .dateToYear:
             return "strftime('%Y', \(value))"
         case .showLast(let n):
-            let stars = "replace(hex(zeroblob(length(\(value)) - \(n))), '00', '*')"
-            if n == 0 { return "CASE WHEN \(value) IS NULL THEN NULL ELSE \(stars) END" }
-            return
-                "CASE WHEN \(value) IS NULL THEN NULL WHEN length(\(value)) <= \(n) THEN CAST(\(value) AS TEXT) ELSE \(stars) || substr(CAST(\(value) AS TEXT), -\(n)) END"
+            return "\(showLastFunction)(\(value), \(n))"
         case .expression(let expression):
             return "(\(sql(expression, value: value)))"
         }
