@@ -23,6 +23,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "wb", targets: ["wb"]),
+        .executable(name: "wb-git", targets: ["wb-git"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -100,11 +101,17 @@ let package = Package(
             name: "wb",
             dependencies: [
                 "CoreSupport", "Notebook", "Kernels", "Storage", "Catalog", "Lifecycle", "Governance",
-                "PluginBus", "Lakehouse", "Experiments", "TUI", "Git",
+                "PluginBus", "Lakehouse", "Experiments", "TUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/Workbench/App", swiftSettings: swiftSettings),
+        // The git commands in their own executable, so that only `wb git` and `wb nbdiff` load libgit2;
+        // `wb` execs it (it sits next to wb).
+        .executableTarget(
+            name: "wb-git",
+            dependencies: ["CoreSupport", "Notebook", "Git", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Workbench/GitApp", swiftSettings: swiftSettings),
 
         // Helpers for the test targets only (Python cross-checks, commands, polling); never in wb.
         .target(name: "TestSupport", path: "Sources/Core/TestSupport", swiftSettings: swiftSettings),

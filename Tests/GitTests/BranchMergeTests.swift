@@ -196,6 +196,36 @@ func repositoryWithHistory() throws -> (Repository, String) {
         _ = try git(["fsck", "--strict", "--no-dangling"], in: dir)
     }
 
+    @Test func notebookEditsToDifferentCellsMergeCleanly() throws {
+        let (repo, dir) = try makeRepository()
+        let path = dir + "/nb.ipynb"
+        try notebook((0..<8).map { "cell_\($0) = \($0)" }).write(path: path)
+        try repo.add(["nb.ipynb"])
+        try repo.commit(message: "base")
+        try repo.switchTo("feature", create: true)
+        var theirs = try Notebook.read(path: path)
+        theirs.cells[7].source = "cell_7 = 'theirs'"
+        theirs.cells.append(Cell(.markdown, source: "The end", id: "end"))
+        try theirs.write(path: path)
+        try repo.add(["nb.ipynb"])
+        try repo.commit(message: "theirs")
+        try repo.switchTo("main")
+        var ours = try Notebook.read(path: path)
+        ours.cells[0].source = "cell_0 = 'ours'"
+        try ours.write(path: path)
+        try repo.add(["nb.ipynb"])
+        try repo.commit(message: "ours")
+        guard case .merged = try repo.merge("feature") else {
+            Issue.record("expected a clean merge")
+            return
+        }
+        let merged = try Notebook.read(path: path)
+        #expect(merged.cells.first?.source == "cell_0 = 'ours'")
+        #expect(merged.cells[7].source == "cell_7 = 'theirs'")
+        #expect(merged.cells.last?.source == "The end")
+        #expect(try repo.status().isClean)
+    }
+
     @Test func localChangesBlockAMergeWithoutLosingThem() throws {
         let (repo, dir) = try repositoryWithHistory()
         try repo.switchTo("feature", create: true)

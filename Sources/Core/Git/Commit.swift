@@ -51,7 +51,8 @@ public struct CommitInfo: Sendable, Equatable {
 
 extension Repository {
     /// Stages paths as `git add` does: new and changed files are added, deleted ones removed,
-    /// ignored files skipped unless named exactly. An empty list or "." stages everything.
+    /// ignored files skipped (tracked ones still staged). An empty list or "." stages everything.
+    /// With output stripping on, notebooks are staged without outputs.
     public func add(_ paths: [String]) throws(GitError) {
         let work = try requireWorkingDirectory("add")
         let specs = paths.filter { $0 != "." && !$0.isEmpty }

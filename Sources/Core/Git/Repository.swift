@@ -93,7 +93,7 @@ public final class Repository {
         let rc = git_repository_open_ext(&raw, path, 0, nil)
         if rc == GIT_ENOTFOUND.rawValue {
             throw GitError(
-                .notARepository, "not a git repository (or any parent up to /): \(FilePath.absolute(path)); `wb git init` makes one",
+                .notARepository, "not a git repository (or any parent up to /): \(Repository.normalize(FilePath.absolute(path))); `wb git init` makes one",
                 path: path, libgit2Code: rc)
         }
         if rc < 0 {

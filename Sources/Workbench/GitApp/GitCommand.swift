@@ -23,6 +23,7 @@ struct GitCommand: AsyncParsableCommand {
 /// Exit codes of `wb git` and `wb nbdiff`; the README's table lists them.
 enum GitExit {
     static let differences = ExitCode(1)
+    static let badNotebook = ExitCode(5)
     static let notARepository = ExitCode(30)
     static let corrupt = ExitCode(31)
     static let conflicts = ExitCode(32)
@@ -383,7 +384,7 @@ struct NbdiffCommand: AsyncParsableCommand {
             diff = try NotebookFiles.diff(old, new, options: flags.notebookOptions)
         } catch {
             printError("wb nbdiff: \(error)")
-            throw Exit.badNotebook
+            throw GitExit.badNotebook
         }
         if json {
             printJSON(diff.json)
