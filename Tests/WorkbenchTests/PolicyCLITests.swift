@@ -15,7 +15,7 @@ struct PolicyCLITests {
 
     @Test(arguments: [
         ["policy", "--help"], ["policy", "validate", "--help"], ["policy", "plan", "--help"], ["policy", "apply", "--help"],
-        ["policy", "rollback", "--help"], ["policy", "versions", "--help"], ["policy", "export", "--help"], ["policy", "check", "--help"],
+        ["policy", "rollback", "--help"], ["policy", "versions", "--help"], ["policy", "export", "--help"], ["policy", "check", "--help"], ["policy", "explain", "--help"],
         ["audit", "search", "--help"], ["audit", "verify", "--help"],
     ])
     func everyCommandHasHelp(_ args: [String]) throws {
@@ -108,5 +108,63 @@ struct PolicyCLITests {
         let verify = try wb(["audit", "verify", "--json"])
         #expect(verify.status == 22)
         #expect(verify.stdout.contains("\"intact\": false"))
+    }
+
+    @Test func explainAndSqlAsShowWhatAnotherUserGets() throws {
+        let setup = try wb([
+            "sql",
+            "CREATE DATABASE sales; CREATE TABLE sales.people (id INTEGER, name TEXT, email TEXT, salary INTEGER, region TEXT); "
+                + "INSERT INTO sales.people VALUES (1, 'alice', 'a@x.com', 90000, 'EU'), (2, 'bob', 'b@x.com', 150000, 'US')",
+        ])
+        #expect(setup.status == 0, "\(setup.stderr)")
+        let file = FilePath.join(home, "people.yaml")
+        try AtomicFile.write(
+            """
+            version: 1
+            grants:
+              - {id: admin, to: "user:\(me)", permissions: [ALL, "*:*"], on: {catalog: "*"}}
+              - id: eu-people
+                to: user:erin
+                permissions: [SELECT]
+                on: {table: sales.people}
+                columns: {exclude: [salary]}
+                rows: "region = 'EU'"
+                masks: {email: hash}
+              - {id: erin-query, to: "user:erin", permissions: ["lakehouse:query"]}
+            """, to: file)
+        #expect(try wb(["policy", "apply", file]).status == 0)
+
+        let explain = try wb(["policy", "explain", "--as", "erin", "sales.people", "--json", "--sql"])
+        #expect(explain.status == 0, "\(explain.stderr)")
+        let plan = try JSON.parse(explain.stdout)
+        #expect(plan["allowed"] == .bool(true) && plan["restricted"] == .bool(true))
+        #expect(plan["hidden_columns"] == .array([.string("salary")]))
+        #expect(plan["sql"]?.stringValue?.contains("wb_mask_hash(\"email\")") == true)
+        let denied = try wb(["policy", "explain", "--as", "mallory", "sales.people"])
+        #expect(denied.status == 21)
+        #expect(denied.stdout.contains("DENY"))
+
+        let rows = try wb(["sql", "--as", "erin", "SELECT id, email FROM sales.people", "--json"])
+        #expect(rows.status == 0, "\(rows.stderr)")
+        #expect(rows.stdout.contains("\"alice\"") == false && rows.stdout.contains("a@x.com") == false)
+        let hidden = try wb(["sql", "--as", "erin", "SELECT salary FROM sales.people"])
+        #expect(hidden.status == 1)
+        #expect(hidden.stderr.contains("no such column: salary"))
+        let refused = try wb(["sql", "--as", "mallory", "SELECT 1"])
+        #expect(refused.status == 21)
+
+        // Only holders of governance:impersonate may run as someone else; erin may not run as the admin.
+        try AtomicFile.write(
+            """
+            version: 1
+            grants:
+              - {id: admin, to: "user:\(me)", permissions: [ALL, "lakehouse:*", "governance:admin"], on: {catalog: "*"}}
+            """, to: file)
+        #expect(try wb(["policy", "apply", file]).status == 0)
+        let impersonate = try wb(["sql", "--as", "erin", "SELECT 1"])
+        #expect(impersonate.status == 21)
+        #expect(impersonate.stderr.contains("may not run as erin"))
+        let search = try wb(["audit", "search", "--action", "governance:impersonate", "--decision", "deny", "--json"])
+        #expect(search.stdout.split(separator: "\n").count == 1)
     }
 }

@@ -31,8 +31,8 @@ struct LakehouseClient {
     }
 
     /// Sends a request; SIGINT/SIGTERM cancel it; a failure is printed and becomes the documented exit code.
-    func send<R: BusRequest>(_ request: R) async throws -> R.Response {
-        let task = Task { try await bus.send(request) }
+    func send<R: BusRequest>(_ request: R, as principal: Principal = .currentUser) async throws -> R.Response {
+        let task = Task { try await bus.send(request, as: principal) }
         let signals = SignalWatcher([SIGINT, SIGTERM]) { task.cancel() }
         defer { signals.stop() }
         defer { try? governance.audit.flush() }
@@ -103,3 +103,25 @@ enum GlobalOptions {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension LakehouseClient {
+    /// The principal to run as: the current user, or `user` when the current user holds
+    /// `governance:impersonate` for them (checked and audited; refused with exit 21).
+    func principal(impersonating user: String?) throws -> Principal {
+        let me = Environment.userName
+        guard let user, user != me else { return .currentUser }
+        do {
+            let decision = try governance.authorize(
+                user: me, action: "governance:impersonate", resource: "user:\(user)", detail: "wb \(command) --as \(user)")
+            try governance.audit.flush()
+            guard decision.allowed else {
+                printError("wb \(command): \(me) may not run as \(user): \(decision.reason)")
+                throw Exit.denied
+            }
+        } catch let error as GovernanceError {
+            printError("wb \(command): \(error)")
+            throw Exit.domainUnavailable
+        }
+        return Principal(.user, user)
+    }
+}

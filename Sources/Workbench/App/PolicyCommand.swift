@@ -1,6 +1,8 @@
 import ArgumentParser
 import CoreSupport
+import Catalog
 import Governance
+import Lakehouse
 import Storage
 
 /// `wb policy`: the domain's access policy as code.
@@ -14,7 +16,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
             \(Exit.governanceHelp)
             """,
-        subcommands: [Validate.self, Plan.self, Apply.self, Rollback.self, Versions.self, Export.self, Check.self])
+        subcommands: [Validate.self, Plan.self, Apply.self, Rollback.self, Versions.self, Export.self, Check.self, Explain.self])
 
     /// Reads a policy file; an unreadable file exits 66.
     static func read(_ path: String, command: String) throws -> String {
@@ -264,6 +266,119 @@ struct PolicyCommand: AsyncParsableCommand {
             } catch let error as GovernanceError {
                 throw PolicyCommand.fail("check", error)
             }
+        }
+    }
+}
+
+extension PolicyCommand {
+    struct Explain: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what a user gets from a table: columns, masks, row filters, and the grants that decided.",
+            discussion: """
+                Explaining for another user needs the governance:explain permission; it is audited. \
+                --sql also prints the secure SELECT the SQLite engine runs for them. \
+                Exit 0 allowed (in full or filtered), 21 denied, 1 no such table.
+                """)
+
+        @OptionGroup var domain: DomainOptions
+        @Option(name: .customLong("as"), help: "The user to explain for (default: you).") var user: String?
+        @Option(help: "The permission: SELECT (default), INSERT, UPDATE, DELETE, ALTER, DROP.") var permission = "SELECT"
+        @Argument(help: "The table, db.table.") var table: String
+        @Flag(help: "Also print the secure SELECT the engine compiles.") var sql = false
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let domain = try self.domain.open(command: "policy explain")
+            let service = try PolicyCommand.service(self.domain, command: "explain")
+            let me = Environment.userName
+            let subject = user ?? me
+            guard let permission = DataPermission(rawValue: permission.uppercased()) else {
+                throw ValidationError("unknown permission \(permission)")
+            }
+            do {
+                if subject != me {
+                    let may = try service.authorize(user: me, action: "governance:explain", resource: "user:\(subject)", detail: "policy explain \(table)")
+                    try service.audit.flush()
+                    guard may.allowed else { throw GovernanceError(.denied, "\(me) may not explain decisions for \(subject): \(may.reason)") }
+                }
+            } catch let error as GovernanceError {
+                throw PolicyCommand.fail("explain", error)
+            }
+            let name: TableName
+            do {
+                name = try TableName(parsing: table)
+            } catch {
+                printError("wb policy explain: \(error)")
+                throw ExitCode.validationFailure
+            }
+            let found: (TableInfo, DatabaseInfo)?
+            do {
+                let catalog = try Catalog(domain: domain)
+                found = try catalog.read { access -> (TableInfo, DatabaseInfo)? in
+                    guard let database = try access.database(named: name.database),
+                        let info = try access.table(database: name.database, name: name.table)
+                    else { return nil }
+                    return (info, database)
+                }
+            } catch {
+                printError("wb policy explain: \(error)")
+                throw Exit.domainUnavailable
+            }
+            guard let (info, database) = found else {
+                printError("wb policy explain: there is no table \(table)")
+                throw ExitCode.failure
+            }
+            let descriptor = StatementGovernance.descriptor(info, database: database)
+            let (version, engine): (Int, PolicyEngine)
+            do {
+                (version, engine) = try service.engine()
+            } catch {
+                throw PolicyCommand.fail("explain", error)
+            }
+            let plan = engine.accessPlan(user: subject, table: descriptor, permission: permission)
+            let compiled = SecureView.select(plan, from: "main.\"_lh_v\(info.id)\"")
+            let visible = Set(plan.visibleColumns.map(\.id))
+            if json {
+                printJSON([
+                    "user": .string(subject), "table": .string(descriptor.qualifiedName), "permission": .string(permission.rawValue),
+                    "policy_version": .int(version), "allowed": .bool(plan.decision.allowed), "restricted": .bool(!plan.isUnrestricted),
+                    "grants": .array(plan.decision.decidingGrants.map(JSON.string)), "reason": .string(plan.decision.reason),
+                    "visible_columns": .array(plan.visibleColumns.map { .string($0.name) }),
+                    "hidden_columns": .array(descriptor.columns.filter { !visible.contains($0.id) }.map { .string($0.name) }),
+                    "branches": .array(plan.branches.map { branch in
+                        [
+                            "grant": .string(branch.grantID), "rows": branch.rows.map { .string($0.description) } ?? .null,
+                            "columns": .object(JSONObject(descriptor.columns.compactMap { column in
+                                branch.columns[column.id].map { (column.name, $0.map { JSON.string($0.description) } ?? .string("raw")) }
+                            })),
+                        ]
+                    }),
+                    "denied_rows": .array(plan.deniedRows.map { ["grant": .string($0.grantID), "rows": .string($0.rows.description)] }),
+                    "problems": .array(plan.problems.map(JSON.string)),
+                    "sql": sql ? compiled.map(JSON.string) ?? .null : .null,
+                ])
+            } else {
+                let verdict = !plan.decision.allowed ? "DENY" : (plan.isUnrestricted ? "ALLOW (every row and column)" : "ALLOW, filtered")
+                print("\(subject) \(permission.rawValue) on \(descriptor.qualifiedName) (policy version \(version)): \(verdict)")
+                print("  \(plan.decision.reason)")
+                if plan.decision.allowed {
+                    let hidden = descriptor.columns.filter { !visible.contains($0.id) }.map(\.name)
+                    print("  columns: \(plan.visibleColumns.map(\.name).joined(separator: ", "))" + (hidden.isEmpty ? "" : "; hidden: \(hidden.joined(separator: ", "))"))
+                    for branch in plan.branches {
+                        let masks = descriptor.columns.compactMap { column -> String? in
+                            guard case .some(.some(let mask)) = branch.columns[column.id] else { return nil }
+                            return "\(column.name) \(mask)"
+                        }
+                        print("  grant \(branch.grantID): rows \(branch.rows?.description ?? "all")"
+                            + "; columns \(descriptor.columns.filter { branch.columns[$0.id] != nil }.map(\.name).joined(separator: ", "))"
+                            + (masks.isEmpty ? "" : "; masks \(masks.joined(separator: ", "))"))
+                    }
+                    for denied in plan.deniedRows { print("  deny \(denied.grantID): removes rows where \(denied.rows)") }
+                }
+                for problem in plan.problems { print("  problem: \(problem)") }
+                if sql, let compiled { print("  SQL: \(compiled)") }
+            }
+            if !plan.decision.allowed { throw Exit.denied }
         }
     }
 }

@@ -51,6 +51,11 @@ struct SQLCommand: AsyncParsableCommand {
     @Option(help: "Stop the statement after this many seconds.")
     var timeout: Double?
 
+    @Option(
+        name: .customLong("as"),
+        help: ArgumentHelp("Run as this user, to see exactly what the policy gives them (needs governance:impersonate; audited).", valueName: "user"))
+    var user: String?
+
     @OptionGroup var domain: DomainOptions
 
     func validate() throws {
@@ -67,8 +72,9 @@ struct SQLCommand: AsyncParsableCommand {
         let format = json ? .json : format
         let limit = self.limit ?? (format == .table ? 1000 : 0)
         let client = try LakehouseClient.open(domain, command: "sql")
+        let principal = try client.principal(impersonating: user)
         let result = try await client.send(
-            LakehouseQuery(sql: text, asOf: asOf, limit: limit == 0 ? nil : limit, timeoutSeconds: timeout))
+            LakehouseQuery(sql: text, asOf: asOf, limit: limit == 0 ? nil : limit, timeoutSeconds: timeout), as: principal)
         switch format {
         case .json: printJSON(result.jsonValue)
         case .csv: printCSV(result)

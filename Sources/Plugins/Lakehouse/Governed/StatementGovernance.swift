@@ -8,7 +8,7 @@ import Governance
 /// caller may make in full binds as before; a restricted read binds to a
 /// secure SELECT compiled from the caller's access plan; a refused read or
 /// write stops the statement. Every decision is audited.
-final class StatementGovernance {
+public final class StatementGovernance {
     let service: GovernanceService
     let user: String
     let policyVersion: Int
@@ -33,7 +33,7 @@ final class StatementGovernance {
     }
 
     /// Governance's view of a catalog table (ids, names and tags; catalog tags are not kept apart from the database's).
-    static func descriptor(_ table: TableInfo, database: DatabaseInfo, columns: [(id: Int64, name: String, tags: [String: String])]? = nil)
+    public static func descriptor(_ table: TableInfo, database: DatabaseInfo, columns: [(id: Int64, name: String, tags: [String: String])]? = nil)
         -> TableDescriptor
     {
         let cols = columns ?? table.columns.map { ($0.id, $0.name, $0.tags) }
