@@ -3,6 +3,9 @@ import Crypto
 import Dispatch
 import Storage
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One audited decision.
 public struct AuditRecord: Sendable, Equatable {
@@ -86,11 +89,36 @@ public final class AuditLog: Sendable {
     private let queue = DispatchQueue(label: "wb.governance.audit")
     private let batchSize: Int
 
-    /// Opens the audit log of the domain behind `store`; the head file defaults to `<domain>/audit.head`.
+    /// Opens the audit log of the domain behind `store`, with its chain head in `headPath`.
+    ///
+    /// Whatever is still queued when the process exits normally is written by an exit handler,
+    /// so a command that returns right after a decision loses no record.
     public init(store: PolicyStore, headPath: String, batchSize: Int = 256) {
         self.store = store
         self.headPath = headPath
         self.batchSize = batchSize
+        AuditLog.registerForExit(self)
+    }
+
+    private final class WeakLog: Sendable {
+        weak let log: AuditLog?
+        init(_ log: AuditLog) { self.log = log }
+    }
+
+    private static let openLogs = Mutex<(logs: [WeakLog], installed: Bool)>(([], false))
+
+    private static func registerForExit(_ log: AuditLog) {
+        let install = openLogs.withLock { state -> Bool in
+            state.logs.removeAll { $0.log == nil }
+            state.logs.append(WeakLog(log))
+            defer { state.installed = true }
+            return !state.installed
+        }
+        if install {
+            atexit {
+                for entry in AuditLog.openLogs.withLock({ $0.logs }) { try? entry.log?.flush() }
+            }
+        }
     }
 
     /// Queues a record; it is written within a few milliseconds, or at the next `flush()`.

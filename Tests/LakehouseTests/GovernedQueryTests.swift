@@ -115,6 +115,26 @@ private func standardPolicy(_ admin: String) -> String {
         _ = try f.rows("DROP TABLE scratch.mine", as: "erin")
     }
 
+    @Test func bulkAppendsAreGovernedLikeInserts() throws {
+        let f = try GovernedFixture("governed-append", policy: standardPolicy)
+        let erin = QueryContext(principal: Principal(.user, "erin"))
+        let done = try f.lakehouse.append(into: TableName("sales", "open"), mode: .append, columns: nil, context: erin) { writer in
+            try writer.write(RowBatch(rows: [[.integer(9), .text("n")]], lineNumbers: [1]))
+        }
+        #expect(done.rowsAppended == 1)
+        #expect(throws: LakehouseError.self) {
+            try f.lakehouse.append(into: TableName("sales", "people"), mode: .append, columns: nil, context: erin) { _ in }
+        }
+        #expect(throws: LakehouseError.self) {
+            try f.lakehouse.append(into: TableName("sales", "new"), mode: .create([ColumnDefinition("a", "INTEGER")]), columns: nil, context: erin) { _ in }
+        }
+        // Overwriting also deletes: erin holds INSERT but not DELETE on sales.open.
+        #expect(throws: LakehouseError.self) {
+            try f.lakehouse.append(into: TableName("sales", "open"), mode: .overwrite, columns: nil, context: erin) { _ in }
+        }
+        #expect(try f.rows("SELECT count(*) FROM sales.open", as: f.admin) == [[.integer(3)]])
+    }
+
     @Test func copiesHoldOnlyWhatTheCallerSees() throws {
         let f = try GovernedFixture("governed-ctas", policy: standardPolicy)
         _ = try f.rows("CREATE TABLE scratch.copy AS SELECT * FROM sales.people", as: "erin")

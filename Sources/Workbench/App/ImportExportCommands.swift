@@ -3,6 +3,7 @@ import CoreSupport
 #if canImport(Glibc)
 import Glibc
 #endif
+import Governance
 import Lakehouse
 import Storage
 
@@ -22,11 +23,11 @@ extension Exit {
         """
 }
 
-/// Opens the domain's lakehouse, or exits with `Exit.domainUnavailable`.
+/// Opens the domain's lakehouse, governed by the domain's access policy, or exits with `Exit.domainUnavailable`.
 func openLakehouse(_ options: DomainOptions, command: String) throws -> Lakehouse {
     let domain = try options.open(command: command)
     do {
-        return try Lakehouse(domain: domain)
+        return try Lakehouse(domain: domain, governance: try GovernanceService(domain: domain))
     } catch {
         printError("wb \(command): \(error)")
         throw Exit.domainUnavailable
