@@ -55,11 +55,10 @@ public final class GovernanceService: Sendable {
 
     /// The engine for the active policy (re-read when another process applied a new version).
     public func engine() throws(GovernanceError) -> (version: Int, engine: PolicyEngine) {
-        let versions = try store.versions()
-        guard let active = versions.first(where: \.isActive) else {
+        guard let active = try store.activeVersion() else {
             throw GovernanceError(.store, "the domain has no active policy")
         }
-        if let cached = cache.withLock({ $0 }), cached.version == active.version { return cached }
+        if let cached = cache.withLock({ $0 }), cached.version == active { return cached }
         guard let current = try store.active() else { throw GovernanceError(.store, "the domain has no active policy") }
         let fresh = (current.version.version, PolicyEngine(policy: current.policy, defaultCatalog: defaultCatalog))
         cache.withLock { $0 = fresh }

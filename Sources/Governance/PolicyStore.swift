@@ -105,6 +105,13 @@ public final class PolicyStore: Sendable {
         }
     }
 
+    /// The number of the active version, or nil before the first apply (one indexed read: checked before every statement).
+    public func activeVersion() throws(GovernanceError) -> Int? {
+        try run("read the active policy version", reading: true) { db in
+            try db.fetchValue("SELECT version FROM policy_active WHERE id = 1", as: Int.self)
+        }
+    }
+
     /// Every version, oldest first.
     public func versions() throws(GovernanceError) -> [PolicyVersion] {
         try run("list policy versions", reading: true) { db in
