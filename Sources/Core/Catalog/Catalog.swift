@@ -219,9 +219,9 @@ public struct CatalogAccess {
         try db.fetchAll(Self.tableSelect + " ORDER BY d.name, t.name").map(tableInfo)
     }
 
-    /// The table `database.table` (case-insensitive), or nil.
-    public func table(database: String, name: String) throws -> TableInfo? {
-        try db.fetchOne(Self.tableSelect + " WHERE d.name = ? AND t.name = ?", [database, name]).map(tableInfo)
+    /// The table `database.table` (case-insensitive), or nil; `withTags: false` skips the tags (a faster lookup).
+    public func table(database: String, name: String, withTags: Bool = true) throws -> TableInfo? {
+        try db.fetchOne(Self.tableSelect + " WHERE d.name = ? AND t.name = ?", [database, name]).map { try tableInfo($0, withTags: withTags) }
     }
 
     /// The table with this id, or nil.
@@ -284,10 +284,10 @@ public struct CatalogAccess {
     // MARK: Columns
 
     /// The live columns of a table, in order.
-    public func columns(ofTable tableID: Int64) throws -> [ColumnInfo] {
+    public func columns(ofTable tableID: Int64, withTags: Bool = true) throws -> [ColumnInfo] {
         try db.fetchAll(
             "SELECT * FROM columns WHERE table_id = ? AND dropped_snapshot IS NULL ORDER BY position", [tableID]
-        ).map(columnInfo)
+        ).map { try columnInfo($0, withTags: withTags) }
     }
 
     /// Every column the table ever had, dropped ones included, by id.
@@ -559,21 +559,30 @@ public struct CatalogAccess {
     }
 
     private func tableInfo(_ row: Row) throws -> TableInfo {
+        try tableInfo(row, withTags: true)
+    }
+
+    private func tableInfo(_ row: Row, withTags: Bool) throws -> TableInfo {
         let id: Int64 = row.value("id")!
         return TableInfo(
             id: id, databaseID: row.value("database_id")!, databaseName: row.value("database_name") ?? "", name: row.value("name")!,
             kind: TableKind(rawValue: row.value("kind") ?? "") ?? .managed, storageName: row.value("storage_name") ?? "",
-            comment: row.value("comment"), owner: row.value("owner") ?? "", tags: try tags(.table, id: id),
+            comment: row.value("comment"), owner: row.value("owner") ?? "", tags: withTags ? try tags(.table, id: id) : [:],
             createdAt: row.value("created_at") ?? "", updatedAt: row.value("updated_at") ?? "",
-            currentSnapshot: row.value("current_snapshot"), rowCount: row.value("row_count"), columns: try columns(ofTable: id))
+            currentSnapshot: row.value("current_snapshot"), rowCount: row.value("row_count"),
+            columns: try columns(ofTable: id, withTags: withTags))
     }
 
     private func columnInfo(_ row: Row) throws -> ColumnInfo {
+        try columnInfo(row, withTags: true)
+    }
+
+    private func columnInfo(_ row: Row, withTags: Bool) throws -> ColumnInfo {
         let id: Int64 = row.value("id")!
         return ColumnInfo(
             id: id, tableID: row.value("table_id")!, name: row.value("name")!, type: row.value("type") ?? "",
             position: row.value("position") ?? 0, nullable: row.value("nullable") ?? true, comment: row.value("comment"),
-            tags: try tags(.column, id: id), storageName: row.value("storage_name") ?? "",
+            tags: withTags ? try tags(.column, id: id) : [:], storageName: row.value("storage_name") ?? "",
             createdAt: row.value("created_at") ?? "", updatedAt: row.value("updated_at") ?? "")
     }
 

@@ -36,7 +36,7 @@ final class Binder {
 
     func bind(_ reference: TableReference) throws -> Binding {
         guard let database = try database(reference.database),
-            let table = try access.table(database: reference.database, name: reference.table)
+            let table = try access.table(database: reference.database, name: reference.table, withTags: false)
         else {
             let known = try access.database(named: reference.database).map { try access.tables(inDatabase: $0.id).map(\.name) } ?? []
             throw LakehouseError.syntax(

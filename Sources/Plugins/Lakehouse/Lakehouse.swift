@@ -29,6 +29,36 @@ public final class Lakehouse: Sendable {
         engine = SQLiteEngine(catalog: catalog, governance: governance)
     }
 
+    /// Page cache and memory map sizes for the store's connections (see Docs/performance.md for how they were chosen).
+    public struct Tuning: Sendable, Equatable {
+        /// SQLite's page cache per connection, in MiB (SQLite's default is 2).
+        public var cacheMiB: Int
+        /// How much of the file SQLite reads through `mmap`, in MiB (0: plain reads, SQLite's default).
+        public var mmapMiB: Int
+
+        public init(cacheMiB: Int, mmapMiB: Int) {
+            self.cacheMiB = cacheMiB
+            self.mmapMiB = mmapMiB
+        }
+
+        /// What the lakehouse uses unless told otherwise.
+        public static let standard = Tuning(cacheMiB: 64, mmapMiB: 1024)
+        /// SQLite's own defaults (for comparison).
+        public static let sqliteDefaults = Tuning(cacheMiB: 2, mmapMiB: 0)
+    }
+
+    /// A store configuration with `tuning` applied to every connection; open the domain with it.
+    public static func configuration(_ tuning: Tuning = .standard, base: Configuration = Configuration()) -> Configuration {
+        var configuration = base
+        let previous = base.prepareDatabase
+        configuration.prepareDatabase = { db in
+            try previous?(db)
+            try db.execute("PRAGMA cache_size = -\(tuning.cacheMiB * 1024)")
+            try db.execute("PRAGMA mmap_size = \(tuning.mmapMiB * 1024 * 1024)")
+        }
+        return configuration
+    }
+
     /// Runs SQL, streaming the rows of the last statement to `sink` (synchronous; the caller's thread blocks).
     public func execute(_ sql: String, context: QueryContext = QueryContext(), sink: QuerySink = .discard) throws(LakehouseError)
         -> QueryOutcome

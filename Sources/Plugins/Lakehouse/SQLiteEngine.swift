@@ -2,6 +2,7 @@ public import Catalog
 import CoreSupport
 import Governance
 import Storage
+import Synchronization
 
 /// The embedded engine: managed tables in the catalog's SQLite file, federated SQLite files attached read-only.
 ///
@@ -17,6 +18,8 @@ public final class SQLiteEngine: LakehouseEngine {
     /// The catalog whose store holds the tables.
     public let catalog: Catalog
     var store: DatabasePool { catalog.store }
+    /// Per connection, the authorizer installed once and the rules it applies while a user statement is prepared.
+    private let authorizers = Mutex<[ObjectIdentifier: AuthorizerSlot]>([:])
 
     /// The domain's access policy; nil runs every statement ungoverned (tests of the engine itself, maintenance).
     public let governance: GovernanceService?
@@ -30,6 +33,26 @@ public final class SQLiteEngine: LakehouseEngine {
     func governance(for principal: Principal, sql: String) throws -> StatementGovernance? {
         guard let governance else { return nil }
         return try StatementGovernance(service: governance, principal: principal, sql: sql)
+    }
+
+    /// Prepares a user statement under `rules` (SQLite consults an authorizer only while preparing).
+    ///
+    /// One authorizer stays on each connection and applies `rules` only during this call, so changing
+    /// rules does not expire the connection's cached statements (`setAuthorizer` would). This is the
+    /// seam the Governance issue's per-principal rules plug into.
+    func prepareUserStatement(
+        _ sql: String, db: Database, rules: @escaping (AuthorizerAction) -> AuthorizerDecision
+    ) throws(DatabaseError) -> Statement {
+        let (slot, fresh) = authorizers.withLock { slots -> (AuthorizerSlot, Bool) in
+            if let slot = slots[ObjectIdentifier(db)] { return (slot, false) }
+            let slot = AuthorizerSlot()
+            slots[ObjectIdentifier(db)] = slot
+            return (slot, true)
+        }
+        if fresh { db.setAuthorizer { action in slot.rules?(action) ?? .allow } }
+        slot.rules = rules
+        defer { slot.rules = nil }
+        return try db.makeStatement(sql)
     }
 
     public func interrupt() {
@@ -47,9 +70,36 @@ public final class SQLiteEngine: LakehouseEngine {
         if writes, context.asOf != nil {
             throw LakehouseError(.readOnly, "--as-of reads the past; it cannot be used with statements that write", sql: sql)
         }
-        let sources = try federatedSources(in: tokens)
+        let names = Set(tokens.filter { $0.kind == .word || $0.kind == .quotedIdentifier }.compactMap { $0.identifier?.lowercased() })
+        // Most statements name no federated source: find out inside the transaction, and only when one is
+        // named start again on a connection with the sources attached (ATTACH cannot run in a transaction).
+        var sources: [CatalogInfo] = []
+        while true {
+            do {
+                return try run(statements, kinds: kinds, sql: sql, writes: writes, sources: sources, names: names, context: context, sink: sink)
+            } catch let needed as SourcesNeeded where sources.isEmpty {
+                sources = needed.sources
+            } catch {
+                throw LakehouseError.wrap(error, sql: sql)
+            }
+        }
+    }
+
+    /// Signals that the statement names federated sources the connection does not have attached.
+    private struct SourcesNeeded: Error {
+        var sources: [CatalogInfo]
+    }
+
+    private func run(
+        _ statements: [[SQLToken]], kinds: [StatementKind], sql: String, writes: Bool, sources: [CatalogInfo], names: Set<String>,
+        context: QueryContext, sink: QuerySink
+    ) throws -> QueryOutcome {
         do {
             return try withConnection(write: writes, sources: sources, timeout: context.timeout) { db in
+                if sources.isEmpty {
+                    let named = try CatalogAccess(db).catalogs().filter { $0.kind == .sqlite && names.contains($0.name.lowercased()) }
+                    if !named.isEmpty { throw SourcesNeeded(sources: named) }
+                }
                 var outcome = QueryOutcome()
                 let commit = writes ? try Commit(db: db, principal: context.principal) : nil
                 for (index, statement) in statements.enumerated() {
@@ -61,8 +111,6 @@ public final class SQLiteEngine: LakehouseEngine {
                 if let commit { outcome.snapshots = try commit.finish() }
                 return outcome
             }
-        } catch {
-            throw LakehouseError.wrap(error, sql: sql)
         }
     }
 
@@ -87,14 +135,6 @@ public final class SQLiteEngine: LakehouseEngine {
                 attached.append(schema)
             }
             return try db.inTransaction(write ? .immediate : .deferred) { try limited(db) }
-        }
-    }
-
-    /// The federated catalogs whose databases the SQL names (`src.table`).
-    private func federatedSources(in tokens: [SQLToken]) throws -> [CatalogInfo] {
-        let names = Set(tokens.filter { $0.kind == .word || $0.kind == .quotedIdentifier }.compactMap { $0.identifier?.lowercased() })
-        return try catalog.read { access in
-            try access.catalogs().filter { $0.kind == .sqlite && names.contains($0.name.lowercased()) }
         }
     }
 
@@ -164,8 +204,8 @@ public final class SQLiteEngine: LakehouseEngine {
         }
         let statement: Statement
         do {
-            statement = try db.withAuthorizer(binder.authorizer(writing: target)) { try db.makeStatement(mapped.sql) }
-        } catch let error as DatabaseError {
+            statement = try prepareUserStatement(mapped.sql, db: db, rules: binder.authorizer(writing: target))
+        } catch {
             throw positioned(error, mapped: mapped, sql: sql, access: access)
         }
         let columns = statement.columnNames
@@ -342,6 +382,11 @@ public final class SQLiteEngine: LakehouseEngine {
             throw LakehouseError.wrap(error)
         }
     }
+}
+
+/// The rules an authorizer applies on one connection; touched only by the thread that holds the connection.
+final class AuthorizerSlot: @unchecked Sendable {
+    var rules: ((AuthorizerAction) -> AuthorizerDecision)?
 }
 
 /// Writes rows with one prepared INSERT inside the append's transaction.

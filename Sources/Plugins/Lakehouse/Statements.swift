@@ -244,8 +244,8 @@ struct Statements {
         }
         let probe: Statement
         do {
-            probe = try db.withAuthorizer(binder.authorizer(writing: nil)) { try db.makeStatement(mapped.sql) }
-        } catch let error as DatabaseError {
+            probe = try engine.prepareUserStatement(mapped.sql, db: db, rules: binder.authorizer(writing: nil))
+        } catch {
             var result = LakehouseError.from(error, sql: sql)
             result.message = engine.unmapNames(result.message, access: access)
             if let offset = error.offset {
@@ -260,9 +260,7 @@ struct Statements {
         let table = try storage.create(name, definitions: definitions, suffix: "", commit: commit, principal: principal)
         let list = table.columns.map { TableStorage.q($0.storageName) }.joined(separator: ", ")
         let insert = "INSERT INTO main.\(TableStorage.q(table.storageName)) (\(list)) \(mapped.sql)"
-        try db.withAuthorizer(binder.authorizer(writing: table)) {
-            try db.makeStatement(insert).execute()
-        }
+        try engine.prepareUserStatement(insert, db: db, rules: binder.authorizer(writing: table)).execute()
         let rows = db.changesCount
         commit.record(table.id, added: rows)
         outcome.changes += rows

@@ -13,11 +13,11 @@ struct LakehouseClient {
     let governance: GovernanceService
 
     /// Opens the domain, registers the Lakehouse plugin on a bus; failures exit with `Exit.domainUnavailable`.
-    static func open(_ options: DomainOptions, command: String) throws -> LakehouseClient {
-        let domain = try options.open(command: command)
+    static func open(_ options: DomainOptions, command: String, tuning: Lakehouse.Tuning = .standard) throws -> LakehouseClient {
         let lakehouse: Lakehouse
         let governance: GovernanceService
         do {
+            let domain = try Domain.open(at: options.home, configuration: Lakehouse.configuration(tuning))
             governance = try GovernanceService(domain: domain)
             lakehouse = try Lakehouse(domain: domain, governance: governance)
         } catch {

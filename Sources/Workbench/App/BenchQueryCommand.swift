@@ -1,0 +1,34 @@
+import ArgumentParser
+import CoreSupport
+import Lakehouse
+
+/// `wb bench query`: in-process timings of lakehouse queries through the bus, for Benchmarks/lakehouse.
+struct BenchQueryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query", abstract: "Time SQL through the lakehouse gate: one warm-up run, then the median of --repeat runs.")
+
+    @Option(name: .customLong("repeat"), help: "Timed runs of each query.") var repeats = 3
+    @Option(name: .customLong("cache-mib"), help: "SQLite page cache per connection (MiB).") var cacheMiB = Lakehouse.Tuning.standard.cacheMiB
+    @Option(name: .customLong("mmap-mib"), help: "SQLite memory map size (MiB).") var mmapMiB = Lakehouse.Tuning.standard.mmapMiB
+    @Argument(help: "Queries to time, one argument each.") var queries: [String]
+    @OptionGroup var domain: DomainOptions
+
+    func run() async throws {
+        let client = try LakehouseClient.open(domain, command: "bench query", tuning: Lakehouse.Tuning(cacheMiB: cacheMiB, mmapMiB: mmapMiB))
+        var results: [JSON] = []
+        for sql in queries {
+            var samples: [Double] = []
+            var rows = 0
+            for run in 0...max(1, repeats) {
+                let start = Clock.monotonic()
+                let result = try await client.send(LakehouseQuery(sql: sql))
+                let elapsed = (Clock.monotonic() - start) * 1000
+                rows = result.rows.count
+                if run > 0 { samples.append(elapsed) }
+            }
+            samples.sort()
+            results.append(["sql": .string(sql), "median_ms": .double(percentile(samples, 0.5)), "min_ms": .double(samples[0]), "rows": .int(rows)])
+        }
+        printJSON(["cache_mib": .int(cacheMiB), "mmap_mib": .int(mmapMiB), "queries": .array(results)])
+    }
+}
