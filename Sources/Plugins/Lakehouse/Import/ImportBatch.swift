@@ -9,7 +9,7 @@ public enum ValueKind: UInt8, Sendable {
 ///
 /// Rows are rectangular (`columnCount` values each). Text is valid UTF-8. The arrays are
 /// reused from batch to batch, so a reader's memory stays bounded by the batch limits.
-public struct ImportBatch {
+public struct ImportBatch: Sendable {
     /// The number of values in each row.
     public internal(set) var columnCount: Int
     /// The number of rows.

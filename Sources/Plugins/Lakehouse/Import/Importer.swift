@@ -138,10 +138,20 @@ public enum Importer {
         var skipped: [RejectedRow] = []
         var skippedCount = 0
         var rowsImported = 0
-        let outcome = try lakehouse.append(into: table, mode: mode, columns: columns.map(\.name), context: context) { writer in
-            try source.forEachBatch { original in
-                var batch = original
-                if expected.contains(where: { $0 != nil }) { checkTypes(&batch, expected: expected, names: columns.map(\.name)) }
+        // The file is parsed on its own thread while this one inserts: two batches in flight at most.
+        let pipe = BatchPipe(capacity: 2)
+        final class SourceBox: @unchecked Sendable {  // handed to the reading thread, then only read here after it ends
+            var source: any RowSource
+            init(_ source: any RowSource) { self.source = source }
+        }
+        let box = SourceBox(source)
+        pipe.startReading { put in try box.source.forEachBatch { try put($0) } }
+        defer { pipe.cancelAndWait() }
+        let names = columns.map(\.name)
+        let checking = expected.contains { $0 != nil }
+        let outcome = try lakehouse.append(into: table, mode: mode, columns: names, context: context) { writer in
+            while var batch = try pipe.take() {
+                if checking { checkTypes(&batch, expected: expected, names: names) }
                 guard batch.columnCount == columns.count else {
                     let line = batch.lines.first ?? 0
                     throw ImportFailure(
@@ -166,6 +176,8 @@ public enum Importer {
                 progress?(ImportProgress(bytesRead: batch.bytesRead, totalBytes: totalBytes, rowsImported: rowsImported))
             }
         }
+        pipe.cancelAndWait()
+        source = box.source
         var warnings: [String] = []
         if existing == nil {
             for (before, after) in zip(columns, source.finalColumns) where before.type != after.type {
