@@ -500,7 +500,7 @@ public struct TextEditor: Sendable, Equatable {
         return true
     }
 
-    /// Indents: with a selection (or `lines`), every line it touches by 4 spaces; else inserts spaces up to the next 4-column stop.
+    /// Indents: with a selection, every line it touches by 4 spaces (empty lines stay empty); else inserts spaces up to the next 4-column stop.
     public mutating func indent() {
         if selection != nil {
             shiftSelectedLines(by: 1)
