@@ -149,6 +149,19 @@ struct EditorHighlightTests {
         #expect(EditorScreen(plain, width: 30, height: 2).style(0, 0) == theme.text)
     }
 
+    @Test func selectionAndBracketsStayVisibleWithoutColour() {
+        var editor = TextEditor(text: "f(x)  # note", language: .python)
+        editor.select(from: pos(0, 0), to: pos(0, 1))
+        let screen = EditorScreen(editor, width: 14, height: 1)
+        for depth in [ColorDepth.none, .ansi16, .palette256, .trueColor] {
+            #expect(screen.style(0, 0).reduced(to: depth).attributes.contains(.reverse), "\(depth)")
+            #expect(screen.style(1, 0).reduced(to: depth).attributes.isSuperset(of: [.bold, .underline]), "\(depth)")
+            #expect(screen.style(6, 0).reduced(to: depth).attributes.contains(.italic), "\(depth)")
+        }
+        #expect(screen.style(6, 0).reduced(to: .none).foreground == .default)
+        #expect(screen.style(6, 0).reduced(to: .ansi16).foreground == .ansi(8))
+    }
+
     @Test func spansForReadOnlyViews() {
         let theme = EditorTheme.standard
         let spans = SyntaxHighlighter.spans(for: "SELECT 1", language: .sql)
