@@ -380,6 +380,17 @@ struct EditorUndoIndentTests {
         #expect(plain.text == "  a:\n  b")
     }
 
+    @Test func aColonInsideADocstringOpensNoBlock() {
+        var editor = TextEditor(text: "def f():\n    \"\"\"Sum.\n\n    Args:", language: .python)
+        editor.moveToEnd()
+        editor.press(Keys.enter)
+        #expect(editor.lines.last == "    ")
+        editor.setText("s = 'a:'")
+        editor.moveToEnd()
+        editor.press(Keys.enter)
+        #expect(editor.lines.last == "")
+    }
+
     @Test func enterOnABlankLineLeavesNoTrailingSpaces() {
         var editor = TextEditor(language: .python)
         editor.press(Keys.type("if x:\n\n"))

@@ -378,8 +378,7 @@ public struct TextEditor: Sendable, Equatable {
         let line = lines[range.lowerBound.line]
         let before = String(line.prefix(range.lowerBound.column))
         var indent = String(before.prefix { $0 == " " || $0 == "\t" })
-        if language == .python {
-            let code = Self.pythonCode(before)
+        if language == .python, let code = Self.pythonCode(before, state: lexStates[range.lowerBound.line]) {
             let trimmed = code.trimmingTrailingWhitespace
             let firstWord = trimmed.drop { $0 == " " || $0 == "\t" }.prefix { SyntaxHighlighter.isIdentifierPart($0) }
             if trimmed.hasSuffix(":") || trimmed.hasSuffix("(") || trimmed.hasSuffix("[") || trimmed.hasSuffix("{") {
@@ -436,10 +435,12 @@ public struct TextEditor: Sendable, Equatable {
         return (i, leading + marker + " ")
     }
 
-    /// The code part of a Python line: the text before a `#` comment that is not in a string.
-    static func pythonCode(_ line: String) -> String {
+    /// The code part of a Python line that starts in `state`: the text before a `#` comment; nil
+    /// when the line ends inside a string (a docstring's `Args:` opens no block).
+    static func pythonCode(_ line: String, state: LexState) -> String? {
         let characters = Array(line)
-        let (tokens, _) = SyntaxHighlighter.tokenize(characters, language: .python, state: .normal)
+        let (tokens, end) = SyntaxHighlighter.tokenize(characters, language: .python, state: state)
+        guard end == .normal else { return nil }
         if let comment = tokens.last, comment.kind == .comment { return String(characters[..<comment.range.lowerBound]) }
         return line
     }
