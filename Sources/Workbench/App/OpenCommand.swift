@@ -19,7 +19,8 @@ struct OpenCommand: AsyncParsableCommand {
             to $WB_HOME/recovery/, and reopening after a crash offers them back. \
             With --headless, or when standard input or output is not a terminal, the notebook runs headless \
             in its kernel and each cell is printed with its outputs as a transcript; the file is not modified. \
-            \(Exit.help)
+            Exit codes in a terminal: 0 after quitting; 1 ncurses cannot drive the terminal (check TERM); \
+            5 the notebook cannot be read. Headless: \(Exit.help)
             """)
 
     @Argument(help: "The notebook to open (.ipynb or percent-format .py); created on save if it does not exist.")
