@@ -491,4 +491,19 @@ struct NotebookAppTests {
         state = Self.send(state, .session(.inspection(id: again, text: nil)))
         #expect(state.message?.text == "the kernel has no help for that")
     }
+
+    @Test func clicksSelectWheelScrollsAndResizeReflows() {
+        var state = Self.state(Self.notebook((0..<10).map { "x\($0) = \($0)" }), width: 40, height: 10)
+        state = Self.send(state, .input(.mouse(MouseEvent(.press(.left), x: 5, y: 4))))
+        #expect(state.selected == 1, "row 4 is the header of cell 2 (three rows a cell)")
+        state = Self.send(state, .input(.mouse(MouseEvent(.scrollDown, x: 0, y: 0))))
+        #expect(state.scrollTop == 3 && Self.screen(state)[0] == Self.rule("[ ] code · cell 2", width: 40, selected: true))
+        state = Self.send(state, .input(.mouse(MouseEvent(.press(.left), x: 5, y: 7))))
+        #expect(state.selected == 3)
+        state = Self.send(state, .resize(Size(width: 30, height: 6)))
+        let screen = Self.screen(state)
+        #expect(screen.count == 6 && screen.contains(Self.rule("[ ] code · cell 4", width: 30, selected: true)))
+        #expect(screen.allSatisfy { DisplayWidth.of($0) <= 30 })
+        #expect(screen[5].hasPrefix(" demo.ipynb  COMMAND  python3"))
+    }
 }
