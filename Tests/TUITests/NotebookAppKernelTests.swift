@@ -8,7 +8,7 @@ import Testing
 @testable import TUI
 
 /// The app against a real ipykernel: the runtime performs the app's commands and the session reports back.
-@Suite("Notebook app with a kernel", .serialized, .timeLimit(.minutes(4)))
+@Suite("Notebook app with a kernel", .serialized, .timeLimit(.minutes(6)))
 struct NotebookAppKernelTests {
     typealias App = NotebookApp
 
@@ -33,7 +33,7 @@ struct NotebookAppKernelTests {
     /// Feeds session events to the runtime until `condition` holds (generous deadline); records the screen if it never does.
     @discardableResult
     static func pump(
-        _ runtime: App.Runtime, _ what: String, seconds: Double = 60, sourceLocation: SourceLocation = #_sourceLocation,
+        _ runtime: App.Runtime, _ what: String, seconds: Double = 120, sourceLocation: SourceLocation = #_sourceLocation,
         until condition: (App.State) -> Bool
     ) async -> Bool {
         let deadline = Clock.monotonic() + seconds
@@ -111,7 +111,7 @@ struct NotebookAppKernelTests {
         await Self.pump(runtime, "the cell no longer running") { $0.cells[0].run == .idle }
         #expect(runtime.state.cells.map(\.source) == ["import os; os._exit(7)", "print('back')"])
         Self.press(runtime, .char("0"), .char("0"))
-        guard await Self.pump(runtime, "the restarted kernel", until: { $0.kernel == .idle }) else { return }
+        guard await Self.pump(runtime, "the restarted kernel", seconds: 150, until: { $0.kernel == .idle }) else { return }
         Self.press(runtime, .char("j"), .key(.function(5)))
         guard await Self.pump(runtime, "output after the restart", until: Self.finished(1)) else { return }
         #expect(runtime.state.cells[1].outputs.first?.text == "back\n")
