@@ -124,4 +124,23 @@ import Testing
         #expect(throws: GovernanceError.self) { try PolicyFile.parse("") }
         #expect(throws: GovernanceError.self) { try PolicyFile.parse("# only a comment\n") }
     }
+
+    @Test func renderedPoliciesReadBackTheSame() throws {
+        let text = try String(contentsOf: Self.example, encoding: .utf8)
+        let policy = try PolicyFile.parse(text, file: "policies.yaml")
+        let rendered = PolicyFile.render(policy, header: "generated")
+        let again = try PolicyFile.parse(rendered, file: "rendered")
+        #expect(again == policy, "\(rendered)")
+        // Awkward names and values survive quoting.
+        let odd = Policy(
+            groups: ["two words": ["o'brien", "null", "123"]],
+            grants: [
+                Grant(
+                    id: "g-1", principals: [Principal(.group, "two words")], permissions: [.data(.select)],
+                    resource: .table(catalog: nil, database: "sales db", name: "t:1"),
+                    columns: .include([ColumnRef("a \"b\"")]), rows: try RowPredicate.parse("\"a \"\"b\"\"\" = 'x\\y' OR c IS NULL"),
+                    masks: [ColumnMask(ColumnRef("a \"b\""), .showLast(2))])
+            ])
+        #expect(try PolicyFile.parse(PolicyFile.render(odd)) == odd, "\(PolicyFile.render(odd))")
+    }
 }
