@@ -16,6 +16,29 @@ public final class GovernanceService: Sendable {
     public let audit: AuditLog
     public let defaultCatalog: String
     private let cache = Mutex<(version: Int, engine: PolicyEngine)?>(nil)
+    private let plans = Mutex<(version: Int, entries: [PlanKey: AccessPlan])>((0, [:]))
+
+    private struct PlanKey: Hashable {
+        var user: String
+        var table: TableDescriptor
+        var permission: DataPermission
+    }
+
+    /// The access plan of `user` on `table`, remembered per policy version (the table's
+    /// descriptor is part of the key, so a renamed column or a new tag makes a new plan).
+    public func accessPlan(user: String, table: TableDescriptor, permission: DataPermission) throws(GovernanceError)
+        -> (version: Int, plan: AccessPlan)
+    {
+        let (version, engine) = try engine()
+        let key = PlanKey(user: user, table: table, permission: permission)
+        if let plan = plans.withLock({ $0.version == version ? $0.entries[key] : nil }) { return (version, plan) }
+        let plan = engine.accessPlan(user: user, table: table, permission: permission)
+        plans.withLock { state in
+            if state.version != version || state.entries.count > 10_000 { state = (version, [:]) }
+            state.entries[key] = plan
+        }
+        return (version, plan)
+    }
 
     /// The policy a new domain starts with: its creator may do everything, with grant option.
     public static func initialPolicy(admin: String) -> String {

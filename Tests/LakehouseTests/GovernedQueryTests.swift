@@ -146,6 +146,16 @@ private func standardPolicy(_ admin: String) -> String {
         #expect(try f.rows("SELECT count(*) FROM scratch.ids", as: f.admin) == [[.integer(2)]])
     }
 
+    @Test func aPolicyChangeTakesEffectOnTheNextStatement() throws {
+        let f = try GovernedFixture("governed-change", policy: standardPolicy)
+        #expect(try f.rows("SELECT count(*) FROM sales.people", as: "erin") == [[.integer(2)]])
+        try f.governance.apply(
+            standardPolicy(f.admin).replacingAll("rows: \"region = 'EU'\"", with: "rows: \"region = 'US'\""), file: "v3", by: f.admin)
+        #expect(try f.rows("SELECT id FROM sales.people ORDER BY id", as: "erin") == [[.integer(2)], [.integer(4)]])
+        try f.governance.rollback(to: 2, by: f.admin)
+        #expect(try f.rows("SELECT id FROM sales.people ORDER BY id", as: "erin") == [[.integer(1)], [.integer(3)]])
+    }
+
     @Test func everyDecisionIsAudited() throws {
         let f = try GovernedFixture("governed-audit", policy: standardPolicy)
         _ = try f.rows("SELECT * FROM sales.people", as: "erin")

@@ -68,7 +68,7 @@ public final class StatementGovernance {
     func read(_ table: TableDescriptor, from relation: String, columnName: @escaping (ColumnDescriptor) -> String, offset: Int?) throws
         -> String?
     {
-        let plan = engine.accessPlan(user: user, table: table, permission: .select)
+        let plan = try cachedPlan(table, .select)
         let restricted = plan.decision.allowed && !plan.isUnrestricted
         audit(.select, table, plan.decision, detail: restricted ? "filtered: \(plan.decision.reason)" : plan.decision.reason)
         guard plan.decision.allowed, let select = SecureView.select(plan, from: relation, columnName: columnName) else {
@@ -81,7 +81,7 @@ public final class StatementGovernance {
 
     /// Checks a write (INSERT, UPDATE, DELETE) of `table`; writes under a row filter, column list or mask are refused for now.
     func write(_ table: TableDescriptor, permission: DataPermission, offset: Int?) throws {
-        let plan = engine.accessPlan(user: user, table: table, permission: permission)
+        let plan = try cachedPlan(table, permission)
         audit(permission, table, plan.decision, detail: plan.decision.reason)
         guard plan.decision.allowed else { throw refuse(permission, table, plan.decision, offset: offset) }
         guard plan.isUnrestricted else {
@@ -89,6 +89,15 @@ public final class StatementGovernance {
                 .denied,
                 "\(user) may \(permission.rawValue) \(table.qualifiedName) only under a row filter or column list (\(plan.decision.reason)); "
                     + "filtered writes are not supported yet, so the write is refused", sql: sql)
+        }
+    }
+
+    /// The plan of this statement's user, from the service's cache (kept per policy version).
+    private func cachedPlan(_ table: TableDescriptor, _ permission: DataPermission) throws -> AccessPlan {
+        do {
+            return try service.accessPlan(user: user, table: table, permission: permission).plan
+        } catch {
+            throw LakehouseError(.storage, "cannot read the access policy: \(error)", sql: sql)
         }
     }
 
