@@ -70,7 +70,7 @@ let package = Package(
             path: "Sources/Kernels", swiftSettings: swiftSettings),
 
         .target(
-            name: "Lifecycle", dependencies: ["CoreSupport", "Kernels"], path: "Sources/Lifecycle",
+            name: "Lifecycle", dependencies: ["CoreSupport", "Storage", "Notebook", "Kernels", .product(name: "Yams", package: "Yams")], path: "Sources/Lifecycle",
             swiftSettings: swiftSettings),
         .target(
             name: "Governance",
@@ -139,7 +139,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Notebook", "Kernels", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LifecycleTests", dependencies: ["Lifecycle", "Kernels", "Storage", "CoreSupport", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "GitTests", dependencies: ["Git", "Notebook", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "WorkbenchTests", dependencies: ["CoreSupport", "Notebook", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WorkbenchTests", dependencies: ["CoreSupport", "Notebook", "TestSupport", "Lifecycle", "Storage"], swiftSettings: swiftSettings),
     ]
 )

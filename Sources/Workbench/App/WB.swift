@@ -19,7 +19,7 @@ struct WB: AsyncParsableCommand {
             OpenCommand.self, ViewCommand.self, RunCommand.self, KernelsCommand.self, ConvertCommand.self, DoctorCommand.self,
             SQLCommand.self, CatalogCommand.self, PolicyCommand.self, AuditCommand.self, BenchCommand.self, GitCommand.self,
             NbdiffCommand.self,
-            ImportCommand.self, ExportCommand.self, KernelCommand.self,
+            ImportCommand.self, ExportCommand.self, KernelCommand.self, SessionsCommand.self, LifecycleCommand.self,
         ],
         defaultSubcommand: OpenCommand.self
     )

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CoreSupport
+import Kernels
+
+/// Stops a session's kernel from any process: `shutdown_request` over its connection file, then SIGTERM, then SIGKILL.
+public enum SessionStopper {
+    /// How a kernel ended.
+    public enum Outcome: String, Sendable {
+        /// It answered the `shutdown_request` and exited.
+        case shutdownRequest = "shutdown_request"
+        /// It exited on SIGTERM.
+        case terminated = "SIGTERM"
+        /// It had to be killed.
+        case killed = "SIGKILL"
+        /// It was already gone.
+        case alreadyGone = "already gone"
+    }
+
+    /// Stops `record`'s kernel and removes the session (and its connection file).
+    ///
+    /// `force` skips the polite request. Each step waits up to `timeout` seconds for the process to go.
+    public static func stop(_ record: SessionRecord, registry: SessionRegistry, force: Bool = false, timeout: Double = 5) async
+        -> Outcome
+    {
+        var outcome = Outcome.alreadyGone
+        if let kernel = record.kernel, kernel.isAlive {
+            outcome = await stopProcess(kernel, connectionFile: force ? nil : record.connectionFile, timeout: timeout)
+        }
+        removeConnectionFile(record.connectionFile)
+        _ = try? registry.remove(record.id)
+        return outcome
+    }
+
+    static func stopProcess(_ kernel: ProcessIdentity, connectionFile: String?, timeout: Double) async -> Outcome {
+        if let connectionFile, let info = try? ConnectionInfo.read(path: connectionFile), let client = try? KernelClient(connection: info) {
+            let request = client.send("shutdown_request", content: ["restart": false], channel: .control)
+            let gone = await waitGone(kernel, timeout: timeout)
+            client.finish(request.msgID)
+            client.close()
+            if gone {
+                killGroup(kernel)
+                return .shutdownRequest
+            }
+        }
+        guard kernel.isAlive else { return .shutdownRequest }
+        // The kernel leads its own process group (it was started in a new session): signal the group.
+        if killpg(kernel.pid, SIGTERM) != 0 { kill(kernel.pid, SIGTERM) }
+        if await waitGone(kernel, timeout: timeout) {
+            killGroup(kernel)
+            return .terminated
+        }
+        if kernel.isAlive {
+            if killpg(kernel.pid, SIGKILL) != 0 { kill(kernel.pid, SIGKILL) }
+        }
+        _ = await waitGone(kernel, timeout: max(timeout, 10))
+        return .killed
+    }
+
+    /// Kills what the kernel left in its process group (subprocesses of a cell), as KernelManager does.
+    private static func killGroup(_ kernel: ProcessIdentity) {
+        if !kernel.isAlive { killpg(kernel.pid, SIGKILL) }
+    }
+
+    static func waitGone(_ process: ProcessIdentity, timeout: Double) async -> Bool {
+        let deadline = Clock.monotonic() + timeout
+        while Clock.monotonic() < deadline {
+            if !process.isAlive { return true }
+            try? await Task.sleep(for: .milliseconds(25))
+        }
+        return !process.isAlive
+    }
+
+    /// Removes a connection file and, for the `ipc` transport, its sockets (a killed kernel cannot).
+    static func removeConnectionFile(_ file: String?) {
+        guard let file, FileIO.exists(file) else { return }
+        if let info = try? ConnectionInfo.read(path: file), info.transport == "ipc" {
+            for channel in Channel.allCases { unlink(String(info.endpoint(for: channel).dropFirst("ipc://".count))) }
+        }
+        unlink(file)
+    }
+}
