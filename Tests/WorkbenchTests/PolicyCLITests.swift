@@ -15,7 +15,7 @@ struct PolicyCLITests {
 
     @Test(arguments: [
         ["policy", "--help"], ["policy", "validate", "--help"], ["policy", "plan", "--help"], ["policy", "apply", "--help"],
-        ["policy", "rollback", "--help"], ["policy", "versions", "--help"], ["policy", "export", "--help"], ["policy", "check", "--help"], ["policy", "explain", "--help"],
+        ["policy", "rollback", "--help"], ["policy", "versions", "--help"], ["policy", "export", "--help"], ["policy", "check", "--help"], ["policy", "explain", "--help"], ["grant", "--help"], ["revoke", "--help"], ["role", "--help"], ["filter", "--help"], ["mask", "--help"],
         ["audit", "search", "--help"], ["audit", "verify", "--help"],
     ])
     func everyCommandHasHelp(_ args: [String]) throws {
@@ -166,5 +166,27 @@ struct PolicyCLITests {
         #expect(impersonate.stderr.contains("may not run as erin"))
         let search = try wb(["audit", "search", "--action", "governance:impersonate", "--decision", "deny", "--json"])
         #expect(search.stdout.split(separator: "\n").count == 1)
+    }
+
+    @Test func imperativeCommandsMakeNewVersions() throws {
+        #expect(try wb(["sql", "CREATE DATABASE s; CREATE TABLE s.t (id INTEGER, region TEXT, email TEXT); INSERT INTO s.t VALUES (1, 'EU', 'a@x'), (2, 'US', 'b@x')"]).status == 0)
+        let grant = try wb(["grant", "SELECT", "--to", "user:erin", "--on", "table:s.t", "--rows", "region = 'EU'", "--mask", "email=hash", "--id", "eu"])
+        #expect(grant.status == 0, "\(grant.stderr)")
+        #expect(try wb(["grant", "lakehouse:query", "--to", "user:erin", "--id", "q"]).status == 0)
+        #expect(try wb(["sql", "--as", "erin", "SELECT id FROM s.t"]).stdout.contains("1 row"))
+        #expect(try wb(["filter", "eu", "region = 'US'"]).status == 0)
+        #expect(try wb(["mask", "eu", "email", "--clear"]).status == 0)
+        let rows = try wb(["sql", "--as", "erin", "SELECT id, email FROM s.t", "--format", "csv"])
+        #expect(rows.stdout.replacingOccurrences(of: "\r\n", with: "\n") == "id,email\n2,b@x\n", "\(rows.stdout) \(rows.stderr)")
+        #expect(try wb(["role", "create", "analyst"]).status == 0)
+        #expect(try wb(["role", "add", "analyst", "group:nobody"]).status == 20)  // unknown group: refused, nothing applied
+        #expect(try wb(["grant", "SELECT", "--to", "user:erin", "--on", "table:s.t", "--id", "eu"]).status == 20)  // duplicate id
+        #expect(try wb(["filter", "eu", "region = "]).status == 64)
+        #expect(try wb(["revoke", "q"]).status == 0)
+        #expect(try wb(["sql", "--as", "erin", "SELECT 1"]).status == 21)
+        #expect(try wb(["revoke", "no-such-grant"]).status == 20)
+        let versions = try JSON.parse(try wb(["policy", "versions", "--json"]).stdout)
+        guard case .array(let all) = versions else { Issue.record("versions: \(versions)"); return }
+        #expect(all.count == 7)  // initial, eu, q, filter, mask, role, revoke
     }
 }
