@@ -43,7 +43,9 @@ struct NotebookAppKernelTests {
             if condition(runtime.state) { return true }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        Issue.record("never got \(what); screen:\n\(screen(runtime).joined(separator: "\n"))", sourceLocation: sourceLocation)
+        runtime.drain()
+        if condition(runtime.state) { return true }
+        Issue.record("never got \(what) (kernel \(runtime.state.kernel), message \(runtime.state.message?.text ?? "none")); screen:\n\(screen(runtime).joined(separator: "\n"))", sourceLocation: sourceLocation)
         return false
     }
 
