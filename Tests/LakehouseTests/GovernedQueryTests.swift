@@ -2,6 +2,7 @@ import Catalog
 import CoreSupport
 import Governance
 import Lakehouse
+import PluginBus
 import Storage
 import TestSupport
 import Testing
@@ -154,6 +155,33 @@ private func standardPolicy(_ admin: String) -> String {
         #expect(try f.rows("SELECT id FROM sales.people ORDER BY id", as: "erin") == [[.integer(2)], [.integer(4)]])
         try f.governance.rollback(to: 2, by: f.admin)
         #expect(try f.rows("SELECT id FROM sales.people ORDER BY id", as: "erin") == [[.integer(1)], [.integer(3)]])
+    }
+
+    @Test func theCatalogShowsOnlyWhatTheUserMaySee() async throws {
+        let f = try GovernedFixture("governed-catalog", policy: standardPolicy)
+        let bus = Bus()
+        try bus.register(LakehousePlugin(f.lakehouse, events: bus.publisher))
+        let erin = Principal(.user, "erin"), mallory = Principal(.user, "mallory")
+        let listing = try await bus.send(LakehouseCatalogList(database: "sales"), as: erin).json
+        let names = listing["tables"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        #expect(Set(names) == ["sales.people", "sales.open"])
+        let none = try await bus.send(LakehouseCatalogList(), as: mallory).json
+        #expect(none["databases"]?.arrayValue?.isEmpty == true)
+        let described = try await bus.send(LakehouseDescribe(name: "sales.people"), as: erin).json
+        let columns = described["columns"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        #expect(columns == ["id", "name", "email", "region", "born"])  // no salary
+        await #expect(throws: LakehouseError.self) { try await bus.send(LakehouseDescribe(name: "sales.people"), as: mallory) }
+        let hits = try await bus.send(LakehouseSearch(text: "salary"), as: erin).json
+        #expect(hits["hits"]?.arrayValue?.isEmpty == true)
+        let adminHits = try await bus.send(LakehouseSearch(text: "salary"), as: Principal(.user, f.admin)).json
+        #expect(adminHits["hits"]?.arrayValue?.isEmpty == false)
+        // Tagging needs ASSIGN_TAG; maintenance needs ALTER.
+        let tag = LakehouseAnnotate(name: "sales.people", setTags: ["classification": "pii"])
+        await #expect(throws: LakehouseError.self) { try await bus.send(tag, as: erin) }
+        _ = try await bus.send(tag, as: Principal(.user, f.admin))
+        #expect(throws: LakehouseError.self) {
+            try f.lakehouse.compact(TableName("sales", "open"), context: QueryContext(principal: erin))
+        }
     }
 
     @Test func everyDecisionIsAudited() throws {

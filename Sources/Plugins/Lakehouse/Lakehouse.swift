@@ -27,7 +27,11 @@ public final class Lakehouse: Sendable {
             throw LakehouseError(.storage, error.message)
         }
         engine = SQLiteEngine(catalog: catalog, governance: governance)
+        self.governance = governance
     }
+
+    /// The domain's access policy, when this lakehouse is governed.
+    public let governance: GovernanceService?
 
     /// Page cache and memory map sizes for the store's connections (see Docs/performance.md for how they were chosen).
     public struct Tuning: Sendable, Equatable {

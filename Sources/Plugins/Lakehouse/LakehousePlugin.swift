@@ -41,19 +41,28 @@ public final class LakehousePlugin: Plugin {
                 }
                 return LakehouseQueryResult(result)
             },
-            .handle(LakehouseCatalogList.self) { request, _ in
-                CatalogDocument(try self.catalogRead { try CatalogDocuments.list(request.database, access: $0) })
+            .handle(LakehouseCatalogList.self) { request, context in
+                let visibility = self.visibility(context)
+                return CatalogDocument(try self.catalogRead { try CatalogDocuments.list(request.database, access: $0, visibility: visibility) })
             },
-            .handle(LakehouseDescribe.self) { request, _ in
-                CatalogDocument(try self.catalogRead { try CatalogDocuments.describe(request.name, includingExpired: request.includingExpired, access: $0) })
-            },
-            .handle(LakehouseSearch.self) { request, _ in
-                CatalogDocument(try self.catalogRead { access in
-                    .object(["query": .string(request.text), "hits": .array(try access.search(request.text).map(CatalogDocuments.hit))])
+            .handle(LakehouseDescribe.self) { request, context in
+                let visibility = self.visibility(context)
+                return CatalogDocument(try self.catalogRead {
+                    try CatalogDocuments.describe(request.name, includingExpired: request.includingExpired, access: $0, visibility: visibility)
                 })
             },
-            .handle(LakehouseAnnotate.self) { request, _ in
-                CatalogDocument(try self.catalogWrite { try CatalogDocuments.annotate(request, access: $0) })
+            .handle(LakehouseSearch.self) { request, context in
+                let visibility = self.visibility(context)
+                return CatalogDocument(try self.catalogRead { access in
+                    let hits = try access.search(request.text).filter { hit in
+                        try visibility.map { try CatalogDocuments.isVisible(hit, access: access, visibility: $0) } ?? true
+                    }
+                    return .object(["query": .string(request.text), "hits": .array(hits.map(CatalogDocuments.hit))])
+                })
+            },
+            .handle(LakehouseAnnotate.self) { request, context in
+                let visibility = self.visibility(context)
+                return CatalogDocument(try self.catalogWrite { try CatalogDocuments.annotate(request, access: $0, visibility: visibility) })
             },
             .handle(LakehouseExpire.self) { request, context in
                 let outcome = try await self.blocking {
@@ -81,6 +90,11 @@ public final class LakehousePlugin: Plugin {
 
     private func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await offThread(interrupt: { [lakehouse] in lakehouse.engine.interrupt() }, work)
+    }
+
+    /// What the caller may see of the catalog, when the lakehouse is governed.
+    private func visibility(_ context: RequestContext) -> CatalogVisibility? {
+        CatalogVisibility(lakehouse.governance, principal: context.principal)
     }
 
     private func catalogRead(_ body: @escaping @Sendable (CatalogAccess) throws -> JSON) throws -> JSON {

@@ -1,9 +1,18 @@
 import Catalog
 import CoreSupport
+import Governance
 import Storage
 
 /// The two table-maintenance jobs: snapshot retention and compaction.
 extension SQLiteEngine {
+    /// Maintenance changes what time travel can reach: it needs ALTER on the table when the lakehouse is governed.
+    func requireAlter(_ table: TableInfo, access: CatalogAccess, context: QueryContext, what: String) throws {
+        guard let governance = try governance(for: context.principal, sql: "\(what) \(table.qualifiedName)"),
+            let database = try access.database(named: table.databaseName)
+        else { return }
+        try governance.table(StatementGovernance.descriptor(table, database: database), permission: .alter)
+    }
+
     public func expireSnapshots(of name: TableName, policy: RetentionPolicy, context: QueryContext) throws -> MaintenanceOutcome {
         guard policy.olderThan != nil || policy.keepLast != nil else {
             throw LakehouseError(.invalidInput, "say which snapshots to keep: an age (--older-than) or a count (--keep-last), or both")
@@ -16,6 +25,7 @@ extension SQLiteEngine {
             return try withWriter(timeout: context.timeout) { db in
                 let access = CatalogAccess(db)
                 let table = try managedTable(name, access: access)
+                try requireAlter(table, access: access, context: context, what: "expire snapshots of")
                 let snapshots = try access.snapshots(ofTable: table.id)
                 let cutoff = policy.olderThan.map { Clock.now() - $0 }
                 var kept: [Int64] = [], expired: [Int64] = []
@@ -50,6 +60,7 @@ extension SQLiteEngine {
                 let access = CatalogAccess(db)
                 let commit = try Commit(db: db, principal: context.principal)
                 var table = try managedTable(name, access: access)
+                try requireAlter(table, access: access, context: context, what: "compact")
                 let storage = TableStorage(db: db, access: access)
                 var outcome = MaintenanceOutcome(table: table.qualifiedName)
                 try storage.dropDerived(table.id)

@@ -344,6 +344,8 @@ public final class SQLiteEngine: LakehouseEngine {
 
     public func registerSQLiteSource(name: String, path: String, context: QueryContext) throws -> DatabaseInfo {
         let absolute = FilePath.absolute(path)
+        // A federated source is a new catalog: it needs CREATE_DATABASE on catalogs when the lakehouse is governed.
+        try governance(for: context.principal, sql: "register \(name)")?.catalog(name, permission: .createDatabase)
         guard FileIO.exists(absolute) else { throw LakehouseError(.notFound, "there is no file \(absolute)") }
         // Read the file's tables through its own read-only connection: a file that is not SQLite fails here.
         var configuration = Configuration()
