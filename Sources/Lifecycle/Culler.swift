@@ -112,6 +112,8 @@ public struct Culler: Sendable {
             return make(.clean, .deadKernel, session.executionState == "dead" ? "the kernel stopped answering (\(pid))" : "\(pid) is gone")
         }
         if session.state == .stopping { return make(.keep, .stopping, "another process is stopping it") }
+        // Its host gives up (and removes the entry) if the kernel is not ready in time; culling it now would orphan the kernel.
+        if session.state == .starting { return make(.keep, .active, "its kernel is still starting") }
         if policy.maxAge > 0, age > policy.maxAge {
             return make(.cull, .maxAge, "running for \(seconds(age)), longer than max_age \(seconds(policy.maxAge))")
         }

@@ -130,6 +130,9 @@ struct CullingTests {
         #expect(culler.decide(old, now: now, kernelDead: false).rule == .maxAge)
         #expect(culler.decide(young, now: now, kernelDead: false).rule == .disabled)
         #expect(culler.decide(young, now: now, kernelDead: true).action == .clean)
+        var starting = old
+        starting.state = .starting
+        #expect(culler.decide(starting, now: now, kernelDead: false).action == .keep)
     }
 }
 
