@@ -138,7 +138,8 @@ struct CLITests {
         try process.run()
         // Wait until the second cell is running (its output shows up in the log).
         let seen = LockedBox("")
-        let reader = Task.detached {
+        // A thread of its own: a blocking read inside a Task would hold one of the cooperative pool's threads.
+        Thread.detachNewThread {
             let handle = err.fileHandleForReading
             while true {
                 let data = handle.availableData
@@ -153,7 +154,6 @@ struct CLITests {
         process.waitUntilExit()
         // ipykernel watches its parent (JPY_PARENT_PID) and leaves when wb is gone.
         #expect(await poll(60) { kernels.allSatisfy(isGone) })
-        reader.cancel()
         // The first cell's output was saved before wb died (at most a second after it finished).
         let saved = try Notebook.read(path: output)
         #expect(saved.cells.count == 2)
