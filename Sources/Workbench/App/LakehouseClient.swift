@@ -73,7 +73,8 @@ extension Exit {
 
     static let lakehouseHelp = """
         Exit codes: 0 success; 1 the statement failed (bad SQL, unknown name, constraint, read-only, expired snapshot); \
-        4 it timed out; 9 another writer held the lakehouse too long; 23 the domain cannot be opened or read; \
+        4 it timed out; 9 another writer held the lakehouse too long; 21 the access policy does not allow it; \
+        23 the domain cannot be opened or read; \
         64 bad usage; 130 interrupted.
         """
 }
