@@ -46,6 +46,7 @@ public final class KernelManager: Sendable {
         var argv: [String]
         var environment: [String: String]
         var directory: String?
+        var startupCode: String?
     }
 
     private struct State {
@@ -54,16 +55,20 @@ public final class KernelManager: Sendable {
         var kernelInfo: JSONObject? = nil
         var expectingExit = false
         var heartbeatWatch: Task<Void, Never>? = nil
+        /// The process has not yet run the setup's startup code.
+        var needsStartup = true
+        var startupProblem: String? = nil
     }
 
     /// Starts a kernel from its spec, in `directory` (the notebook's folder).
     /// `transport` (`tcp` or `ipc`) overrides the choice `transport(for:ipcPath:)` makes. A kernel
     /// whose heartbeat stays silent for `heartbeatTimeout` seconds is declared dead (a hung or
-    /// stopped process), as Jupyter's restarter does.
+    /// stopped process), as Jupyter's restarter does. `setup` adds environment variables and code
+    /// that `waitForReady` runs silently once each kernel process is ready (after a restart too).
     public static func start(
         spec: KernelSpec, directory: String? = nil, pythonPrefix: String? = KernelSpecFinder.defaultPythonPrefix(),
         runtimeDirectory: String = FilePath.join(Environment.workbenchHome, "runtime"), extraEnvironment: [String: String] = [:],
-        transport: String? = nil, heartbeatTimeout: Double = 30
+        setup: KernelSetup = KernelSetup(), transport: String? = nil, heartbeatTimeout: Double = 30
     ) throws(KernelError) -> KernelManager {
         let id = Identifier.uuid()
         var connection: ConnectionInfo
@@ -88,7 +93,8 @@ public final class KernelManager: Sendable {
         }
         let launch = Launch(
             argv: formatArgv(spec: spec, connectionFile: connectionFile, pythonPrefix: pythonPrefix),
-            environment: kernelEnvironment(spec: spec, extra: extraEnvironment), directory: directory)
+            environment: kernelEnvironment(spec: spec, extra: extraEnvironment.merging(setup.environment) { _, new in new }),
+            directory: directory, startupCode: setup.startupCode)
         let process: ChildProcess
         do {
             process = try ChildProcess(
@@ -273,11 +279,44 @@ public final class KernelManager: Sendable {
                     if case .restarting = s.status { s.status = .idle }
                 }
                 client.resetHeartbeat()
+                try await runStartupCode()
                 return reply
             }
         }
         throw KernelError(.notReady, "kernel \(spec.name) did not become ready within \(Int(timeout)) s" + (logTail().isEmpty ? "" : "\n--- kernel log ---\n\(logTail())"))
     }
+
+    /// Runs the setup's startup code once per kernel process: silently, outside the history.
+    ///
+    /// Code that fails leaves a usable kernel: the failure is kept in `startupProblem` (and the
+    /// kernel's own features still work); only a kernel that dies meanwhile is an error.
+    private func runStartupCode() async throws(KernelError) {
+        guard let code = launch.startupCode else { return }
+        let due = state.withLock { s in
+            defer { s.needsStartup = false }
+            return s.needsStartup
+        }
+        guard due else { return }
+        var options = ExecuteOptions(timeout: 60)
+        options.silent = true
+        options.storeHistory = false
+        let result = await execute(code, options: options)
+        let problem: String?
+        switch result.outcome {
+        case .ok, .aborted:
+            problem = nil
+        case .kernelDied(let why):
+            throw KernelError(.died, why)
+        case .error(let name, let value):
+            problem = "the start-up code (\(code)) failed: \(name): \(value)"
+        case .timedOut:
+            problem = "the start-up code (\(code)) did not finish within 60 s"
+        }
+        state.withLock { $0.startupProblem = problem }
+    }
+
+    /// Why the setup's start-up code failed in the current kernel process, if it did.
+    public var startupProblem: String? { state.withLock { $0.startupProblem } }
 
     enum CollectOutcome {
         case done
@@ -486,6 +525,7 @@ public final class KernelManager: Sendable {
             s.process = process
             s.status = .restarting
             s.expectingExit = false
+            s.needsStartup = true
         }
         client.resetHeartbeat()
         watch(process)
@@ -748,3 +788,16 @@ final class ExecutionTracker: Sendable {
     }
 }
 
+
+/// What an application adds to the kernels it starts: environment variables, and code run once each kernel process is ready.
+public struct KernelSetup: Sendable {
+    /// Variables set in the kernel's environment (over the caller's and the spec's).
+    public var environment: [String: String]
+    /// Code `waitForReady` runs silently and outside the history, in every new kernel process (after a restart too).
+    public var startupCode: String?
+
+    public init(environment: [String: String] = [:], startupCode: String? = nil) {
+        self.environment = environment
+        self.startupCode = startupCode
+    }
+}

@@ -18,6 +18,8 @@ public struct NotebookRunner: Sendable {
         public var outputPath: String?
         /// The kernel's working directory; default: the input notebook's folder.
         public var workingDirectory: String?
+        /// What the application adds to the kernel it starts for this notebook (environment, start-up code).
+        public var kernelSetup: @Sendable (KernelSpec) -> KernelSetup = { _ in KernelSetup() }
 
         public init() {}
     }
@@ -96,7 +98,8 @@ public struct NotebookRunner: Sendable {
         }
         var report = Report(kernelName: spec.name, notebook: nb)
         let directory = options.workingDirectory ?? FilePath.directory(of: FilePath.absolute(inputPath))
-        let kernel = try KernelManager.start(spec: spec, directory: directory, pythonPrefix: finder.pythonPrefix)
+        let kernel = try KernelManager.start(
+            spec: spec, directory: directory, pythonPrefix: finder.pythonPrefix, setup: options.kernelSetup(spec))
         do {
             try await kernel.waitForReady(timeout: options.startupTimeout)
         } catch {

@@ -67,7 +67,9 @@ struct OpenCommand: AsyncParsableCommand {
         if kernel != nil { state.kernelName = kernelName }
         let queue = EventQueue()
         let session = KernelSession(
-            configuration: KernelSession.Configuration(kernelName: kernelName, directory: FilePath.directory(of: FilePath.absolute(path))),
+            configuration: KernelSession.Configuration(
+                kernelName: kernelName, directory: FilePath.directory(of: FilePath.absolute(path)),
+                kernelSetup: { SQLMagic.kernelSetup(for: $0, home: home) }),
             queue: queue)
         let runtime = NotebookApp.Runtime(state: state, session: session, queue: queue, home: home)
         let ending: NotebookApp.Ending
@@ -93,6 +95,7 @@ struct OpenCommand: AsyncParsableCommand {
         }
         var options = NotebookRunner.Options()
         options.kernelName = kernel
+        options.kernelSetup = { SQLMagic.kernelSetup(for: $0) }
         let cancellation = NotebookRunner.Cancellation()
         let signals = SignalWatcher([SIGINT, SIGTERM]) { cancellation.cancel() }
         defer { signals.stop() }

@@ -103,6 +103,7 @@ struct RunCommand: AsyncParsableCommand {
         options.startupTimeout = startupTimeout
         options.outputPath = output
         options.workingDirectory = workingDirectory
+        options.kernelSetup = { SQLMagic.kernelSetup(for: $0) }
         if let output {
             let dir = FilePath.directory(of: FilePath.absolute(output))
             guard FileIO.isDirectory(dir) else {

@@ -21,12 +21,16 @@ public final class KernelSession: Sendable {
         public var runtimeDirectory: String
         /// Seconds the kernel has to answer `kernel_info` after it starts.
         public var startupTimeout: Double
+        /// What the application adds to the kernel (environment, start-up code such as loading `%%sql`).
+        public var kernelSetup: @Sendable (KernelSpec) -> KernelSetup
 
         /// A configuration; the runtime folder defaults to `$WB_HOME/runtime`.
         public init(
             kernelName: String, directory: String, finder: KernelSpecFinder = KernelSpecFinder(),
-            runtimeDirectory: String = FilePath.join(Environment.workbenchHome, "runtime"), startupTimeout: Double = 60
+            runtimeDirectory: String = FilePath.join(Environment.workbenchHome, "runtime"), startupTimeout: Double = 60,
+            kernelSetup: @escaping @Sendable (KernelSpec) -> KernelSetup = { _ in KernelSetup() }
         ) {
+            self.kernelSetup = kernelSetup
             self.kernelName = kernelName
             self.directory = directory
             self.finder = finder
@@ -151,7 +155,7 @@ public final class KernelSession: Sendable {
             let spec = try configuration.finder.spec(named: configuration.kernelName)
             kernel = try KernelManager.start(
                 spec: spec, directory: configuration.directory, pythonPrefix: configuration.finder.pythonPrefix,
-                runtimeDirectory: configuration.runtimeDirectory)
+                runtimeDirectory: configuration.runtimeDirectory, setup: configuration.kernelSetup(spec))
         } catch {
             queue.post(.kernelStatus(.dead(Self.firstLine(error.message))))
             return nil

@@ -1,0 +1,92 @@
+import CoreSupport
+import Foundation
+import Notebook
+import TestSupport
+import Testing
+
+/// `%%sql` cells in the Python kernels wb starts: real ipykernel, real `wb sql`, a scratch domain per test.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct SQLMagicTests {
+    /// A MIME bundle entry as one string (nbformat may store it as a list of lines).
+    func text(_ value: JSON?) -> String {
+        if let s = value?.stringValue { return s }
+        return (value?.arrayValue ?? []).compactMap(\.stringValue).joined()
+    }
+
+    @Test func sqlCellsRenderAsTablesAndOutHandsADataFrameToPython() throws {
+        let dir = WB.scratch("sql-magic")
+        let home = FilePath.join(dir, "home")
+        let input = try WB.notebook(
+            [
+                "%%sql\nCREATE TABLE sales.orders (id INTEGER PRIMARY KEY, customer TEXT, amount REAL)",
+                "%%sql\nINSERT INTO sales.orders VALUES (1, 'ann', 9.5), (2, 'b<o>b', 3)",
+                "%%sql\nSELECT customer, amount FROM sales.orders ORDER BY id",
+                "%%sql --out df\nSELECT * FROM sales.orders ORDER BY id",
+                "print(type(df).__name__, len(df), list(df.columns), df['amount'].sum())",
+                "%%sql --as-of 1 --out empty\nSELECT * FROM sales.orders",
+                "print(len(empty))",
+            ], in: dir)
+        let output = FilePath.join(dir, "out.ipynb")
+        let result = try WB.run(["run", input, "-o", output, "--json"], environment: ["WB_HOME": home])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let cells = try Notebook.read(path: output).cells
+
+        let created = try #require(cells[0].outputs.first { $0.outputType == "execute_result" }?.data)
+        #expect(text(created["text/plain"]).contains("snapshot 1 of sales.orders: create"))
+        let inserted = try #require(cells[1].outputs.first { $0.outputType == "execute_result" }?.data)
+        #expect(text(inserted["text/plain"]).contains("snapshot 2 of sales.orders: append, 2 rows"))
+
+        let table = try #require(cells[2].outputs.first { $0.outputType == "execute_result" }?.data)
+        #expect(text(table["text/plain"]) == "customer | amount\n---------+-------\nann      |    9.5\nb<o>b    |    3.0\n(2 rows)")
+        let html = text(table["text/html"])
+        #expect(html.contains("<th>customer</th><th>amount</th>"))
+        #expect(html.contains("<td style=\"text-align:left\">b&lt;o&gt;b</td>"))
+        let resource = try #require(table["application/vnd.dataresource+json"])
+        #expect(resource["schema"]?["fields"] == [["name": "customer", "type": "string"], ["name": "amount", "type": "number"]])
+        #expect(resource["data"]?.arrayValue?[1] == ["customer": "b<o>b", "amount": 3.0])
+
+        #expect(cells[3].outputs.first?.text == "df: 2 rows as a pandas DataFrame\n")
+        #expect(cells[4].outputs.first?.text == "DataFrame 2 ['id', 'customer', 'amount'] 12.5\n")
+        // Time travel in a cell: snapshot 1 is the table as created, before the rows came.
+        #expect(cells[5].outputs.first?.text == "empty: 0 rows as a pandas DataFrame\n")
+        #expect(cells[6].outputs.first?.text == "0\n")
+    }
+
+    @Test func aBadStatementIsAJupyterErrorNamingTheLine() throws {
+        let dir = WB.scratch("sql-magic-error")
+        let input = try WB.notebook(["%%sql\nSELECT 1,\n  FROM nowhere", "print('not reached')"], in: dir)
+        let output = FilePath.join(dir, "out.ipynb")
+        let result = try WB.run(["run", input, "-o", output], environment: ["WB_HOME": FilePath.join(dir, "home")])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cell 1 raised WorkbenchSQLError"))
+        let nb = try Notebook.read(path: output)
+        let cell = try #require(nb.cells.first { $0.source.hasPrefix("%%sql") })
+        let error = try #require(cell.outputs.first { $0.outputType == "error" })
+        #expect(error.errorName == "WorkbenchSQLError")
+        #expect(error.errorValue?.contains("(at line 2, column 3)") == true)
+        #expect(error.errorValue?.contains("exited with code 1") == true)
+
+        // Bad options are usage errors that say what is wrong.
+        let usage = try WB.notebook(["%%sql --limit many\nSELECT 1"], in: dir, name: "usage.ipynb")
+        let misused = try WB.run(["run", usage], environment: ["WB_HOME": FilePath.join(dir, "home")])
+        #expect(misused.status == 1)
+        #expect(misused.stderr.contains("UsageError"))
+        #expect(misused.stderr.contains("--limit"))
+    }
+
+    @Test func theShippedExtensionIsTheOneWbCarries() throws {
+        // scripts/embed-sql-magic copies Sources/Python/wb_sql/__init__.py into the binary; wb writes it to the domain.
+        let dir = WB.scratch("sql-magic-file")
+        let home = FilePath.join(dir, "home")
+        let input = try WB.notebook(["import wb_sql, os; print(os.environ['WB_HOME'] == \(pythonString(home)), wb_sql.__file__)"], in: dir)
+        let output = FilePath.join(dir, "out.ipynb")
+        let result = try WB.run(["run", input, "-o", output], environment: ["WB_HOME": home])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let written = FilePath.join(home, "python", "wb_sql", "__init__.py")
+        #expect(try Notebook.read(path: output).cells[0].outputs.first?.text == "True \(written)\n")
+        let shipped = try FileIO.readText(FilePath.join(WB.root, "Sources", "Python", "wb_sql", "__init__.py"))
+        #expect(try FileIO.readText(written) == shipped, "run scripts/embed-sql-magic after editing the extension")
+    }
+
+    func pythonString(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "\\'") + "'" }
+}
