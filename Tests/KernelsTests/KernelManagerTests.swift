@@ -185,6 +185,35 @@ struct KernelManagerTests {
         #expect(result.outcome == .error(name: "NameError", value: "name 'x' is not defined"))
     }
 
+    @Test func setupSetsTheEnvironmentAndRunsStartUpCodeSilentlyInEveryProcess() async throws {
+        let spec = try TestEnvironment.finder.spec(named: "python3")
+        let setup = KernelSetup(
+            environment: ["WB_SETUP_PROBE": "probe value"],
+            startupCode: "import os\nstarted = globals().get('started', 0) + 1\nprobe = os.environ['WB_SETUP_PROBE']")
+        let kernel = try KernelManager.start(
+            spec: spec, pythonPrefix: TestEnvironment.pythonEnv, runtimeDirectory: TestEnvironment.scratch(), setup: setup)
+        try await kernel.waitForReady(timeout: 90)
+        let first = await kernel.execute("print(started, probe)")
+        // Silent and outside the history: the user's first cell is still execution 1.
+        #expect(first.executionCount == 1)
+        #expect(first.outputs.first?.text == "1 probe value\n")
+        #expect(kernel.startupProblem == nil)
+        try await kernel.restart(timeout: 90)
+        let again = await kernel.execute("print(started, probe)")
+        #expect(again.outputs.first?.text == "1 probe value\n")
+
+        // Start-up code that fails leaves a working kernel and says why.
+        let broken = try KernelManager.start(
+            spec: spec, pythonPrefix: TestEnvironment.pythonEnv, runtimeDirectory: TestEnvironment.scratch(),
+            setup: KernelSetup(startupCode: "%load_ext no_such_extension_here"))
+        try await broken.waitForReady(timeout: 90)
+        let works = await broken.execute("print(6 * 7)")
+        await broken.shutdown()
+        await kernel.shutdown()
+        #expect(works.outputs.first?.text == "42\n")
+        #expect(broken.startupProblem?.contains("no_such_extension_here") == true)
+    }
+
     @Test func killedKernelIsReportedNotAHang() async throws {
         let kernel = try await TestEnvironment.startPython()
         let sleeping = LockedBox(false)
