@@ -30,14 +30,21 @@ public final class GovernanceService: Sendable {
         -> (version: Int, plan: AccessPlan)
     {
         let (version, engine) = try engine()
+        return (version, accessPlan(user: user, table: table, permission: permission, version: version, engine: engine))
+    }
+
+    /// The access plan under an engine the caller already holds (one policy-version read per statement, not per table).
+    public func accessPlan(user: String, table: TableDescriptor, permission: DataPermission, version: Int, engine: PolicyEngine)
+        -> AccessPlan
+    {
         let key = PlanKey(user: user, table: table, permission: permission)
-        if let plan = plans.withLock({ $0.version == version ? $0.entries[key] : nil }) { return (version, plan) }
+        if let plan = plans.withLock({ $0.version == version ? $0.entries[key] : nil }) { return plan }
         let plan = engine.accessPlan(user: user, table: table, permission: permission)
         plans.withLock { state in
             if state.version != version || state.entries.count > 10_000 { state = (version, [:]) }
             state.entries[key] = plan
         }
-        return (version, plan)
+        return plan
     }
 
     /// The policy a new domain starts with: its creator may do everything, with grant option.

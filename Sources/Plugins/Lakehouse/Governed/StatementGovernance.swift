@@ -68,7 +68,7 @@ public final class StatementGovernance {
     func read(_ table: TableDescriptor, from relation: String, columnName: @escaping (ColumnDescriptor) -> String, offset: Int?) throws
         -> String?
     {
-        let plan = try cachedPlan(table, .select)
+        let plan = cachedPlan(table, .select)
         let restricted = plan.decision.allowed && !plan.isUnrestricted
         audit(.select, table, plan.decision, detail: restricted ? "filtered: \(plan.decision.reason)" : plan.decision.reason)
         guard plan.decision.allowed, let select = SecureView.select(plan, from: relation, columnName: columnName) else {
@@ -81,7 +81,7 @@ public final class StatementGovernance {
 
     /// Checks a write (INSERT, UPDATE, DELETE) of `table`; writes under a row filter, column list or mask are refused for now.
     func write(_ table: TableDescriptor, permission: DataPermission, offset: Int?) throws {
-        let plan = try cachedPlan(table, permission)
+        let plan = cachedPlan(table, permission)
         audit(permission, table, plan.decision, detail: plan.decision.reason)
         guard plan.decision.allowed else { throw refuse(permission, table, plan.decision, offset: offset) }
         guard plan.isUnrestricted else {
@@ -93,12 +93,8 @@ public final class StatementGovernance {
     }
 
     /// The plan of this statement's user, from the service's cache (kept per policy version).
-    private func cachedPlan(_ table: TableDescriptor, _ permission: DataPermission) throws -> AccessPlan {
-        do {
-            return try service.accessPlan(user: user, table: table, permission: permission).plan
-        } catch {
-            throw LakehouseError(.storage, "cannot read the access policy: \(error)", sql: sql)
-        }
+    private func cachedPlan(_ table: TableDescriptor, _ permission: DataPermission) -> AccessPlan {
+        service.accessPlan(user: user, table: table, permission: permission, version: policyVersion, engine: engine)
     }
 
     /// Checks a permission on a table itself (DROP, ALTER).
