@@ -788,7 +788,6 @@ final class ExecutionTracker: Sendable {
     }
 }
 
-
 /// What an application adds to the kernels it starts: environment variables, and code run once each kernel process is ready.
 public struct KernelSetup: Sendable {
     /// Variables set in the kernel's environment (over the caller's and the spec's).

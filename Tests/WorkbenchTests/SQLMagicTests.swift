@@ -88,5 +88,22 @@ struct SQLMagicTests {
         #expect(try FileIO.readText(written) == shipped, "run scripts/embed-sql-magic after editing the extension")
     }
 
+    @Test func aDomainThatCannotHoldTheExtensionMakesSQLCellsSayWhy() throws {
+        let dir = WB.scratch("sql-magic-unwritable")
+        let home = FilePath.join(dir, "home")
+        try FileIO.createDirectory(home)
+        try AtomicFile.write("not a folder", to: FilePath.join(home, "python"))
+        let input = try WB.notebook(["print(6 * 7)", "%%sql\nSELECT 1"], in: dir)
+        let output = FilePath.join(dir, "out.ipynb")
+        let result = try WB.run(["run", input, "-o", output], environment: ["WB_HOME": home])
+        #expect(result.status == 1)
+        let cells = try Notebook.read(path: output).cells.filter { $0.kind == .code }
+        #expect(cells[0].outputs.first?.text == "42\n")
+        // IPython shows a UsageError as a line on stderr, and the cell fails.
+        let why = "UsageError: %%sql is not available: wb cannot write its IPython extension under \(FilePath.join(home, "python"))"
+        #expect(cells[1].outputs.first?.text?.hasPrefix(why) == true)
+        #expect(result.stderr.contains("cell 2 raised UsageError"))
+    }
+
     func pythonString(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "\\'") + "'" }
 }

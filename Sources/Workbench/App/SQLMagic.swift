@@ -28,15 +28,22 @@ enum SQLMagic {
 
     /// The setup for a kernel: for Python kernels, the environment and `%load_ext wb_sql`; nothing for others.
     ///
-    /// A domain folder that cannot be written leaves the kernel as it is (with a warning): Python still works.
+    /// A domain folder that cannot be written leaves Python working and makes `%%sql` cells say why
+    /// (nothing is printed: the full-screen notebook owns the terminal).
     static func kernelSetup(for spec: KernelSpec, home: String = Environment.workbenchHome) -> KernelSetup {
         guard spec.language.lowercased() == "python" else { return KernelSetup() }
         let folder: String
         do {
             folder = try install(home: home)
         } catch {
-            printError("wb: %%sql cells are not available in this kernel: cannot write the extension: \(error)")
-            return KernelSetup()
+            let why = "%%sql is not available: wb cannot write its IPython extension under \(Self.folder(home: home)): \(error)"
+            return KernelSetup(startupCode: """
+                def _wb_sql_unavailable(line, cell):
+                    from IPython.core.error import UsageError
+                    raise UsageError(\(JSON.string(why).serialized()))
+                get_ipython().register_magic_function(_wb_sql_unavailable, magic_kind="cell", magic_name="sql")
+                del _wb_sql_unavailable
+                """)
         }
         var path = folder
         if let existing = spec.env["PYTHONPATH"] ?? Environment.nonEmpty("PYTHONPATH") { path += ":" + existing }
