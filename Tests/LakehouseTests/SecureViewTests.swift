@@ -1,3 +1,4 @@
+import CoreSupport
 import Crypto
 import Foundation
 import Governance
@@ -76,17 +77,10 @@ import Testing
 
 // MARK: - Scenarios
 
-struct Random {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+typealias Random = SplitMix64
+
+extension SplitMix64 {
+    mutating func int(_ bound: Int) -> Int { next(below: bound) }
     mutating func chance(_ percent: Int) -> Bool { int(100) < percent }
     mutating func pick<T>(_ items: [T]) -> T { items[int(items.count)] }
 }

@@ -64,22 +64,12 @@ struct BenchPolicyCommand: AsyncParsableCommand {
     }
 }
 
-/// A small deterministic generator (SplitMix64), so every run measures the same policy.
-struct SeededRandom {
-    var state: UInt64
+/// The benchmarks' deterministic generator, so every run measures the same data.
+typealias SeededRandom = SplitMix64
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// A number in 0..<bound.
-    mutating func next(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
+    mutating func next(_ bound: Int) -> Int { next(below: bound) }
 }
 
 /// A policy shaped like a large organisation's: users in groups, groups holding roles, and
