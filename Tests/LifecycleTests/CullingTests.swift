@@ -144,9 +144,14 @@ struct ActivityTests {
         let session = try await LC.start(registry)
         let client = try session.client()
         defer { client.close() }
-        let info = client.send("kernel_info_request")
-        let infoMessages = await LC.collect(client, info)
-        let infoIOPub = infoMessages.filter { $0.0 == .iopub }
+        // A new IOPub subscription takes a moment to reach the kernel (ZeroMQ's slow joiner), so the
+        // first kernel_info's status broadcasts may be missed: ask again, as jupyter_client's
+        // wait_for_ready does, until they are seen (bounded).
+        var infoIOPub: [(Channel, KernelMessage)] = []
+        for _ in 0..<12 where infoIOPub.isEmpty {
+            let info = client.send("kernel_info_request")
+            infoIOPub = await LC.collect(client, info, seconds: 5).filter { $0.0 == .iopub }
+        }
         #expect(!infoIOPub.isEmpty)
         #expect(infoIOPub.allSatisfy { !Activity.classify($0.1).counts })
 
