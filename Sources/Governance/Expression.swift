@@ -591,30 +591,23 @@ struct ExpressionParser {
 
     private mutating func parseAdditive() throws(GovernanceError) -> ValueExpression {
         var left = try parseTerm()
-        while true {
-            if accept(symbol: "+") {
-                left = .arithmetic(left, "+", try parseTerm())
-            } else if accept(symbol: "-") {
-                left = .arithmetic(left, "-", try parseTerm())
-            } else {
-                return left
-            }
-        }
+        while let op = acceptOperator("+-") { left = .arithmetic(left, op, try parseTerm()) }
+        return left
     }
 
     private mutating func parseTerm() throws(GovernanceError) -> ValueExpression {
         var left = try parseUnary()
-        while true {
-            if accept(symbol: "*") {
-                left = .arithmetic(left, "*", try parseUnary())
-            } else if accept(symbol: "/") {
-                left = .arithmetic(left, "/", try parseUnary())
-            } else if accept(symbol: "%") {
-                left = .arithmetic(left, "%", try parseUnary())
-            } else {
-                return left
-            }
+        while let op = acceptOperator("*/%") { left = .arithmetic(left, op, try parseUnary()) }
+        return left
+    }
+
+    /// The next token when it is one of the one-character `operators`, consumed.
+    private mutating func acceptOperator(_ operators: String) -> Character? {
+        guard case .symbol(let symbol) = current.kind, symbol.count == 1, let op = symbol.first, operators.contains(op) else {
+            return nil
         }
+        index += 1
+        return op
     }
 
     private mutating func parseUnary() throws(GovernanceError) -> ValueExpression {
