@@ -114,6 +114,16 @@ public final class KernelClient: Sendable {
     /// The last `execution_state` the kernel broadcast (`starting`, `busy`, `idle`).
     public var executionState: String? { io.executionState }
 
+    /// Whether the stdin channel has a live connection to the kernel.
+    ///
+    /// The kernel's stdin socket is a ROUTER: an `input_request` sent before this
+    /// client's stdin socket has finished connecting is silently dropped, and the
+    /// kernel then waits for an answer forever. `KernelManager.waitForReady` waits for this.
+    public var stdinConnected: Bool { io.stdinConnected }
+
+    /// Forgets the stdin connection (before a restart, whose new process must be connected to afresh).
+    public func resetStdinConnection() { io.resetStdinConnection() }
+
     /// Closes the sockets and ends every stream.
     public func close() { io.stop() }
 }
@@ -143,6 +153,8 @@ final class ChannelIO: @unchecked Sendable {
     private var stdin: ZMQSocket
     private var iopub: ZMQSocket
     private var heartbeat: ZMQSocket
+    /// Receives the stdin socket's connection events (ZeroMQ socket monitor).
+    private let stdinMonitor: ZMQSocket
     private let connection: ConnectionInfo
     private let session: MessageSession
     private let heartbeatTimeout: Double
@@ -157,10 +169,13 @@ final class ChannelIO: @unchecked Sendable {
         var heartbeatBaseline = Clock.monotonic()
         var rejected = 0
         var executionState: String? = nil
+        var stdinConnected = false
     }
 
     private let shared = Mutex(Shared())
     private let unsolicited: AsyncStream<KernelEvent>.Continuation
+    /// A line per message sent and received, when `$WB_KERNEL_TRACE` names a directory (as Jupyter's `--debug` logs).
+    private let trace: WireTrace?
 
     init(
         connection: ConnectionInfo, session: MessageSession, unsolicited: AsyncStream<KernelEvent>.Continuation,
@@ -170,6 +185,7 @@ final class ChannelIO: @unchecked Sendable {
         self.session = session
         self.unsolicited = unsolicited
         self.heartbeatTimeout = heartbeatTimeout
+        trace = WireTrace(sessionID: session.sessionID)
         let identity = Array(session.sessionID.utf8)
         shell = try ZMQSocket(.dealer)
         shell.setRoutingID(identity)
@@ -180,6 +196,13 @@ final class ChannelIO: @unchecked Sendable {
         iopub.subscribeAll()
         iopub.setOption(ZMQ_RCVHWM, 0)
         heartbeat = try ZMQSocket(.req)
+        // Sockets to a kernel that has not bound yet retry every 100 ms by default; 20 ms
+        // makes a new kernel usable sooner.
+        for socket in [shell, control, stdin, iopub, heartbeat] { socket.setOption(ZMQ_RECONNECT_IVL, 20) }
+        let monitorEndpoint = "inproc://wb-stdin-monitor-\(session.sessionID)"
+        try stdin.monitor(monitorEndpoint, events: ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED)
+        stdinMonitor = try ZMQSocket(.pair)
+        try stdinMonitor.connect(monitorEndpoint)
         try shell.connect(connection.endpoint(for: .shell))
         try control.connect(connection.endpoint(for: .control))
         try stdin.connect(connection.endpoint(for: .stdin))
@@ -222,6 +245,7 @@ final class ChannelIO: @unchecked Sendable {
             defer { s.routes = [:] }
             return s.routes
         }
+        trace?.note("failAll(\(reason)) ending \(routes.count) open requests")
         for (_, route) in routes {
             route.deliver(.kernelDied(reason))
             route.end()
@@ -263,6 +287,9 @@ final class ChannelIO: @unchecked Sendable {
         shared.withLock { $0.heartbeatBaseline = now }
     }
 
+    var stdinConnected: Bool { shared.withLock { $0.stdinConnected } }
+    func resetStdinConnection() { shared.withLock { $0.stdinConnected = false } }
+
     var rejectedMessages: Int { shared.withLock { $0.rejected } }
     var executionState: String? { shared.withLock { $0.executionState } }
 
@@ -281,6 +308,7 @@ final class ChannelIO: @unchecked Sendable {
             let iIopub = poller.add(iopub)
             let iHeartbeat = poller.add(heartbeat)
             let iWake = poller.add(fd: wakeRead)
+            let iMonitor = poller.add(stdinMonitor)
             let now = Clock.monotonic()
             let timeout = max(0, Int((nextPing - now) * 1000) + 1)
             _ = poller.poll(timeoutMilliseconds: min(timeout, 1000))
@@ -288,6 +316,7 @@ final class ChannelIO: @unchecked Sendable {
                 while Glibc.read(wakeRead, &buffer, buffer.count) > 0 {}
             }
             sendQueued()
+            if poller.isReadable(iMonitor) { readStdinEvents() }
             if poller.isReadable(iIopub) { drain(iopub, .iopub) }
             if poller.isReadable(iShell) { drain(shell, .shell) }
             if poller.isReadable(iStdin) { drain(stdin, .stdin) }
@@ -319,9 +348,11 @@ final class ChannelIO: @unchecked Sendable {
         stdin.close()
         iopub.close()
         heartbeat.close()
+        stdinMonitor.close()
         close(wakeRead)
         close(wakeWrite)
         unsolicited.finish()
+        trace?.note("closed")
     }
 
     private func sendQueued() {
@@ -337,7 +368,19 @@ final class ChannelIO: @unchecked Sendable {
             case .stdin: socket = stdin
             case .iopub, .heartbeat: continue
             }
-            _ = try? socket.send(frames)
+            let sent = (try? socket.send(frames)) ?? false
+            trace?.sent(channel, frames, ok: sent)
+        }
+    }
+
+    /// Applies the stdin socket's monitor events: a finished handshake connects it, a disconnect ends that.
+    private func readStdinEvents() {
+        // Each event is two frames: 2 bytes of event number and 4 of value (little-endian), then the endpoint.
+        while let frames = try? stdinMonitor.receive(), let first = frames.first, first.count >= 2 {
+            let event = Int32(first[0]) | Int32(first[1]) << 8
+            let connected = event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+            shared.withLock { $0.stdinConnected = connected }
+            trace?.note("stdin \(connected ? "connected" : "disconnected")")
         }
     }
 
@@ -348,6 +391,7 @@ final class ChannelIO: @unchecked Sendable {
                 message = try session.deserialize(frames)
             } catch {
                 shared.withLock { $0.rejected += 1 }
+                trace?.note("\(channel) rejected: \(error)")
                 continue
             }
             route(message, channel)
@@ -362,10 +406,49 @@ final class ChannelIO: @unchecked Sendable {
             guard let parent = message.parentMsgID else { return nil }
             return s.routes[parent]
         }
+        trace?.received(channel, message, routed: target != nil)
         if let target {
             target.deliver(.message(channel, message))
         } else {
             unsolicited.yield(.message(channel, message))
         }
+    }
+}
+
+/// An append-only log of one client's traffic, for diagnosing a kernel that stops answering.
+///
+/// Enabled by `WB_KERNEL_TRACE=DIR`: each client writes `DIR/SESSION.log` with one line per
+/// message (time, direction, channel, type, id, parent id, execution state). Written on the I/O
+/// thread only; the file is opened in append mode so a crash keeps what was written.
+final class WireTrace: @unchecked Sendable {
+    private let file: UnsafeMutablePointer<FILE>
+    private let start = Clock.monotonic()
+
+    init?(sessionID: String) {
+        guard let dir = Environment.nonEmpty("WB_KERNEL_TRACE") else { return nil }
+        mkdir(dir, 0o700)
+        guard let file = fopen(FilePath.join(dir, "\(sessionID).log"), "a") else { return nil }
+        self.file = file
+    }
+
+    deinit { fclose(file) }
+
+    func note(_ text: String) {
+        let millis = Int((Clock.monotonic() - start) * 1000)
+        fputs("\(millis / 1000).\(String(1000 + millis % 1000).dropFirst()) \(text)\n", file)
+        fflush(file)
+    }
+
+    func sent(_ channel: Channel, _ frames: [[UInt8]], ok: Bool) {
+        // Frames: <IDS|MSG>, signature, header, parent, metadata, content.
+        let header = frames.count > 2 ? (try? JSON.parse(frames[2]))?.objectValue ?? [:] : [:]
+        let type = header["msg_type"]?.stringValue ?? "?"
+        let id = header["msg_id"]?.stringValue ?? "?"
+        note("send \(channel) \(type) \(id)\(ok ? "" : " NOT SENT")")
+    }
+
+    func received(_ channel: Channel, _ message: KernelMessage, routed: Bool) {
+        let state = message.msgType == "status" ? " " + (message.content["execution_state"]?.stringValue ?? "") : ""
+        note("recv \(channel) \(message.msgType)\(state) \(message.msgID) parent=\(message.parentMsgID ?? "-")\(routed ? "" : " (unsolicited)")")
     }
 }

@@ -273,6 +273,8 @@ public final class KernelManager: Sendable {
             }
             if case .died(let why) = outcome { throw deathError(why) }
             if let reply, iopubLive {
+                // Input requests to a stdin socket that is not connected yet are dropped by the kernel.
+                try await waitForStdin(until: deadline)
                 state.withLock { s in
                     s.kernelInfo = reply
                     if case .starting = s.status { s.status = .idle }
@@ -284,6 +286,18 @@ public final class KernelManager: Sendable {
             }
         }
         throw KernelError(.notReady, "kernel \(spec.name) did not become ready within \(Int(timeout)) s" + (logTail().isEmpty ? "" : "\n--- kernel log ---\n\(logTail())"))
+    }
+
+    /// Waits until the stdin channel is connected, or the deadline passes.
+    ///
+    /// A kernel that never accepts a stdin connection still becomes ready (after up to
+    /// 10 s): it only loses `input()`, which it could not serve anyway.
+    private func waitForStdin(until deadline: Double) async throws(KernelError) {
+        let limit = min(deadline, Clock.monotonic() + 10)
+        while !client.stdinConnected, Clock.monotonic() < limit {
+            if case .dead(let why) = state.withLock({ $0.status }) { throw deathError(why) }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     /// Runs the setup's startup code once per kernel process: silently, outside the history.
@@ -528,6 +542,7 @@ public final class KernelManager: Sendable {
             s.needsStartup = true
         }
         client.resetHeartbeat()
+        client.resetStdinConnection()
         watch(process)
         try await waitForReady(timeout: timeout)
     }

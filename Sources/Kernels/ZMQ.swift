@@ -32,7 +32,7 @@ final class ZMQSocket {
     private var closed = false
 
     enum Kind {
-        case dealer, sub, req, router, pub, rep, xpub
+        case dealer, sub, req, router, pub, rep, xpub, pair
 
         var raw: Int32 {
             switch self {
@@ -43,6 +43,7 @@ final class ZMQSocket {
             case .pub: return ZMQ_PUB
             case .rep: return ZMQ_REP
             case .xpub: return ZMQ_XPUB
+            case .pair: return ZMQ_PAIR
             }
         }
     }
@@ -81,6 +82,11 @@ final class ZMQSocket {
 
     func connect(_ endpoint: String) throws(ZMQError) {
         guard zmq_connect(handle, endpoint) == 0 else { throw ZMQError.last("connect \(endpoint)") }
+    }
+
+    /// Publishes this socket's connection events on an `inproc://` endpoint (read them with a PAIR socket).
+    func monitor(_ endpoint: String, events: Int32) throws(ZMQError) {
+        guard zmq_socket_monitor(handle, endpoint, events) == 0 else { throw ZMQError.last("monitor \(endpoint)") }
     }
 
     func bind(_ endpoint: String) throws(ZMQError) {
