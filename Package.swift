@@ -38,6 +38,8 @@ let package = Package(
         system("CSQLite3", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
         system("CGit2", pkgConfig: "libgit2", apt: "libgit2-dev"),
         system("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
+        // libpng decodes image outputs for sixel terminals (kitty takes the PNG as it is).
+        system("CPNG", pkgConfig: nil, apt: "libpng-dev"),
 
         // Declarations glibc hides behind _GNU_SOURCE.
         .target(name: "CPosix", path: "Sources/System/CPosix"),
@@ -95,7 +97,7 @@ let package = Package(
 
         // Workbench: the terminal UI library and the `wb` executable (wiring only).
         .target(
-            name: "TUI", dependencies: ["CoreSupport", "Notebook", "Kernels", "CNCursesW"], path: "Sources/Workbench/TUI",
+            name: "TUI", dependencies: ["CoreSupport", "Notebook", "Kernels", "CNCursesW", "CPNG"], path: "Sources/Workbench/TUI",
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "wb",
@@ -124,7 +126,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Notebook", "CoreSupport", "CZMQ", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "SystemTests", dependencies: ["CZMQ", "CNCursesW", "CSQLite3", "CGit2", "CCurl"],
+            name: "SystemTests", dependencies: ["CZMQ", "CNCursesW", "CSQLite3", "CGit2", "CCurl", "CPNG"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "GovernanceTests", dependencies: ["Governance", "CoreSupport", "Storage", "TestSupport", .product(name: "Yams", package: "Yams")],
@@ -138,7 +140,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "Notebook", "Kernels", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TUITests", dependencies: ["TUI", "Notebook", "Kernels", "CoreSupport", "TestSupport"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "LifecycleTests", dependencies: ["Lifecycle", "Kernels", "Storage", "CoreSupport", "TestSupport"],
             swiftSettings: swiftSettings),

@@ -1,6 +1,7 @@
 import CCurl
 import CGit2
 import CNCursesW
+import CPNG
 import CSQLite3
 import CZMQ
 import Testing
@@ -36,5 +37,10 @@ struct SystemLibraryTests {
     @Test func libcurlHasHTTPS() {
         let info = curl_version_info(CURLversion(rawValue: 10))!.pointee
         #expect(info.features & Int32(CURL_VERSION_SSL) != 0)
+    }
+
+    @Test func libpngHasTheSimplifiedReadAPI() {
+        // png_image_begin_read_from_memory and friends came with 1.6.
+        #expect(png_access_version_number() >= 10600)
     }
 }

@@ -84,7 +84,7 @@ struct NotebookAppTests {
                 " │ plot()",
                 " │ show()",
                 "   [image/png 1x1]",
-                "   [text/html]",
+                "   x",  // <b>x</b>: HTML without a table shows its text
                 "   ValueError: bad",
                 "",
                 Self.rule("[ ] code · cell 5", width: 60),

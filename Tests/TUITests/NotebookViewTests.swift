@@ -75,7 +75,7 @@ struct NotebookViewTests {
                 "│ plot()",
                 "│ show()",
                 "  [image/png 1x1]",
-                "  [text/html]",
+                "  x",  // <b>x</b>: HTML without a table shows its text
                 "  ValueError: bad",
                 "",
                 rule("[ ] code · cell 5"),

@@ -8,8 +8,12 @@ public protocol Backend {
     mutating func draw(_ runs: [ScreenBuffer.Run])
     /// Shows the cursor at `position`, or hides it when nil.
     mutating func setCursor(_ position: Position?)
-    /// Blanks the whole screen.
+    /// Blanks the whole screen, images included.
     mutating func clear()
+    /// Takes images off the screen (they scrolled, moved, or something was drawn over them); called before `draw`.
+    mutating func removeGraphics(_ placements: [GraphicPlacement])
+    /// Shows images over their cells; called after the frame's `draw`, and shown by `flush` after the text.
+    mutating func drawGraphics(_ placements: [GraphicPlacement])
     /// Makes everything drawn so far visible.
     mutating func flush()
 }
@@ -24,6 +28,10 @@ public struct InMemoryBackend: Backend, Sendable {
         case setCursor(Position?)
         /// `clear`.
         case clear
+        /// `removeGraphics` with these placements.
+        case removeGraphics([GraphicPlacement])
+        /// `drawGraphics` with these placements.
+        case drawGraphics([GraphicPlacement])
         /// `flush`.
         case flush
     }
@@ -32,6 +40,8 @@ public struct InMemoryBackend: Backend, Sendable {
     public private(set) var screen: ScreenBuffer
     /// Where the cursor shows, or nil when hidden.
     public private(set) var cursor: Position?
+    /// The images on screen now.
+    public private(set) var graphics: [GraphicPlacement] = []
     /// Every call so far, oldest first.
     public private(set) var operations: [Operation] = []
 
@@ -46,6 +56,7 @@ public struct InMemoryBackend: Backend, Sendable {
     /// Simulates the terminal window changing size: the screen comes back blank.
     public mutating func resize(width: Int, height: Int) {
         screen = ScreenBuffer(width: width, height: height)
+        graphics = []
     }
 
     /// The screen's text, row by row.
@@ -86,6 +97,19 @@ public struct InMemoryBackend: Backend, Sendable {
     public mutating func clear() {
         operations.append(.clear)
         screen.clear()
+        graphics = []
+    }
+
+    /// Takes the images off the screen.
+    public mutating func removeGraphics(_ placements: [GraphicPlacement]) {
+        operations.append(.removeGraphics(placements))
+        graphics.removeAll { placements.contains($0) }
+    }
+
+    /// Puts the images on the screen.
+    public mutating func drawGraphics(_ placements: [GraphicPlacement]) {
+        operations.append(.drawGraphics(placements))
+        graphics += placements
     }
 
     /// Logs the flush.
@@ -102,6 +126,8 @@ public struct Terminal<Output: Backend> {
     /// The backend frames are painted on.
     public private(set) var backend: Output
     private var previous: ScreenBuffer?
+    /// The images on screen after the last frame.
+    private var shownGraphics: [GraphicPlacement] = []
     /// The cursor as last sent to the backend; unknown (nil) after a clear.
     private var sentCursor: Position?? = nil
 
@@ -120,13 +146,20 @@ public struct Terminal<Output: Backend> {
             backend.clear()
             previous = ScreenBuffer(size: size)
             sentCursor = nil
+            shownGraphics = []
         }
+        // Images that moved or went are taken off before the text under them is painted; new ones go on after it.
+        let removed = shownGraphics.filter { !frame.graphics.contains($0) }
+        let added = frame.graphics.filter { !shownGraphics.contains($0) }
+        if !removed.isEmpty { backend.removeGraphics(removed) }
         let runs = frame.diff(from: previous ?? ScreenBuffer(size: size))
         if !runs.isEmpty { backend.draw(runs) }
         if sentCursor != .some(frame.cursor) {
             backend.setCursor(frame.cursor)
             sentCursor = .some(frame.cursor)
         }
+        if !added.isEmpty { backend.drawGraphics(added) }
+        shownGraphics = frame.graphics
         backend.flush()
         previous = frame
         return frame
@@ -136,6 +169,7 @@ public struct Terminal<Output: Backend> {
     public mutating func invalidate() {
         previous = nil
         sentCursor = nil
+        shownGraphics = []
     }
 }
 

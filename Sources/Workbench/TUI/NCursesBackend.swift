@@ -55,6 +55,21 @@ public final class NCursesBackend: Backend {
     /// Whether mouse reports and bracketed paste were switched on (and must be switched off).
     private let reportModes: Bool
 
+    /// How this terminal shows images (from `WB_GRAPHICS`, `TERM` and friends, and the cell size it reports).
+    public let imageLayout: ImageLayout
+    /// Image bytes to write after the next refresh, in order.
+    private var pendingGraphics: [UInt8] = []
+    /// Kitty image ids the terminal holds (sent once, then placed by id).
+    private var transmitted: Set<UInt32> = []
+    /// Sixel pictures already encoded, by image id and size in cells.
+    private var sixelCache: [SixelKey: [UInt8]] = [:]
+
+    private struct SixelKey: Hashable {
+        var id: UInt32
+        var width: Int
+        var height: Int
+    }
+
     /// Takes over the terminal on stdin/stdout: alternate screen, raw input, no echo, cursor hidden.
     ///
     /// With `mouse`, the terminal reports clicks and the wheel (SGR encoding); with
@@ -103,6 +118,7 @@ public final class NCursesBackend: Backend {
             off += "\u{1B}[?2004l"
         }
         reportModes = !on.isEmpty
+        imageLayout = ImageLayout.detect(environment: Environment.all(), cellPixels: Self.cellPixels())
         SignalPipe.open(extraReset: Array(off.utf8))
         wclear(stdscr)
         wrefresh(stdscr)
@@ -129,6 +145,10 @@ public final class NCursesBackend: Backend {
     public func restore() {
         guard !restored else { return }
         restored = true
+        if imageLayout.graphics == .kitty && !transmitted.isEmpty {
+            fflush(stdout)
+            Self.writeAll(GraphicsEncoder.kittyDeleteAll(freeData: true))
+        }
         if reportModes {
             fflush(stdout)
             Self.writeAll(SignalPipe.extraResetBytes)
@@ -167,14 +187,64 @@ public final class NCursesBackend: Backend {
         }
     }
 
-    /// Blanks the screen (and makes the next refresh repaint it whole).
+    /// Blanks the screen (and makes the next refresh repaint it whole), images included.
     public func clear() {
         wclear(stdscr)
+        if imageLayout.graphics == .kitty { pendingGraphics += GraphicsEncoder.kittyDeleteAll(freeData: false) }
     }
 
-    /// Sends what was drawn to the terminal.
+    /// Takes pictures off: kitty deletes the placements; a sixel's pixels are painted over by redrawing its rows.
+    public func removeGraphics(_ placements: [GraphicPlacement]) {
+        for placement in placements {
+            switch imageLayout.graphics {
+            case .kitty: pendingGraphics += GraphicsEncoder.kittyDelete(placement)
+            case .sixel: wredrawln(stdscr, Int32(placement.rect.y), Int32(placement.rect.height))
+            case nil: break
+            }
+        }
+    }
+
+    /// Queues the pictures, written just after the next refresh has painted the text.
+    public func drawGraphics(_ placements: [GraphicPlacement]) {
+        for placement in placements {
+            switch imageLayout.graphics {
+            case .kitty:
+                pendingGraphics += GraphicsEncoder.kitty(placement, transmit: !transmitted.contains(placement.image.id))
+                transmitted.insert(placement.image.id)
+            case .sixel:
+                let key = SixelKey(id: placement.image.id, width: placement.rect.width, height: placement.rect.height)
+                if sixelCache[key] == nil {
+                    if sixelCache.count >= 32 { sixelCache.removeAll() }
+                    // A PNG libpng cannot read is cached as nothing: its label stays on screen.
+                    sixelCache[key] =
+                        (try? GraphicsEncoder.sixelPicture(
+                            placement.image, columns: key.width, rows: key.height, cellWidth: imageLayout.cellWidth,
+                            cellHeight: imageLayout.cellHeight)) ?? []
+                }
+                if let picture = sixelCache[key], !picture.isEmpty {
+                    pendingGraphics += GraphicsEncoder.atCell(x: placement.rect.x, y: placement.rect.y, picture)
+                }
+            case nil: break
+            }
+        }
+    }
+
+    /// Sends what was drawn to the terminal, then the pictures over it.
     public func flush() {
         wrefresh(stdscr)
+        guard !pendingGraphics.isEmpty else { return }
+        fflush(stdout)
+        Self.writeAll(pendingGraphics)
+        pendingGraphics.removeAll(keepingCapacity: true)
+    }
+
+    /// A cell's size in pixels as the terminal reports it, or nil when it does not.
+    private static func cellPixels() -> Size? {
+        var size = winsize()
+        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0, size.ws_row > 0, size.ws_xpixel > 0, size.ws_ypixel > 0 else {
+            return nil
+        }
+        return Size(width: Int(size.ws_xpixel) / Int(size.ws_col), height: Int(size.ws_ypixel) / Int(size.ws_row))
     }
 
     // MARK: Input

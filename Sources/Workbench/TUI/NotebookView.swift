@@ -60,7 +60,7 @@ public enum NotebookView {
             starts.append(lines.count)
             lines.append(.header(header(kind: cell.cellType, executionCount: cell.executionCount, number: index + 1)))
             for line in sourceLines(cell.source) { lines.append(.source(line)) }
-            for output in cell.outputs { lines += outputLines(output) }
+            for output in cell.outputs { lines += outputLines(output, width: max(1, size.width - 2)) }
             lines.append(.blank)
         }
         if lines.isEmpty { lines = [.output([Span("(no cells)", style: gutterStyle)])] }
@@ -107,8 +107,9 @@ public enum NotebookView {
         return lines
     }
 
-    /// An output as lines: text sanitized, images and HTML as labelled placeholders.
-    static func outputLines(_ output: Output) -> [Line] {
+    /// An output as lines: text sanitized, HTML tables laid out for `width` columns, other HTML
+    /// as `text/plain` or else with its tags stripped, images as labelled placeholders.
+    static func outputLines(_ output: Output, width: Int = 78) -> [Line] {
         func text(_ value: String) -> [Line] {
             var lines = OutputSanitizer.sanitize(value)
             if lines.last == [] { lines.removeLast() }
@@ -119,7 +120,8 @@ public enum NotebookView {
             return text(output.text ?? "")
         case "error":
             let heading = Line.output([Span("\(output.errorName ?? "Error"): \(OutputSanitizer.plainText(output.errorValue ?? ""))", style: errorStyle)])
-            let traceback = output.traceback.flatMap { text($0) }
+            // Jupyter joins the frames with newlines; an empty frame is a blank line, as in JupyterLab.
+            let traceback = output.traceback.isEmpty ? [] : text(output.traceback.joined(separator: "\n"))
             return traceback.isEmpty ? [heading] : traceback
         case "execute_result", "display_data":
             let data = output.data ?? [:]
@@ -128,8 +130,16 @@ public enum NotebookView {
                 lines.append(placeholder(mime, detail: mime == "image/png" ? pngSize(joinLines(value)) : nil))
             }
             if !lines.isEmpty { return lines }
+            let html = data["text/html"].map(joinLines)
+            if let html, let table = HTMLTable.parse(html) {
+                let laidOut = TextTable(table)
+                return (0..<laidOut.lineCount).map { .output(laidOut.line($0, width: width)) }
+            }
             if let plain = data["text/plain"] { return text(joinLines(plain)) }
-            if data["text/html"] != nil { return [placeholder("text/html", detail: nil)] }
+            if let html {
+                let stripped = HTML.text(html).map { Line.output([Span(OutputSanitizer.plainText($0))]) }
+                return stripped.isEmpty ? [placeholder("text/html", detail: nil)] : stripped
+            }
             if let first = data.makeIterator().next() { return [placeholder(first.key, detail: nil)] }
             return []
         default:

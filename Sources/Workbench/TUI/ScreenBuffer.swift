@@ -112,6 +112,8 @@ public struct ScreenBuffer: Hashable, Sendable {
     public private(set) var cells: [Cell]
     /// Where the terminal's cursor should show, or nil to hide it.
     public var cursor: Position?
+    /// Images shown over cells, in the order they were placed; writing into a cell an image covers removes the image.
+    public private(set) var graphics: [GraphicPlacement] = []
 
     /// A buffer of `width` by `height` spaces in `style`.
     public init(width: Int, height: Int, style: Style = .plain) {
@@ -218,14 +220,29 @@ public struct ScreenBuffer: Hashable, Sendable {
         }
     }
 
-    /// Resets every cell to a space in `style` and hides the cursor.
+    /// Resets every cell to a space in `style`, hides the cursor and drops the images.
     public mutating func clear(style: Style = .plain) {
         for i in cells.indices { cells[i] = .blank(style) }
         cursor = nil
+        graphics.removeAll()
+    }
+
+    /// Shows `image` over `rect` (the cells keep what was written there, for backends without graphics);
+    /// returns false, placing nothing, when `rect` is empty or not wholly inside the buffer.
+    @discardableResult
+    public mutating func place(_ image: TerminalImage, in rect: Rect) -> Bool {
+        guard !rect.isEmpty, rect.intersection(area) == rect else { return false }
+        graphics.removeAll { !$0.rect.intersection(rect).isEmpty }
+        graphics.append(GraphicPlacement(image: image, rect: rect))
+        return true
     }
 
     /// Stores `cell` at `x`, `y`, which must fit; clusters it cuts through become spaces.
     mutating func place(_ cell: Cell, x: Int, y: Int) {
+        if !graphics.isEmpty {
+            let written = Rect(x: x, y: y, width: max(1, cell.width), height: 1)
+            graphics.removeAll { !$0.rect.intersection(written).isEmpty }
+        }
         let row = y * width
         let end = x + cell.width
         if cells[row + x].isContinuation { blankCluster(row: row, covering: x) }

@@ -81,15 +81,15 @@ public enum NotebookApp {
         /// Turns the running cell's IOPub messages into outputs.
         var collector: OutputCollector?
 
-        /// A cell state for `cell` under `key`.
-        public init(key: Int, cell: NotebookCell) {
+        /// A cell state for `cell` under `key`, images laid out by `images`.
+        public init(key: Int, cell: NotebookCell, images: ImageLayout = .placeholders) {
             self.key = key
             self.base = cell
             self.source = cell.source
             self.sourceLines = NotebookView.sourceLines(cell.source)
             self.outputs = cell.outputs
             self.executionCount = cell.executionCount
-            self.area = OutputArea(outputs: cell.outputs)
+            self.area = OutputArea(outputs: cell.outputs, images: images)
         }
 
         /// `code`, `markdown`, `raw` (or whatever the file says).
@@ -250,6 +250,8 @@ public enum NotebookApp {
         var stashedEditors: [Int: TextEditor] = [:]
         /// The screen size.
         public var size: Size
+        /// How image outputs show on this terminal (`setImageLayout` changes it).
+        public internal(set) var imageLayout = ImageLayout.placeholders
         /// The first document row on screen.
         public var scrollTop = 0
         /// Whether the view follows the selection (off after scrolling by hand, on again when the selection moves).
@@ -327,7 +329,7 @@ public enum NotebookApp {
         /// A cell state with a fresh key.
         mutating func makeCell(_ cell: NotebookCell) -> CellState {
             defer { nextKey += 1 }
-            return CellState(key: nextKey, cell: cell)
+            return CellState(key: nextKey, cell: cell, images: imageLayout)
         }
 
         /// A new empty cell, with an id when the format has them.

@@ -15,15 +15,25 @@ public struct OutputArea: Sendable {
         var stream: OutputSanitizer?
         /// The stream's name (`stdout`, `stderr`), for deciding whether new text continues it.
         var streamName: String?
+        /// An HTML table, drawn for the width at hand.
+        var table: TextTable?
+        /// A PNG: its label line, then (when drawn as a picture) blank lines it covers.
+        var image: TerminalImage?
+        /// The rows the image takes.
+        var imageRows = 0
 
         /// How many lines the block shows.
         var count: Int {
+            if let table { return table.lineCount }
+            if image != nil { return imageRows }
             guard let stream else { return lines.count }
             return stream.finishedLines.count + (stream.currentLine.isEmpty ? 0 : 1)
         }
 
-        /// Line `index` of the block.
-        func line(_ index: Int) -> [Span] {
+        /// Line `index` of the block, for an area `width` columns wide.
+        func line(_ index: Int, width: Int) -> [Span] {
+            if let table { return table.line(index, width: width) }
+            if let image { return index == 0 ? [Span(image.label, style: NotebookView.placeholderStyle)] : [] }
             guard let stream else { return lines[index] }
             return index < stream.finishedLines.count ? stream.finishedLines[index] : stream.currentLine
         }
@@ -34,15 +44,42 @@ public struct OutputArea: Sendable {
     /// The lines of all outputs together.
     public private(set) var lineCount = 0
 
-    /// An area showing `outputs`.
-    public init(outputs: [Output] = []) {
+    /// How images are laid out: placeholders, or pictures some rows high.
+    public private(set) var imageLayout: ImageLayout
+
+    /// An area showing `outputs`, images laid out by `images`.
+    public init(outputs: [Output] = [], images: ImageLayout = .placeholders) {
+        imageLayout = images
         rebuild(outputs)
     }
 
     /// Lays out `outputs` from scratch.
     public mutating func rebuild(_ outputs: [Output]) {
-        blocks = outputs.map(Self.block)
+        blocks = outputs.map { Self.block($0, images: imageLayout) }
         lineCount = blocks.reduce(0) { $0 + $1.count }
+    }
+
+    /// Lays images out anew for a terminal that shows them as `images`.
+    public mutating func setImageLayout(_ images: ImageLayout) {
+        guard images != imageLayout else { return }
+        imageLayout = images
+        for i in blocks.indices {
+            if let image = blocks[i].image { blocks[i].imageRows = images.rows(for: image) }
+        }
+        lineCount = blocks.reduce(0) { $0 + $1.count }
+    }
+
+    /// The images among the lines from `start` (at most `count` of them): each with its first line and its rows.
+    public func images(from start: Int, count: Int) -> [(line: Int, image: TerminalImage, rows: Int)] {
+        var result: [(line: Int, image: TerminalImage, rows: Int)] = []
+        var first = 0
+        for block in blocks {
+            let n = block.count
+            if first >= start + count { break }
+            if let image = block.image, first + n > start { result.append((first, image, n)) }
+            first += n
+        }
+        return result
     }
 
     /// Appends stream text to the last block when it is the same stream; false when the caller must rebuild instead.
@@ -54,8 +91,8 @@ public struct OutputArea: Sendable {
         return true
     }
 
-    /// The lines from `start` (at most `count` of them).
-    public func lines(from start: Int, count: Int) -> [[Span]] {
+    /// The lines from `start` (at most `count` of them), tables drawn for `width` columns.
+    public func lines(from start: Int, count: Int, width: Int = 80) -> [[Span]] {
         var result: [[Span]] = []
         guard count > 0 else { return result }
         var skip = max(0, start)
@@ -66,7 +103,7 @@ public struct OutputArea: Sendable {
                 continue
             }
             for i in skip..<n {
-                result.append(block.line(i))
+                result.append(block.line(i, width: width))
                 if result.count == count { return result }
             }
             skip = 0
@@ -75,17 +112,28 @@ public struct OutputArea: Sendable {
     }
 
     /// The lines of one output, sanitized; streams keep their sanitizer so they can grow.
-    static func block(_ output: Output) -> Block {
+    ///
+    /// What shows, first match wins: a PNG (a picture, or its placeholder); Markdown as its source;
+    /// an HTML table as an aligned text table; `text/plain`; other HTML with its tags stripped; a placeholder.
+    static func block(_ output: Output, images: ImageLayout = .placeholders) -> Block {
         if output.outputType == "stream" {
             var sanitizer = OutputSanitizer()
             sanitizer.feed(output.text ?? "")
             return Block(stream: sanitizer, streamName: output.streamName ?? "stdout")
+        }
+        if let data = output.data, let png = data["image/png"], let image = TerminalImage(base64: NotebookView.joinLines(png)) {
+            return Block(image: image, imageRows: images.rows(for: image))
         }
         // Markdown (IPython's display(Markdown(...))) reads better as its source than as its repr.
         if let data = output.data, data.keys.allSatisfy({ !$0.hasPrefix("image/") }), let markdown = data["text/markdown"] {
             var lines = OutputSanitizer.sanitize(NotebookView.joinLines(markdown))
             if lines.last == [] { lines.removeLast() }
             return Block(lines: lines)
+        }
+        if let data = output.data, data.keys.allSatisfy({ !$0.hasPrefix("image/") }), let html = data["text/html"],
+            let table = HTMLTable.parse(NotebookView.joinLines(html))
+        {
+            return Block(table: TextTable(table))
         }
         let lines = NotebookView.outputLines(output).compactMap { line -> [Span]? in
             if case .output(let spans) = line { return spans }

@@ -150,10 +150,11 @@ extension NotebookApp {
                 let skip = max(0, -y)
                 let count = max(0, min(shown - skip, page - max(y, 0)))
                 var row = y + skip
-                for line in cell.area.lines(from: first + skip, count: count) {
+                for line in cell.area.lines(from: first + skip, count: count, width: width - textX) {
                     buffer.write(line, x: textX, y: row, clip: clip)
                     row += 1
                 }
+                drawImages(cell.area, firstLine: first, top: y, page: page, into: &buffer)
                 y += shown
             }
         }

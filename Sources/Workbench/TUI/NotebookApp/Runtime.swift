@@ -79,6 +79,11 @@ extension NotebookApp {
             return true
         }
 
+        /// Lays image outputs out for a terminal that shows them as `layout`.
+        public func setImageLayout(_ layout: ImageLayout) {
+            state.setImageLayout(layout)
+        }
+
         /// Writes the recovery file now, on this thread (for a process about to die of a signal).
         public func writeRecoveryNow() {
             guard state.isDirty else { return }

@@ -43,6 +43,7 @@ extension NotebookApp {
     /// The loop: input is handled as it comes; session events are drained and drawn at most 60 times a second.
     static func loop(_ runtime: Runtime) throws(TerminalError) -> Ending {
         let backend = try NCursesBackend(mouse: true, bracketedPaste: true)
+        runtime.setImageLayout(backend.imageLayout)
         var terminal = Terminal(backend: backend)
         runtime.send(.resize(backend.size))
         runtime.send(.tick(Clock.monotonic()))
