@@ -115,6 +115,40 @@ struct LakehouseIOTests {
         #expect(try s.wb(["export", "--help"]).stdout.contains("USAGE:"))
     }
 
+    /// `wb import` and `wb export` go through the governed bus: the policy's plugin actions decide,
+    /// a refusal exits 21 naming the permission, changes nothing, and every decision is audited.
+    @Test func importAndExportAreAuthorizedAndAudited() throws {
+        let s = Setup("import-export-governed")
+        let csv = try s.file("orders.csv", LakehouseIOTests.orders)
+        #expect(try s.wb(["import", csv, "--into", "sales.orders"]).status == 0)
+        let me = Environment.userName
+        let policy = try s.file(
+            "policy.yaml",
+            """
+            version: 1
+            grants:
+              - {id: admin, to: "user:\(me)", permissions: [ALL, "governance:*", "lakehouse:query"], on: {catalog: "*"}}
+            """)
+        let applied = try s.wb(["policy", "apply", policy])
+        #expect(applied.status == 0, "\(applied.stderr)")
+
+        let refused = try s.wb(["import", csv, "--into", "sales.orders"])
+        #expect(refused.status == 21, "\(refused.stderr)")
+        #expect(refused.stderr.contains("lakehouse:import"), "\(refused.stderr)")
+        let out = FilePath.join(s.dir, "out.csv")
+        let noExport = try s.wb(["export", "sales.orders", "--to", out])
+        #expect(noExport.status == 21, "\(noExport.stderr)")
+        #expect(noExport.stderr.contains("lakehouse:export"))
+        #expect(!FileIO.exists(out))
+        let count = try s.wb(["sql", "SELECT count(*) FROM sales.orders", "--format", "csv"])
+        #expect(count.stdout.hasSuffix("\r\n3\r\n"), "\(count.stdout) \(count.stderr)")
+
+        let audit = try s.wb(["audit", "search", "--action", "lakehouse:import", "--json"])
+        let decisions = audit.stdout.split(separator: "\n").map { try? JSON.parse(String($0)) }
+        #expect(decisions.compactMap { $0?["decision"]?.stringValue } == ["allow", "deny"], "\(audit.stdout)")
+        #expect(try s.wb(["audit", "search", "--action", "lakehouse:export", "--json"]).stdout.contains("\"deny\""))
+    }
+
     /// The stock jupyter_kernel_test suite drives `wb kernel sql`, started by jupyter_client from the
     /// kernelspec `wb kernels install sql` wrote, over a real table.
     @Test func sqlKernelPassesJupyterKernelTest() throws {

@@ -79,6 +79,48 @@ public final class LakehousePlugin: Plugin {
                 if let snapshot = outcome.snapshot { self.events.publish(SnapshotCommitted(snapshot), by: context.principal) }
                 return CatalogDocument(outcome.jsonValue)
             },
+            .handle(LakehouseImport.self) { request, context in
+                let table = try TableName(parsing: request.table)
+                let options = try request.options()
+                let events = self.events
+                let summary = try await self.blocking {
+                    var last = -1.0
+                    return try Importer.run(
+                        path: request.path, into: table, options: options, lakehouse: self.lakehouse,
+                        context: QueryContext(principal: context.principal)
+                    ) { step in
+                        // A few events a second: enough for a progress line, never a flood.
+                        let now = Clock.monotonic()
+                        guard now - last >= 0.2 else { return }
+                        last = now
+                        events.publish(
+                            ImportProgressed(
+                                requestID: context.requestID, bytesRead: Int(step.bytesRead), totalBytes: step.totalBytes.map(Int.init),
+                                rowsImported: step.rowsImported), by: context.principal)
+                    }
+                }
+                events.publish(SnapshotCommitted(summary.snapshot), by: context.principal)
+                return LakehouseImportResult(summary)
+            },
+            .handle(LakehouseExport.self) { request, context in
+                let table = try TableName(parsing: request.table)
+                let format: ExportFormat
+                if let name = request.format {
+                    guard let known = ExportFormat(rawValue: name) else {
+                        throw LakehouseError(.invalidInput, "the export format must be csv or jsonl, not '\(name)'")
+                    }
+                    format = known
+                } else {
+                    guard let guessed = ExportFormat.guess(path: request.path) else {
+                        throw LakehouseError(.invalidInput, "cannot tell the format from '\(request.path)'; name it .csv or .jsonl, or give the format")
+                    }
+                    format = guessed
+                }
+                return try await self.blocking {
+                    try TableExporter.export(
+                        table, to: request.path, format: format, lakehouse: self.lakehouse, context: QueryContext(principal: context.principal))
+                }
+            },
             .handle(LakehouseRegisterSource.self) { request, context in
                 let database = try await self.blocking {
                     try self.lakehouse.registerSQLiteSource(name: request.name, path: request.path, context: QueryContext(principal: context.principal))

@@ -3,35 +3,25 @@ import CoreSupport
 #if canImport(Glibc)
 import Glibc
 #endif
-import Governance
 import Lakehouse
+import PluginBus
 import Storage
+import Synchronization
 
 extension Exit {
     static let badRows = ExitCode(1)
 
     static let importHelp = """
         Exit codes: 0 imported; 1 a bad row stopped the import (more than --skip-bad-rows), or the rows \
-        do not fit the table; 9 another writer held the lakehouse too long; 23 the domain cannot be opened; \
-        64 bad usage; 66 the file cannot be read, is empty or is not in the format; 130 interrupted. \
+        do not fit the table; 9 another writer held the lakehouse too long; 21 the access policy does not allow \
+        it (lakehouse:import, or INSERT/CREATE_TABLE on the target); 23 the domain cannot be opened; 64 bad usage; 66 the file cannot be read, is empty or is not in the format; 130 interrupted. \
         Whenever it is not 0, nothing was imported: the table is exactly as before.
         """
 
     static let exportHelp = """
         Exit codes: 0 written; 1 the table cannot be read (unknown name, bad SQL); 7 the file cannot be written; \
-        23 the domain cannot be opened; 64 bad usage; 130 interrupted. The file appears only when complete.
+        21 the access policy does not allow it (lakehouse:export, or reading the table); 23 the domain cannot be opened; 64 bad usage; 130 interrupted. The file appears only when complete.
         """
-}
-
-/// Opens the domain's lakehouse, governed by the domain's access policy, or exits with `Exit.domainUnavailable`.
-func openLakehouse(_ options: DomainOptions, command: String) throws -> Lakehouse {
-    let domain = try options.open(command: command)
-    do {
-        return try Lakehouse(domain: domain, governance: try GovernanceService(domain: domain))
-    } catch {
-        printError("wb \(command): \(error)")
-        throw Exit.domainUnavailable
-    }
 }
 
 /// A `db.table` argument, or a usage error.
@@ -94,82 +84,80 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let name = try parseTableName(into, command: "import")
-        let lakehouse = try openLakehouse(domain, command: "import")
-        var options = ImportOptions(format: format.flatMap(ImportFormat.init(rawValue:)), sourceTable: table, skipBadRows: skipBadRows, header: header)
-        options.sampleRows = sampleRows
+        // SQLite's small default cache and no memory map: an import's memory stays bounded by its batches.
+        let client = try LakehouseClient.open(domain, command: "import", tuning: .sqliteDefaults)
+        let request = LakehouseImport(
+            path: FilePath.absolute(file), table: name.description, format: format, sourceTable: table, skipBadRows: skipBadRows,
+            header: header, sampleRows: sampleRows)
+        // Progress comes back as bus events tagged with this request's id.
+        let requestID = Identifier.uuid()
         let progress = ProgressLine(enabled: isTerminal(2))
-        let signals = SignalWatcher([SIGINT, SIGTERM]) { lakehouse.engine.interrupt() }
-        defer { signals.stop() }
-        let summary: ImportSummary
-        do {
-            summary = try Importer.run(path: file, into: name, options: options, lakehouse: lakehouse) { step in
+        let events = client.bus.events(in: [LakehousePlugin.namespace])
+        let watcher = Task {
+            for await event in events where event.topic == ImportProgressed.topic {
+                guard let step = try? event.decode(ImportProgressed.self), step.requestID == requestID else { continue }
                 progress.show(step)
             }
-            progress.clear()
-        } catch let error as ImportFailure {
-            progress.clear()
-            for row in error.skippedBefore { printError("wb import: skipped \(error.path):\(row.line): \(row.reason)") }
-            printError("wb import: \(error)")
-            throw error.code == .badRow ? Exit.badRows : Exit.noInput
-        } catch let error as ImportError {
-            progress.clear()
-            printError("wb import: \(error)")
-            throw Exit.noInput
-        } catch let error as LakehouseError {
-            progress.clear()
-            printError("wb import: \(error)")
-            switch error.code {
-            case .cancelled:
-                printError("wb import: interrupted; nothing was imported")
-                throw Exit.cancelled
-            case .busy: throw Exit.busy
-            case .storage: throw Exit.domainUnavailable
-            default: throw Exit.badRows
-            }
         }
+        defer { watcher.cancel() }
+        let summary = try await client.send(request, requestID: requestID, beforeError: { progress.clear() })
+        progress.clear()
         if json {
             printJSON(summary.jsonValue)
             return
         }
-        for row in summary.skipped { printError("wb import: skipped \(summary.path):\(row.line): \(row.reason)") }
+        // The file as given, as the messages of a failed import name it.
+        let path = file
+        for row in summary.skipped { printError("wb import: skipped \(path):\(row.line): \(row.reason)") }
         if summary.rowsSkipped > summary.skipped.count {
             printError("wb import: ... and \(summary.rowsSkipped - summary.skipped.count) more skipped rows")
         }
         for warning in summary.warnings { printError("wb import: note: \(warning)") }
         let verb = summary.created ? "created \(summary.table) with" : "appended to \(summary.table)"
-        let types = summary.columns.map { "\($0.name) \($0.type.rawValue)" }.joined(separator: ", ")
+        let types = summary.columns.map { "\($0.name) \($0.type)" }.joined(separator: ", ")
         print("\(verb) \(summary.rowsImported) row\(summary.rowsImported == 1 ? "" : "s")\(summary.rowsSkipped > 0 ? " (\(summary.rowsSkipped) bad rows skipped)" : "") in \((summary.seconds * 100).rounded() / 100) s: snapshot \(summary.snapshot.snapshotID)")
         if summary.created { print("columns: \(types)") }
     }
 }
 
 /// A progress line on standard error, redrawn at most four times a second, only on a terminal.
-final class ProgressLine: @unchecked Sendable {  // used from the importing thread only
+final class ProgressLine: Sendable {
+    private struct State {
+        var last = 0.0
+        var shown = false
+        var finished = false
+    }
+
     private let enabled: Bool
-    private var last = 0.0
-    private var shown = false
+    private let state = Mutex(State())
 
     init(enabled: Bool) { self.enabled = enabled }
 
-    func show(_ step: ImportProgress) {
+    func show(_ step: ImportProgressed) {
         guard enabled else { return }
-        let now = Clock.monotonic()
-        guard now - last >= 0.25 else { return }
-        last = now
-        var text = "importing: \(step.rowsImported) rows, \(step.bytesRead >> 20) MiB"
-        if let total = step.totalBytes, total > 0 {
-            text += " of \(total >> 20) MiB (\(Int(Double(step.bytesRead) * 100 / Double(total)))%)"
+        state.withLock { state in
+            let now = Clock.monotonic()
+            guard !state.finished, now - state.last >= 0.25 else { return }
+            state.last = now
+            var text = "importing: \(step.rowsImported) rows, \(step.bytesRead >> 20) MiB"
+            if let total = step.totalBytes, total > 0 {
+                text += " of \(total >> 20) MiB (\(Int(Double(step.bytesRead) * 100 / Double(total)))%)"
+            }
+            var stream = StandardError()
+            print("\r\u{1B}[K" + text, terminator: "", to: &stream)
+            state.shown = true
         }
-        var stream = StandardError()
-        print("\r\u{1B}[K" + text, terminator: "", to: &stream)
-        shown = true
     }
 
+    /// Erases the line; later progress is not shown.
     func clear() {
-        guard shown else { return }
-        var stream = StandardError()
-        print("\r\u{1B}[K", terminator: "", to: &stream)
-        shown = false
+        state.withLock { state in
+            state.finished = true
+            guard state.shown else { return }
+            var stream = StandardError()
+            print("\r\u{1B}[K", terminator: "", to: &stream)
+            state.shown = false
+        }
     }
 }
 
@@ -210,56 +198,12 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let name = try parseTableName(table, command: "export")
-        let format = self.format.flatMap(ExportFormat.init(rawValue:)) ?? ExportFormat.guess(path: to)!
-        let lakehouse = try openLakehouse(domain, command: "export")
-        let exporter: TableExporter
-        do {
-            exporter = try TableExporter(path: to, format: format)
-        } catch {
-            printError("wb export: \(error)")
-            throw Exit.writeFailed
-        }
-        let signals = SignalWatcher([SIGINT, SIGTERM]) { lakehouse.engine.interrupt() }
-        defer { signals.stop() }
-        let started = Clock.monotonic()
-        final class Failure: @unchecked Sendable { var error: SystemError? }
-        let failure = Failure()
-        do {
-            _ = try lakehouse.execute(
-                "SELECT * FROM \(name)",
-                sink: QuerySink(
-                    columns: { columns in try exporter.begin(columns: columns) },
-                    row: { values in
-                        do {
-                            try exporter.write(values)
-                        } catch {
-                            failure.error = error as? SystemError
-                            throw error
-                        }
-                        return true
-                    }))
-            try exporter.commit()
-        } catch let error as LakehouseError {
-            exporter.abandon()
-            if let written = failure.error {
-                printError("wb export: \(written)")
-                throw Exit.writeFailed
-            }
-            printError("wb export: \(error)")
-            throw error.code == .cancelled ? Exit.cancelled : Exit.badRows
-        } catch {
-            exporter.abandon()
-            printError("wb export: \(error)")
-            throw Exit.writeFailed
-        }
+        let client = try LakehouseClient.open(domain, command: "export")
+        let result = try await client.send(LakehouseExport(table: name.description, path: FilePath.absolute(to), format: format))
         if json {
-            printJSON([
-                "table": .string(name.description), "path": .string(exporter.path), "format": .string(format.rawValue),
-                "rows": .int(exporter.rowCount), "bytes": .int(Int(exporter.bytesWritten)),
-                "seconds": .double(Clock.monotonic() - started),
-            ])
+            printJSON(result.jsonValue)
         } else {
-            print("wrote \(exporter.rowCount) row\(exporter.rowCount == 1 ? "" : "s") of \(name) to \(to)")
+            print("wrote \(result.rows) row\(result.rows == 1 ? "" : "s") of \(name) to \(to)")
         }
     }
 }

@@ -4,6 +4,7 @@ import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
+import Governance
 import Kernels
 import Lakehouse
 
@@ -57,5 +58,16 @@ struct KernelCommand: AsyncParsableCommand {
                 }
             }
         }
+    }
+}
+
+/// Opens the domain's lakehouse, governed by the domain's access policy, or exits with `Exit.domainUnavailable`.
+func openLakehouse(_ options: DomainOptions, command: String) throws -> Lakehouse {
+    let domain = try options.open(command: command)
+    do {
+        return try Lakehouse(domain: domain, governance: try GovernanceService(domain: domain))
+    } catch {
+        printError("wb \(command): \(error)")
+        throw Exit.domainUnavailable
     }
 }

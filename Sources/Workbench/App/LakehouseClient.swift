@@ -31,26 +31,50 @@ struct LakehouseClient {
     }
 
     /// Sends a request; SIGINT/SIGTERM cancel it; a failure is printed and becomes the documented exit code.
-    func send<R: BusRequest>(_ request: R, as principal: Principal = .currentUser) async throws -> R.Response {
-        let task = Task { try await bus.send(request, as: principal) }
+    ///
+    /// `beforeError` runs before a failure is printed (to clear a progress line).
+    func send<R: BusRequest>(
+        _ request: R, as principal: Principal = .currentUser, requestID: String = Identifier.uuid(), beforeError: () -> Void = {}
+    ) async throws -> R.Response {
+        let task = Task { try await bus.send(request, as: principal, requestID: requestID) }
         let signals = SignalWatcher([SIGINT, SIGTERM]) { task.cancel() }
         defer { signals.stop() }
         defer { try? governance.audit.flush() }
         do {
             return try await task.value
-        } catch let error as BusError where error.code == .denied {
+        } catch {
+            beforeError()
+            throw report(error)
+        }
+    }
+
+    /// Prints a failure the way every lakehouse command does, and returns its exit code.
+    private func report(_ error: any Error) -> any Error {
+        switch error {
+        case let error as BusError where error.code == .denied:
             printError("wb \(command): \(error.message)")
-            throw Exit.denied
-        } catch let error as LakehouseError {
+            return Exit.denied
+        case let error as LakehouseError:
             printError("wb \(command): \(error)")
             if let pointer = error.pointer { printError(pointer.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")) }
-            throw Exit.lakehouse(error.code)
-        } catch is CancellationError {
-            printError("wb \(command): interrupted")
-            throw Exit.cancelled
-        } catch {
+            if error.code == .cancelled, command == "import" { printError("wb import: interrupted; nothing was imported") }
+            return Exit.lakehouse(error.code)
+        case let error as ImportFailure:
+            for row in error.skippedBefore { printError("wb \(command): skipped \(error.path):\(row.line): \(row.reason)") }
             printError("wb \(command): \(error)")
-            throw ExitCode.failure
+            return error.code == .badRow ? Exit.badRows : Exit.noInput
+        case let error as ImportError:
+            printError("wb \(command): \(error)")
+            return Exit.noInput
+        case let error as SystemError:
+            printError("wb \(command): \(error)")
+            return Exit.writeFailed
+        case is CancellationError:
+            printError("wb \(command): interrupted")
+            return Exit.cancelled
+        default:
+            printError("wb \(command): \(error)")
+            return ExitCode.failure
         }
     }
 }
