@@ -14,6 +14,7 @@ struct LakehouseCLITests {
         ["sql", "--help"], ["catalog", "--help"], ["catalog", "ls", "--help"], ["catalog", "describe", "--help"],
         ["catalog", "search", "--help"], ["catalog", "history", "--help"], ["catalog", "expire", "--help"],
         ["catalog", "compact", "--help"], ["catalog", "tag", "--help"], ["catalog", "register-sqlite", "--help"],
+        ["catalog", "register-csv", "--help"], ["import", "--help"], ["export", "--help"],
     ])
     func everyLakehouseCommandHasHelp(_ args: [String]) throws {
         let result = try WB.run(args)
@@ -132,6 +133,36 @@ struct LakehouseCLITests {
         let dropped = try sql(home, "DROP DATABASE legacy")
         #expect(dropped.status == 0)
         #expect(FileIO.exists(file))
+    }
+
+    @Test func aDirectoryOfCSVFilesIsQueriedInPlace() throws {
+        let home = WB.scratch("cli-federated-csv")
+        let dir = FilePath.join(home, "exports")
+        try FileIO.createDirectory(dir)
+        let orders = FilePath.join(dir, "orders.csv")
+        try AtomicFile.write("id,customer,amount\n1,ann,2.5\n2,bob,4\n", to: orders)
+        try AtomicFile.write("name\tcity\nann\tOslo\n", to: FilePath.join(dir, "customers.tsv"))
+        let registered = try WB.run(["catalog", "register-csv", "raw", dir, "--home", home])
+        #expect(registered.status == 0, "\(registered.stderr)")
+        #expect(registered.stdout.contains("registered raw (2 tables, read-only)"), "\(registered.stdout)")
+        let described = try WB.run(["catalog", "describe", "raw.orders", "--json", "--home", home])
+        let columns = try JSON.parse(described.stdout)["columns"]?.arrayValue ?? []
+        #expect(columns.map { $0["type"]?.stringValue ?? "" } == ["INTEGER", "TEXT", "REAL"], "\(described.stdout)")
+        let joined = try sql(home, "SELECT o.id, c.city FROM raw.orders o JOIN raw.customers c ON c.name = o.customer", "--format", "csv")
+        #expect(joined.stdout == "id,city\r\n1,Oslo\r\n", "\(joined.stderr)")
+        let write = try sql(home, "DELETE FROM raw.orders")
+        #expect(write.status == 1)
+        #expect(write.stderr.contains("read-only"))
+        // A bad row fails the query with its file and line.
+        try AtomicFile.write("id,customer,amount\n1,ann,2.5\n2,bob\n", to: orders)
+        let bad = try sql(home, "SELECT sum(amount) FROM raw.orders")
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("\(orders):3: expected 3 fields, found 2"), "\(bad.stderr)")
+        let missing = try WB.run(["catalog", "register-csv", "nope", FilePath.join(home, "missing"), "--home", home])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("there is no directory"), "\(missing.stderr)")
+        #expect(try sql(home, "DROP DATABASE raw").status == 0)
+        #expect(FileIO.exists(orders))
     }
 
     @Test func twoProcessesWritingAtOnceLoseNothing() async throws {

@@ -7,6 +7,8 @@ public enum CatalogKind: String, Sendable, Hashable, CaseIterable {
     case managed
     /// An external SQLite file, read in place, never written.
     case sqlite
+    /// A directory of CSV and TSV files, one table per file, read in place, never written.
+    case csv
 }
 
 /// The kind of object a tag or search hit is attached to.
@@ -20,7 +22,7 @@ public struct CatalogInfo: Sendable, Equatable {
     public var id: Int64
     public var name: String
     public var kind: CatalogKind
-    /// Where a federated catalog's data is (a file path); nil for the managed catalog.
+    /// Where a federated catalog's data is (a file or directory path); nil for the managed catalog.
     public var location: String?
     public var comment: String?
     /// The principal that created it (`user:alice`).
@@ -59,7 +61,7 @@ public struct TableInfo: Sendable, Equatable {
     public var databaseName: String
     public var name: String
     public var kind: TableKind
-    /// The engine's name for the stored table (managed: `_lh_t<id>`; external: the source's table name).
+    /// The engine's name for the stored table (managed: `_lh_t<id>`; external: the source's table name, or a CSV source's file name).
     public var storageName: String
     public var comment: String?
     public var owner: String

@@ -223,6 +223,9 @@ public protocol LakehouseEngine: Sendable {
     /// Registers an external SQLite file as a read-only catalog (one database of the same name), without copying it.
     func registerSQLiteSource(name: String, path: String, context: QueryContext) throws -> DatabaseInfo
 
+    /// Registers a directory of CSV/TSV files as a read-only catalog (one table per file), without copying them.
+    func registerCSVSource(name: String, directory: String, context: QueryContext) throws -> DatabaseInfo
+
     /// Stops the work in progress (every statement running in this process's engine).
     func interrupt()
 }

@@ -126,6 +126,11 @@ public final class Lakehouse: Sendable {
         do { return try engine.registerSQLiteSource(name: name, path: path, context: context) } catch { throw LakehouseError.wrap(error) }
     }
 
+    /// Registers a directory of CSV/TSV files as a read-only catalog and database named `name`: one table per file.
+    public func registerCSVSource(name: String, directory: String, context: QueryContext = QueryContext()) throws(LakehouseError) -> DatabaseInfo {
+        do { return try engine.registerCSVSource(name: name, directory: directory, context: context) } catch { throw LakehouseError.wrap(error) }
+    }
+
     /// A table's catalog entry, or a `.notFound` error.
     public func table(_ name: TableName) throws(LakehouseError) -> TableInfo {
         do {

@@ -123,7 +123,12 @@ public final class LakehousePlugin: Plugin {
             },
             .handle(LakehouseRegisterSource.self) { request, context in
                 let database = try await self.blocking {
-                    try self.lakehouse.registerSQLiteSource(name: request.name, path: request.path, context: QueryContext(principal: context.principal))
+                    switch request.format {
+                    case .sqlite:
+                        try self.lakehouse.registerSQLiteSource(name: request.name, path: request.path, context: QueryContext(principal: context.principal))
+                    case .csv:
+                        try self.lakehouse.registerCSVSource(name: request.name, directory: request.path, context: QueryContext(principal: context.principal))
+                    }
                 }
                 return CatalogDocument(try self.catalogRead { try CatalogDocuments.describe(database.name, includingExpired: false, access: $0) })
             },
@@ -347,23 +352,39 @@ public struct LakehouseCompact: BusRequest {
     public var jsonValue: JSON { ["table": .string(table)] }
 }
 
-/// Registers a federated read-only SQLite file: `lakehouse.sources.register`.
+/// Registers a federated read-only source, an SQLite file or a directory of CSV files: `lakehouse.sources.register`.
 public struct LakehouseRegisterSource: BusRequest {
     public typealias Response = CatalogDocument
     public static let action = Action(LakehousePlugin.namespace, "sources.register")
     public static let permission: Permission = "lakehouse:admin"
 
+    /// What a source is.
+    public enum Format: String, Sendable {
+        /// An SQLite file: its tables.
+        case sqlite
+        /// A directory: each CSV/TSV file in it is a table.
+        case csv
+    }
+
     public var name: String
+    /// The SQLite file, or the directory of CSV files (absolute).
     public var path: String
-    public init(name: String, path: String) {
+    public var format: Format
+    public init(name: String, path: String, format: Format = .sqlite) {
         self.name = name
         self.path = path
+        self.format = format
     }
     public init(json: JSON) throws {
         name = try json.required("name", \.stringValue)
         path = try json.required("path", \.stringValue)
+        let text = json["format"]?.stringValue ?? Format.sqlite.rawValue
+        guard let format = Format(rawValue: text) else {
+            throw BusError(.invalidPayload, "the field 'format' must be sqlite or csv, not '\(text)'")
+        }
+        self.format = format
     }
-    public var jsonValue: JSON { ["name": .string(name), "path": .string(path)] }
+    public var jsonValue: JSON { ["name": .string(name), "path": .string(path), "format": .string(format.rawValue)] }
 }
 
 /// A catalog answer as a JSON document (listings, descriptions, search hits, maintenance reports).

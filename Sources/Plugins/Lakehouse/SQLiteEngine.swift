@@ -97,7 +97,7 @@ public final class SQLiteEngine: LakehouseEngine {
         do {
             return try withConnection(write: writes, sources: sources, timeout: context.timeout) { db in
                 if sources.isEmpty {
-                    let named = try CatalogAccess(db).catalogs().filter { $0.kind == .sqlite && names.contains($0.name.lowercased()) }
+                    let named = try CatalogAccess(db).catalogs().filter { $0.kind != .managed && names.contains($0.name.lowercased()) }
                     if !named.isEmpty { throw SourcesNeeded(sources: named) }
                 }
                 var outcome = QueryOutcome()
@@ -131,14 +131,37 @@ public final class SQLiteEngine: LakehouseEngine {
             defer { for schema in attached { try? db.execute("DETACH DATABASE \(SQLName.alwaysQuoted(schema))") } }
             for source in sources {
                 let schema = SQLiteEngine.sourceSchema(source.id)
-                try db.execute("ATTACH DATABASE ? AS \(SQLName.alwaysQuoted(schema))", [SQLiteEngine.readOnlyURI(source.location ?? "")])
-                attached.append(schema)
+                switch source.kind {
+                case .csv:
+                    // An in-memory schema of one virtual table per file, gone with the DETACH.
+                    try registerCSVModule(db)
+                    try db.execute("ATTACH DATABASE ':memory:' AS \(SQLName.alwaysQuoted(schema))")
+                    attached.append(schema)
+                    let access = CatalogAccess(db)
+                    for database in try access.databases(inCatalog: source.id) {
+                        for table in try access.tables(inDatabase: database.id) {
+                            try db.execute(
+                                "CREATE VIRTUAL TABLE \(SQLName.alwaysQuoted(schema)).\(SQLName.alwaysQuoted(table.storageName)) USING \(CSVSource.module)(\(CSVSource.argument(directory: source.location ?? "", table: table)))")
+                        }
+                    }
+                default:
+                    try db.execute("ATTACH DATABASE ? AS \(SQLName.alwaysQuoted(schema))", [SQLiteEngine.readOnlyURI(source.location ?? "")])
+                    attached.append(schema)
+                }
             }
             return try db.inTransaction(write ? .immediate : .deferred) { try limited(db) }
         }
     }
 
     static func sourceSchema(_ catalogID: Int64) -> String { "_lh_src_\(catalogID)" }
+
+    /// Connections that have the CSV module registered.
+    private let csvModules = Mutex<Set<ObjectIdentifier>>([])
+
+    private func registerCSVModule(_ db: Database) throws {
+        let fresh = csvModules.withLock { $0.insert(ObjectIdentifier(db)).inserted }
+        if fresh { try db.registerVirtualTableModule(CSVSource.module, CSVSource.makeTable) }
+    }
 
     /// A `file:` URI opening `path` read-only.
     static func readOnlyURI(_ path: String) -> String {
@@ -376,6 +399,35 @@ public final class SQLiteEngine: LakehouseEngine {
                     let entry = try access.createTable(table, inDatabase: database.id, kind: .external, storageName: table, owner: owner)
                     for (column, type, nullable) in columns where SQLName.problem(column, what: "column") == nil {
                         try access.addColumn(toTable: entry.id, name: column, type: type, nullable: nullable)
+                    }
+                }
+                return try access.database(id: database.id)!
+            }
+        } catch {
+            throw LakehouseError.wrap(error)
+        }
+    }
+}
+
+extension SQLiteEngine {
+    /// Registers a directory of CSV/TSV files as a read-only catalog and database named `name`, one table per file.
+    public func registerCSVSource(name: String, directory: String, context: QueryContext) throws -> DatabaseInfo {
+        let absolute = FilePath.absolute(directory)
+        try governance(for: context.principal, sql: "register \(name)")?.catalog(name, permission: .createDatabase)
+        guard FileIO.isDirectory(absolute) else {
+            throw LakehouseError(.notFound, FileIO.exists(absolute) ? "\(absolute) is not a directory" : "there is no directory \(absolute)")
+        }
+        let tables = try CSVSource.scan(absolute)
+        do {
+            return try catalog.write { access in
+                let owner = context.principal.description
+                let info = try access.createCatalog(name, kind: .csv, location: absolute, comment: "CSV files in \(absolute) (read-only)", owner: owner)
+                let database = try access.createDatabase(name, inCatalog: info.id, comment: "CSV files of \(absolute)", owner: owner)
+                for file in tables {
+                    let entry = try access.createTable(
+                        file.table, inDatabase: database.id, kind: .external, storageName: file.file, comment: "CSV file \(file.file)", owner: owner)
+                    for column in file.columns {
+                        _ = try access.addColumn(toTable: entry.id, name: column.name, type: column.type.rawValue, nullable: true)
                     }
                 }
                 return try access.database(id: database.id)!

@@ -9,7 +9,7 @@ struct CatalogCommand: AsyncParsableCommand {
         discussion: Exit.lakehouseHelp,
         subcommands: [
             CatalogList.self, CatalogDescribe.self, CatalogSearch.self, CatalogHistory.self, CatalogTag.self, CatalogComment.self,
-            CatalogExpire.self, CatalogCompact.self, CatalogRegister.self,
+            CatalogExpire.self, CatalogCompact.self, CatalogRegister.self, CatalogRegisterCSV.self,
         ])
 }
 
@@ -335,6 +335,38 @@ struct CatalogRegister: AsyncParsableCommand {
         let document = try await client.send(LakehouseRegisterSource(name: name, path: FilePath.absolute(file)))
         show(document, json: options.json) { json in
             "registered \(field(json["name"])) (\((json["tables"]?.arrayValue ?? []).count) tables, read-only)\n"
+        }
+    }
+}
+
+struct CatalogRegisterCSV: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "register-csv",
+        abstract: "Register a directory of CSV/TSV files as a read-only federated catalog (each file becomes NAME.file; nothing is copied).",
+        discussion: """
+            Every .csv, .tsv and .tab file directly in DIRECTORY becomes a table named after the file, with the \
+            columns and types `wb import` would infer (header detected, types from the first 1000 rows). Queries \
+            read the files in place each time, so they see the files as they are then; a row that cannot be \
+            read fails the query with its file and line. The access policy applies as to any table (the source \
+            is a catalog of its own). Unregister with: wb sql "DROP DATABASE NAME" (the files are untouched).
+
+            \(Exit.lakehouseHelp)
+            """)
+
+    @Argument(help: "The catalog and database name to give it.")
+    var name: String
+
+    @Argument(help: "The directory of CSV/TSV files.")
+    var directory: String
+
+    @OptionGroup var options: CatalogOptions
+
+    func run() async throws {
+        let client = try LakehouseClient.open(options.domain, command: "catalog register-csv")
+        let document = try await client.send(LakehouseRegisterSource(name: name, path: FilePath.absolute(directory), format: .csv))
+        show(document, json: options.json) { json in
+            let tables = (json["tables"]?.arrayValue ?? []).map { field($0["name"]) }
+            return "registered \(field(json["name"])) (\(tables.count) table\(tables.count == 1 ? "" : "s"), read-only): \(tables.joined(separator: ", "))\n"
         }
     }
 }
