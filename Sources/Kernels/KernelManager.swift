@@ -47,6 +47,10 @@ public final class KernelManager: Sendable {
         var environment: [String: String]
         var directory: String?
         var startupCode: String?
+        /// For a kernel another process owns (`connect`): asks that owner for a new kernel process and returns its pid.
+        var respawn: (@Sendable (Int32) async throws -> Int32)? = nil
+        /// For a kernel another process owns: tells that owner a restart is coming, before the old process is stopped.
+        var willRestart: (@Sendable () async -> Void)? = nil
     }
 
     private struct State {
@@ -117,6 +121,42 @@ public final class KernelManager: Sendable {
         manager.startHeartbeatWatch()
         return manager
     }
+
+    /// Connects to a running kernel that another process started (a session host), through its connection file.
+    ///
+    /// The kernel is watched by polling its pid (`ChildProcess(adopting:)`); interrupting signals its
+    /// process group, shutting down sends `shutdown_request`, then SIGTERM, then SIGKILL, as for a kernel
+    /// started here. Its owner already ran any start-up code. Since only the owner can launch the
+    /// next process, `restart` calls `willRestart`, stops this one and calls `respawn` with its pid, which returns the new pid.
+    /// Readiness is asked on the control channel, which answers while a cell runs on the shell channel.
+    public static func connect(
+        spec: KernelSpec, connectionFile: String, pid: Int32, logFile: String? = nil, heartbeatTimeout: Double = 30,
+        willRestart: @escaping @Sendable () async -> Void = {}, respawn: @escaping @Sendable (Int32) async throws -> Int32
+    ) throws(KernelError) -> KernelManager {
+        let connection: ConnectionInfo
+        do {
+            connection = try ConnectionInfo.read(path: connectionFile)
+        } catch {
+            throw KernelError(.launchFailed, "cannot read the kernel's connection file \(connectionFile): \(error)")
+        }
+        guard let process = ChildProcess(adopting: pid) else {
+            throw KernelError(.died, "kernel \(spec.name) (pid \(pid)) is not running")
+        }
+        let client = try KernelClient(connection: connection)
+        let log = logFile ?? (connectionFile.hasSuffix(".json") ? String(connectionFile.dropLast(5)) + ".log" : connectionFile + ".log")
+        let manager = KernelManager(
+            spec: spec, connection: connection, connectionFile: connectionFile, logFile: log, client: client,
+            launch: Launch(argv: [], environment: [:], directory: nil, startupCode: nil, respawn: respawn, willRestart: willRestart),
+            process: process,
+            heartbeatTimeout: heartbeatTimeout)
+        manager.state.withLock { $0.needsStartup = false }
+        manager.watch(process)
+        manager.startHeartbeatWatch()
+        return manager
+    }
+
+    /// Whether another process owns the kernel (it was joined with `connect`).
+    public var isAdopted: Bool { launch.respawn != nil }
 
     private init(
         spec: KernelSpec, connection: ConnectionInfo, connectionFile: String, logFile: String, client: KernelClient,
@@ -259,13 +299,13 @@ public final class KernelManager: Sendable {
         let deadline = Clock.monotonic() + timeout
         while Clock.monotonic() < deadline {
             if case .dead(let why) = state.withLock({ $0.status }) { throw deathError(why) }
-            let request = client.send("kernel_info_request")
+            let request = client.send("kernel_info_request", channel: isAdopted ? .control : .shell)
             var reply: JSONObject? = nil
             var iopubLive = false
             let remaining = deadline - Clock.monotonic()
             // After the reply, allow a short time for this request's IOPub status to show IOPub is connected.
             let outcome = await collect(request, timeout: remaining) { channel, message, replyAt in
-                if channel == .shell, message.msgType == "kernel_info_reply" { reply = message.content }
+                if channel == .shell || channel == .control, message.msgType == "kernel_info_reply" { reply = message.content }
                 if channel == .iopub, message.msgType == "status" { iopubLive = true }
                 if reply != nil, iopubLive { return true }
                 if let replyAt, Clock.monotonic() - replyAt > 0.5 { return true }
@@ -527,13 +567,28 @@ public final class KernelManager: Sendable {
 
     /// Restarts the kernel process on the same connection (as Jupyter's restart does).
     public func restart(timeout: Double = 60) async throws(KernelError) {
+        let previous = pid
+        await launch.willRestart?()
         try await stopProcess(restart: true)
         let process: ChildProcess
-        do {
-            process = try ChildProcess(
-                argv: launch.argv, environment: launch.environment, directory: launch.directory, output: .file(logFile))
-        } catch {
-            throw KernelError(.launchFailed, "cannot restart kernel \(spec.name): \(error.reason)")
+        if let respawn = launch.respawn {
+            let next: Int32
+            do {
+                next = try await respawn(previous)
+            } catch {
+                throw KernelError(.launchFailed, "cannot restart kernel \(spec.name): \(error)")
+            }
+            guard let adopted = ChildProcess(adopting: next) else {
+                throw KernelError(.died, "kernel \(spec.name) exited right after its restart (pid \(next))")
+            }
+            process = adopted
+        } else {
+            do {
+                process = try ChildProcess(
+                    argv: launch.argv, environment: launch.environment, directory: launch.directory, output: .file(logFile))
+            } catch {
+                throw KernelError(.launchFailed, "cannot restart kernel \(spec.name): \(error.reason)")
+            }
         }
         state.withLock { s in
             s.process = process

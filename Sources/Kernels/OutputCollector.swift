@@ -14,6 +14,9 @@ public struct OutputCollector: Sendable {
 
     public init() {}
 
+    /// A collector that continues `outputs` (a cell's outputs so far; stream text merges into the last one).
+    public init(outputs: [Output]) { self.outputs = outputs }
+
     /// Applies one IOPub message; returns whether the outputs changed.
     @discardableResult
     public mutating func apply(_ message: KernelMessage) -> Bool {

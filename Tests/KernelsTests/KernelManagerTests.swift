@@ -235,6 +235,51 @@ struct KernelManagerTests {
         await kernel.shutdown()
     }
 
+    @Test func aSecondProcessJoinsAKernelThroughItsConnectionFile() async throws {
+        let owner = try await TestEnvironment.startPython()
+        defer { Task { await owner.shutdown() } }
+        _ = await owner.execute("x = 41")
+        let restarts = LockedBox(0)
+        let joined = try KernelManager.connect(
+            spec: owner.spec, connectionFile: owner.connectionFile, pid: owner.pid,
+            respawn: { _ in
+                // As a session host does: the owner starts the next process on the same connection.
+                restarts.mutate { $0 += 1 }
+                try await owner.restart(timeout: 90)
+                return owner.pid
+            })
+        // Ready while a cell runs on the shell channel: readiness is asked on the control channel.
+        let sleeping = LockedBox(false)
+        async let slow = owner.execute("import time\nprint('sleeping', flush=True)\ntime.sleep(3)", onMessage: { Self.noteStart($0, sleeping) })
+        #expect(await waitUntil(30) { sleeping.value })
+        try await joined.waitForReady(timeout: 30)
+        #expect(joined.isAdopted && !owner.isAdopted)
+        _ = await slow
+        // The joined kernel has the owner's variables, and the owner sees the joiner's.
+        let result = await joined.execute("y = x + 1; y")
+        #expect(result.outputs.first?.data?["text/plain"]?.stringValue == "42")
+        #expect((await owner.execute("y")).outputs.first?.data?["text/plain"]?.stringValue == "42")
+        // Interrupting from the joiner signals the kernel's group.
+        let interrupted = LockedBox(false)
+        async let sleeper = joined.execute(Self.sleeper, onMessage: { Self.noteStart($0, interrupted) })
+        #expect(await waitUntil(30) { interrupted.value })
+        try await joined.interrupt()
+        #expect((await sleeper).outcome == .error(name: "KeyboardInterrupt", value: ""))
+        // A restart stops the process and asks the owner for the next one: a fresh namespace.
+        let before = joined.pid
+        try await joined.restart(timeout: 90)
+        #expect(restarts.value == 1 && joined.pid != before && joined.pid == owner.pid)
+        #expect((await joined.execute("x")).outcome == .error(name: "NameError", value: "name 'x' is not defined"))
+        // Shutting down from the joiner ends the owner's process.
+        await joined.shutdown()
+        #expect(await waitUntil(30) { !owner.isAlive })
+        #expect(!joined.isAlive)
+        // The control: joining a pid that does not run fails at once.
+        #expect(throws: KernelError.self) {
+            try KernelManager.connect(spec: owner.spec, connectionFile: owner.connectionFile, pid: owner.pid, respawn: { $0 })
+        }
+    }
+
     @Test func connectionFileIsOwnerOnly() async throws {
         let kernel = try await TestEnvironment.startPython()
         var info = stat()

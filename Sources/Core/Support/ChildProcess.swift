@@ -105,6 +105,38 @@ public final class ChildProcess: Sendable {
         startReaper()
     }
 
+    /// Watches a running process this one did not start (a kernel another `wb` launched): its exit is noticed by polling.
+    ///
+    /// Returns nil when `pid` does not run (or is a zombie). The process is told apart from a later
+    /// one reusing its pid by its start time (`/proc/PID/stat`), so a reused pid reads as an exit.
+    /// Its exit status is unknown to a non-parent and is reported as `.exited(0)`. The watch checks
+    /// every `pollInterval` seconds on a thread of its own, which ends with the process.
+    public init?(adopting pid: Int32, pollInterval: Double = 0.1) {
+        guard pid > 0, let start = ChildProcess.startTime(of: pid) else { return nil }
+        self.pid = pid
+        let micros = useconds_t(max(0.001, pollInterval) * 1_000_000)
+        Thread.start(name: "wb-watch-\(pid)") { [self] in
+            while ChildProcess.startTime(of: pid) == start { usleep(micros) }
+            let waiters = state.withLock { state in
+                state.status = .exited(0)
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            waiters.forEach { $0(.exited(0)) }
+        }
+    }
+
+    /// The start time (clock ticks after boot) of a running, non-zombie process, from `/proc/PID/stat`.
+    static func startTime(of pid: Int32) -> Int64? {
+        guard kill(pid, 0) == 0 || errno == EPERM, let text = try? FileIO.readText("/proc/\(pid)/stat"),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the name: field 3 (state) is fields[0], field 22 (starttime) is fields[19].
+        guard fields.count > 19, let state = fields[0].first, state != "Z", state != "X" else { return nil }
+        return Int64(fields[19])
+    }
+
     /// Finds an executable in a `PATH`-style list.
     public static func which(_ program: String, path: String) -> String? {
         for dir in path.split(separator: ":") {
