@@ -43,6 +43,14 @@ public enum Activity {
     public static func isOutput(_ message: KernelMessage) -> Bool {
         ["stream", "display_data", "execute_result", "error", "update_display_data"].contains(message.msgType)
     }
+
+    /// Whether a session host appends it to the outputs journal: outputs, plus the start (`execute_input`)
+    /// and end (`status: idle`) of each executed cell, so a re-attaching TUI can finish the cells it left running.
+    public static func isJournaled(_ message: KernelMessage) -> Bool {
+        if isOutput(message) || message.msgType == "execute_input" || message.msgType == "clear_output" { return true }
+        return message.msgType == "status" && message.content["execution_state"]?.stringValue == "idle"
+            && message.parentHeader["msg_type"]?.stringValue == "execute_request"
+    }
 }
 
 /// Something that reports user activity of a session to the registry (a TUI's key presses, say).

@@ -16,19 +16,25 @@ public struct CullPolicy: Sendable, Equatable {
     public var cullConnected = false
     /// Seconds after start when a session is stopped whatever it does; 0 means no limit.
     public var maxAge: Double = 0
+    /// Seconds an attached TUI shows its countdown before an idle session is stopped (with `cullConnected`); 0 stops at once.
+    public var warning: Double = 60
 
-    public init(idleTimeout: Double = 3600, interval: Double = 300, cullBusy: Bool = false, cullConnected: Bool = false, maxAge: Double = 0) {
+    public init(
+        idleTimeout: Double = 3600, interval: Double = 300, cullBusy: Bool = false, cullConnected: Bool = false, maxAge: Double = 0,
+        warning: Double = 60
+    ) {
         self.idleTimeout = idleTimeout
         self.interval = interval
         self.cullBusy = cullBusy
         self.cullConnected = cullConnected
         self.maxAge = maxAge
+        self.warning = warning
     }
 
     public var json: JSON {
         [
             "idle_timeout": .double(idleTimeout), "interval": .double(interval), "cull_busy": .bool(cullBusy),
-            "cull_connected": .bool(cullConnected), "max_age": .double(maxAge),
+            "cull_connected": .bool(cullConnected), "max_age": .double(maxAge), "warning": .double(warning),
         ]
     }
 }
@@ -42,6 +48,8 @@ public struct CullDecision: Sendable, Equatable {
         case cull
         /// Its kernel was dead: the entry (and connection file) was cleaned.
         case clean
+        /// Left running, but its attached TUIs were told it will be stopped after a countdown unless the user is active.
+        case warn
     }
 
     /// The rule that decided.
@@ -54,6 +62,7 @@ public struct CullDecision: Sendable, Equatable {
         case active = "active"
         case disabled = "disabled"
         case stopping = "stopping"
+        case warned = "warned"
     }
 
     public var session: SessionRecord
@@ -69,7 +78,7 @@ public struct CullDecision: Sendable, Equatable {
     public var outcome: String? = nil
 
     /// Whether the log keeps it: every cull and clean, and every keep that a rule protected past the timeout.
-    public var isLogged: Bool { action != .keep || rule == .busy || rule == .connected }
+    public var isLogged: Bool { action != .keep || rule == .busy || rule == .connected || rule == .warned }
 
     public var json: JSON {
         [
@@ -114,6 +123,7 @@ public struct Culler: Sendable {
         if session.state == .stopping { return make(.keep, .stopping, "another process is stopping it") }
         // Its host gives up (and removes the entry) if the kernel is not ready in time; culling it now would orphan the kernel.
         if session.state == .starting { return make(.keep, .active, "its kernel is still starting") }
+        if session.state == .restarting { return make(.keep, .active, "its kernel is restarting") }
         if policy.maxAge > 0, age > policy.maxAge {
             return make(.cull, .maxAge, "running for \(seconds(age)), longer than max_age \(seconds(policy.maxAge))")
         }
@@ -129,7 +139,16 @@ public struct Culler: Sendable {
         if !policy.cullConnected, session.clients > 0 {
             return make(.keep, .connected, "\(session.clients) client(s) attached; cull_connected is off")
         }
-        return make(.cull, .idleTimeout, "idle for \(seconds(idle)), longer than idle_timeout \(seconds(policy.idleTimeout))")
+        let over = "idle for \(seconds(idle)), longer than idle_timeout \(seconds(policy.idleTimeout))"
+        // An attached TUI gets a countdown first: the session is stopped when it ends without activity.
+        if session.clients > 0, policy.warning > 0 {
+            guard let until = session.cullWarningUntil else {
+                return make(.warn, .warned, "\(over); \(session.clients) client(s) attached: warned, stopping in \(seconds(policy.warning))")
+            }
+            if now < until { return make(.keep, .warned, "\(over); warned, stopping in \(seconds(until - now)) unless kept alive") }
+            return make(.cull, .idleTimeout, "\(over); the warning's countdown ended without activity")
+        }
+        return make(.cull, .idleTimeout, over)
     }
 
     /// Checks every session once at `now`: decides, then (unless `dryRun`) stops or cleans, and logs.
@@ -141,7 +160,11 @@ public struct Culler: Sendable {
         for session in try registry.list() {
             var decision = decide(session, now: now, kernelDead: SessionRegistry.isDead(session))
             decision.dryRun = dryRun
-            if !dryRun, decision.action != .keep {
+            if !dryRun, decision.action == .warn {
+                try registry.warnCull(session.id, until: now + policy.warning)
+            } else if !dryRun, decision.action == .keep, decision.rule != .warned, session.cullWarningUntil != nil {
+                try registry.clearCullWarning(session.id)
+            } else if !dryRun, decision.action != .keep {
                 guard try registry.claim(session.id) else { continue }
                 decision.outcome = await SessionStopper.stop(session, registry: registry, timeout: stopTimeout).rawValue
             }

@@ -16,6 +16,7 @@ import Yams
 ///   cull_busy: false
 ///   cull_connected: false
 ///   max_age: 0
+///   warning: 60         # seconds of countdown an attached TUI shows first
 /// ```
 /// Unknown keys are errors, reported with file, line and column, so a typo never silently drops a script.
 public struct LifecycleConfig: Sendable, Equatable {
@@ -105,8 +106,9 @@ public struct LifecycleConfig: Sendable, Equatable {
                     case "cull_busy": policy.cullBusy = try flag(v, name)
                     case "cull_connected": policy.cullConnected = try flag(v, name)
                     case "max_age": policy.maxAge = try number(v, name)
+                    case "warning": policy.warning = try number(v, name)
                     default:
-                        throw fail(k, "unknown key culling.\(name) (known: idle_timeout, interval, cull_busy, cull_connected, max_age)")
+                        throw fail(k, "unknown key culling.\(name) (known: idle_timeout, interval, cull_busy, cull_connected, max_age, warning)")
                     }
                 }
                 config.culling = policy

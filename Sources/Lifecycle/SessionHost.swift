@@ -27,11 +27,14 @@ public enum SessionHost {
         /// Where outputs that arrive while detached are appended (JSON lines).
         public var outputsJournal: String
         public var extraEnvironment: [String: String]
+        /// What the application adds to the kernel (environment, start-up code such as loading `%%sql`).
+        public var setup: KernelSetup
 
         public init(
             id: String, workspace: String, notebook: String, spec: KernelSpec, pythonPrefix: String?, runtimeDirectory: String,
-            outputsJournal: String, extraEnvironment: [String: String] = [:]
+            outputsJournal: String, extraEnvironment: [String: String] = [:], setup: KernelSetup = KernelSetup()
         ) {
+            self.setup = setup
             self.id = id
             self.workspace = workspace
             self.notebook = notebook
@@ -54,7 +57,7 @@ public enum SessionHost {
             kernel = try KernelManager.start(
                 spec: options.spec, directory: FilePath.directory(of: options.notebook), pythonPrefix: options.pythonPrefix,
                 runtimeDirectory: options.runtimeDirectory,
-                extraEnvironment: options.extraEnvironment.merging(["WB_SESSION_ID": options.id]) { a, _ in a })
+                extraEnvironment: options.extraEnvironment.merging(["WB_SESSION_ID": options.id]) { a, _ in a }, setup: options.setup)
             try await kernel.waitForReady(timeout: 120)
         } catch {
             _ = try? registry.remove(options.id)
@@ -84,11 +87,28 @@ public enum SessionHost {
                     try? await Task.sleep(for: .seconds(1))
                     monitor.flush()
                     if case .dead(let why) = kernel.status {
+                        // An attached TUI asked for a restart: it stopped the old process, the new one starts here.
+                        if (try? registry.session(options.id))?.state == .restarting {
+                            do {
+                                try await kernel.restart(timeout: 120)
+                                guard let identity = ProcessIdentity.of(kernel.pid) else { throw LifecycleError(.kernel, "it exited at once") }
+                                try registry.markRunning(options.id, kernel: identity, connectionFile: kernel.connectionFile, host: .current)
+                                monitor.restarted()
+                                continue
+                            } catch {
+                                monitor.markDead()
+                                return "the kernel could not be restarted (\(error))"
+                            }
+                        }
                         monitor.markDead()
                         // A hung kernel (no heartbeat) still runs: it is left for `wb sessions stop` or the culler.
                         return "the kernel died (\(why))"
                     }
                     if case .shutDown = kernel.status { return "the kernel was shut down" }
+                    if !registry.exists {
+                        await kernel.shutdown()
+                        return "its domain's session registry was deleted"
+                    }
                 }
                 return "cancelled"
             }
@@ -126,7 +146,7 @@ final class ActivityMonitor: Sendable {
     func observe(_ message: KernelMessage) {
         let observation = Activity.classify(message)
         guard observation.counts else { return }
-        if Activity.isOutput(message) { append(message) }
+        if Activity.isJournaled(message) { append(message) }
         let now = Clock.now()
         let write = state.withLock { s -> (Double, String?)? in
             if let exec = observation.executionState, exec != s.executionState {
@@ -155,19 +175,26 @@ final class ActivityMonitor: Sendable {
         if let pending { try? registry.recordActivity(id, at: pending) }
     }
 
+    /// A new kernel process answers: it starts idle.
+    func restarted() {
+        state.withLock { $0.executionState = "idle" }
+    }
+
     func markDead() {
         try? registry.recordActivity(id, at: 0, executionState: "dead")
     }
 
-    /// Appends one output as a JSON line: when, which request it answers, and the nbformat output.
+    /// Appends one message as a JSON line: when, its id, which request it answers, its content and (for an output) the nbformat output.
     private func append(_ message: KernelMessage) {
-        var collector = OutputCollector()
-        collector.apply(message)
-        let output: JSON = collector.outputs.first.map { .object($0.json) } ?? .object(message.content)
-        let line: JSON = [
-            "at": .string(Clock.iso8601()), "session": .string(id), "parent": .string(message.parentMsgID ?? ""),
-            "msg_type": .string(message.msgType), "output": output,
+        var line: JSON = [
+            "at": .string(Clock.iso8601()), "session": .string(id), "msg_id": .string(message.msgID),
+            "parent": .string(message.parentMsgID ?? ""), "msg_type": .string(message.msgType), "content": .object(message.content),
         ]
+        if Activity.isOutput(message) {
+            var collector = OutputCollector()
+            collector.apply(message)
+            line["output"] = collector.outputs.first.map { .object($0.json) } ?? .object(message.content)
+        }
         OutputsJournal.append(line.serialized(.compact) + "\n", to: journal)
     }
 }
@@ -191,7 +218,7 @@ public enum OutputsJournal {
     }
 
     /// Appends `text` with one `write` on an `O_APPEND` descriptor, so concurrent writers never interleave a line.
-    static func append(_ text: String, to file: String) {
+    public static func append(_ text: String, to file: String) {
         try? FileIO.createDirectory(FilePath.directory(of: file), mode: 0o700)
         let fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }

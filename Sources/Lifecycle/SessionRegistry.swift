@@ -14,6 +14,8 @@ public struct SessionRecord: Sendable, Equatable {
         case running
         /// Someone claimed the session to stop it.
         case stopping
+        /// An attached TUI asked for a new kernel process; the host starts it on the same connection.
+        case restarting
     }
 
     public var id: String
@@ -37,6 +39,10 @@ public struct SessionRecord: Sendable, Equatable {
     public var executionState: String
     /// Live clients attached (TUIs), filled in by `list`.
     public var clients: Int = 0
+    /// The live clients themselves, filled in by `list` (signalled by `SessionStopper` to save their edits).
+    public var clientProcesses: [ProcessIdentity] = []
+    /// When the culler will stop the session unless there is activity first (Unix seconds), once it warned attached clients.
+    public var cullWarningUntil: Double? = nil
 
     public init(
         id: String = Identifier.uuid(), workspace: String, notebook: String, kernelName: String, kernel: ProcessIdentity? = nil,
@@ -68,6 +74,7 @@ public struct SessionRecord: Sendable, Equatable {
             "execution_state": .string(executionState), "started": .string(Clock.iso8601(startedAt)),
             "last_activity": .string(Clock.iso8601(lastActivity)), "clients": .int(clients),
             "idle_seconds": .double((idleSeconds(now: now) * 10).rounded() / 10),
+            "cull_warning_until": cullWarningUntil.map { .string(Clock.iso8601($0)) } ?? .null,
         ]
     }
 }
@@ -148,12 +155,19 @@ public final class SessionRegistry: Sendable {
                 )
                 """)
         }
+        // Set when the culler warned attached TUIs that it will stop the session; cleared by activity.
+        migrator.register("lifecycle-cull-warning") { db in
+            try db.execute("ALTER TABLE sessions ADD COLUMN cull_warning_until REAL")
+        }
         return migrator
     }
 
     private func failure(_ action: String, _ error: any Error) -> LifecycleError {
         LifecycleError(.registry, "cannot \(action) in the session registry \(pool.path): \(error)")
     }
+
+    /// Whether the registry's file still exists (a session host whose domain was deleted stops its kernel and ends).
+    public var exists: Bool { FileIO.exists(pool.path) }
 
     /// Adds a session.
     public func register(_ record: SessionRecord) throws(LifecycleError) {
@@ -198,6 +212,10 @@ public final class SessionRegistry: Sendable {
     public func recordActivity(_ id: String, at time: Double = Clock.now(), executionState: String? = nil) throws(LifecycleError) {
         do {
             try pool.write { db in
+                // Activity newer than any before answers a cull warning.
+                try db.execute(
+                    "UPDATE sessions SET cull_warning_until = NULL WHERE id = ? AND cull_warning_until IS NOT NULL AND last_activity < ?",
+                    [id, time])
                 if let executionState {
                     try db.execute(
                         "UPDATE sessions SET last_activity = max(last_activity, ?), execution_state = ? WHERE id = ?",
@@ -225,6 +243,43 @@ public final class SessionRegistry: Sendable {
         }
     }
 
+    /// Records the culler's warning: the session will be stopped at `until` (Unix seconds) unless there is activity first.
+    public func warnCull(_ id: String, until: Double) throws(LifecycleError) {
+        do {
+            try pool.write { db in
+                try db.execute("UPDATE sessions SET cull_warning_until = ? WHERE id = ? AND cull_warning_until IS NULL", [until, id])
+            }
+        } catch {
+            throw failure("record a cull warning for session \(id)", error)
+        }
+    }
+
+    /// Withdraws a cull warning (the session was active again).
+    public func clearCullWarning(_ id: String) throws(LifecycleError) {
+        do {
+            try pool.write { db in try db.execute("UPDATE sessions SET cull_warning_until = NULL WHERE id = ?", [id]) }
+        } catch {
+            throw failure("clear the cull warning of session \(id)", error)
+        }
+    }
+
+    /// Marks a running session as restarting (its host starts a new kernel process when the old one exits); false if it was not running.
+    public func requestRestart(_ id: String) throws(LifecycleError) -> Bool {
+        do {
+            return try pool.write { db in
+                try db.execute("UPDATE sessions SET state = 'restarting' WHERE id = ? AND state = 'running'", [id])
+                return db.changesCount == 1
+            }
+        } catch {
+            throw failure("mark session \(id) restarting", error)
+        }
+    }
+
+    /// The live session of the notebook at `notebookPath` (absolute), if one runs and is not being stopped.
+    public func session(notebook notebookPath: String) throws(LifecycleError) -> SessionRecord? {
+        try list().last { $0.notebook == notebookPath && $0.state != .stopping && !SessionRegistry.isDead($0) }
+    }
+
     /// Detaches a client.
     public func detach(_ id: String, client: ProcessIdentity = .current) throws(LifecycleError) {
         do {
@@ -247,13 +302,14 @@ public final class SessionRegistry: Sendable {
         } catch {
             throw failure("list sessions", error)
         }
-        var live: [String: Int] = [:]
+        var live: [String: [ProcessIdentity]] = [:]
         var gone: [(String, Int64)] = []
         for row in clientRows {
             let id = row.value("session_id", as: String.self) ?? ""
             let pid = row.value("pid", as: Int64.self) ?? 0
-            if ProcessIdentity(pid: Int32(truncatingIfNeeded: pid), startTime: row.value("start_time", as: Int64.self) ?? 0).isAlive {
-                live[id, default: 0] += 1
+            let client = ProcessIdentity(pid: Int32(truncatingIfNeeded: pid), startTime: row.value("start_time", as: Int64.self) ?? 0)
+            if client.isAlive {
+                live[id, default: []].append(client)
             } else {
                 gone.append((id, pid))
             }
@@ -269,7 +325,8 @@ public final class SessionRegistry: Sendable {
         }
         return rows.map { row in
             var record = SessionRegistry.record(row)
-            record.clients = live[record.id] ?? 0
+            record.clientProcesses = live[record.id] ?? []
+            record.clients = record.clientProcesses.count
             return record
         }
     }
@@ -320,11 +377,13 @@ public final class SessionRegistry: Sendable {
             guard let p = row.value(pid, as: Int64.self) else { return nil }
             return ProcessIdentity(pid: Int32(truncatingIfNeeded: p), startTime: row.value(start, as: Int64.self) ?? 0)
         }
-        return SessionRecord(
+        var record = SessionRecord(
             id: row.value("id") ?? "", workspace: row.value("workspace") ?? "", notebook: row.value("notebook") ?? "",
             kernelName: row.value("kernel_name") ?? "", kernel: identity("kernel_pid", "kernel_start"),
             connectionFile: row.value("connection_file"), host: identity("host_pid", "host_start"),
             state: SessionRecord.State(rawValue: row.value("state") ?? "") ?? .running, startedAt: row.value("started_at") ?? 0,
             lastActivity: row.value("last_activity") ?? 0, executionState: row.value("execution_state") ?? "unknown")
+        record.cullWarningUntil = row.value("cull_warning_until", as: Double.self)
+        return record
     }
 }

@@ -20,10 +20,16 @@ public enum SessionStopper {
 
     /// Stops `record`'s kernel and removes the session (and its connection file).
     ///
-    /// `force` skips the polite request. Each step waits up to `timeout` seconds for the process to go.
+    /// Attached TUIs go first: each gets SIGTERM, on which it writes the notebook's unsaved edits
+    /// to its recovery file and exits, leaving the kernel to the caller (who claimed the session);
+    /// they get twice `timeout` to do it. A detached session's edits were written when it detached.
+    /// Then the kernel: `force` skips the polite request; each step waits up to `timeout` seconds.
     public static func stop(_ record: SessionRecord, registry: SessionRegistry, force: Bool = false, timeout: Double = 5) async
         -> Outcome
     {
+        let clients = record.clientProcesses.filter { $0.isAlive && $0.pid != getpid() }
+        for client in clients { kill(client.pid, SIGTERM) }
+        for client in clients { _ = await waitGone(client, timeout: 2 * timeout) }
         var outcome = Outcome.alreadyGone
         if let kernel = record.kernel, kernel.isAlive {
             outcome = await stopProcess(kernel, connectionFile: force ? nil : record.connectionFile, timeout: timeout)

@@ -86,10 +86,43 @@ struct CullingTests {
         #expect(decisions.first { $0.session.id == alone.id }?.action == .cull)
         var connected = policy
         connected.cullConnected = true
+        connected.warning = 0
         let withFlag = try await Culler(policy: connected, registry: registry).check(now: later)
         #expect(withFlag.first { $0.session.id == attached.id }?.action == .cull)
         #expect(try registry.list().isEmpty)
         await LC.cleanUp(registry, [attached, alone])
+    }
+
+    @Test func anAttachedClientIsWarnedFirstAndActivityWithdrawsTheWarning() async throws {
+        let registry = try LC.registry()
+        let attached = try await LC.start(registry, notebook: "warned.ipynb")
+        try registry.attach(attached.id)
+        var rules = policy
+        rules.cullConnected = true
+        rules.warning = 5
+        let culler = Culler(policy: rules, registry: registry)
+        let idle = try #require(try registry.session(attached.id)).lastActivity + policy.idleTimeout + 1
+        // Past the timeout: a warning with its deadline, not a cull.
+        let first = try await culler.check(now: idle)
+        #expect(first.first?.action == .warn && first.first?.rule == .warned)
+        #expect(try registry.session(attached.id)?.cullWarningUntil == idle + 5)
+        // During the countdown: kept; a second warning does not move the deadline.
+        let during = try await culler.check(now: idle + 2)
+        #expect(during.first?.action == .keep && during.first?.rule == .warned)
+        #expect(try registry.session(attached.id)?.cullWarningUntil == idle + 5)
+        // Activity newer than the last withdraws it, and the next check finds the session active.
+        try registry.recordActivity(attached.id, at: idle + 3)
+        #expect(try registry.session(attached.id)?.cullWarningUntil == nil)
+        let active = try await culler.check(now: idle + 4)
+        #expect(active.first?.action == .keep && active.first?.rule == .active)
+        // The control: warned again and left alone, it is stopped once the countdown is over.
+        let again = idle + 3 + policy.idleTimeout + 1
+        #expect(try await culler.check(now: again).first?.action == .warn)
+        #expect(try await culler.check(now: again + 4.9).first?.action == .keep)
+        let culled = try await culler.check(now: again + 5)
+        #expect(culled.first?.action == .cull && culled.first?.rule == .idleTimeout)
+        #expect(try registry.list().isEmpty)
+        await LC.cleanUp(registry, [attached])
     }
 
     @Test func deadKernelIsCleanedAndALiveOneKept() async throws {

@@ -20,6 +20,8 @@ struct LifecycleCommand: AsyncParsableCommand {
         var cullConnected: Bool?
         @Option(help: "Seconds after start when a session is stopped whatever it does; 0 means no limit (default 0).")
         var maxAge: Double?
+        @Option(help: "Seconds an attached TUI counts down (with a key to keep the session) before an idle session is stopped; 0 stops at once (default 60).")
+        var warning: Double?
 
         func policy(home: String, interval: Double? = nil) throws -> CullPolicy {
             var policy = CullPolicy()
@@ -35,8 +37,9 @@ struct LifecycleCommand: AsyncParsableCommand {
             if let cullBusy { policy.cullBusy = cullBusy }
             if let cullConnected { policy.cullConnected = cullConnected }
             if let maxAge { policy.maxAge = maxAge }
+            if let warning { policy.warning = warning }
             if let interval { policy.interval = interval }
-            guard policy.idleTimeout >= 0, policy.maxAge >= 0, policy.interval > 0 else {
+            guard policy.idleTimeout >= 0, policy.maxAge >= 0, policy.warning >= 0, policy.interval > 0 else {
                 throw ValidationError("timeouts must be 0 or more seconds and the interval more than 0")
             }
             return policy
@@ -49,7 +52,8 @@ struct LifecycleCommand: AsyncParsableCommand {
             discussion: """
                 A session is idle when no activity (IOPub traffic of user requests, TUI input) came for \
                 --idle-timeout seconds, and its kernel is not busy (unless --cull-busy) and no client is \
-                attached (unless --cull-connected). Sessions older than --max-age are stopped whatever they do. \
+                attached (unless --cull-connected; then an attached TUI first shows a --warning countdown with a \
+                key to keep the session, and the session is stopped at the next check after it ends). Sessions older than --max-age are stopped whatever they do. \
                 Sessions whose kernel died are always cleaned. Decisions go to $WB_HOME/logs/cull.log.
                 """ + "\n" + Exit.sessionsHelp)
 
@@ -79,6 +83,7 @@ struct LifecycleCommand: AsyncParsableCommand {
                 case .keep: verb = "keep"
                 case .cull: verb = dryRun ? "would stop" : "stopped"
                 case .clean: verb = dryRun ? "would clean" : "cleaned"
+                case .warn: verb = dryRun ? "would warn" : "warned"
                 }
                 print("\(d.session.id.prefix(8))  \(verb)  [\(d.rule.rawValue)] \(d.reason)  \(d.session.notebook)")
             }
