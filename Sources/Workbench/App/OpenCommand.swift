@@ -4,7 +4,9 @@ import CoreSupport
 import Glibc
 #endif
 import Kernels
+import Lifecycle
 import Notebook
+import Storage
 import TUI
 
 struct OpenCommand: AsyncParsableCommand {
@@ -63,25 +65,75 @@ struct OpenCommand: AsyncParsableCommand {
             printError("wb open: \(error)")
             throw Exit.badNotebook
         }
-        let kernelName = kernel ?? state.notebook.kernelName ?? "python3"
+        var kernelName = kernel ?? state.notebook.kernelName ?? "python3"
         if kernel != nil { state.kernelName = kernelName }
         let queue = EventQueue()
-        let session = KernelSession(
-            configuration: KernelSession.Configuration(
-                kernelName: kernelName, directory: FilePath.directory(of: FilePath.absolute(path)),
-                kernelSetup: { SQLMagic.kernelSetup(for: $0, home: home) }),
-            queue: queue)
+        // The kernel lives in a session host when the registry can be opened; else it is this process's own (no detach).
+        let registry = try? SessionRegistry(domain: Domain.open(at: home))
+        var openSession = registry.map { OpenSession(registry: $0, notebook: FilePath.absolute(path), kernelName: kernelName) }
+        var adopted: [String: Int] = [:]
+        var journal: @Sendable () -> [KernelMessage] = { [] }
+        if let link = openSession, let record = try? link.existing() {
+            if let other = record.clientProcesses.first(where: { $0.pid != getpid() }) {
+                printError(
+                    "wb open: \(path) is open in another wb (pid \(other.pid)): detach there with Ctrl-D, or stop the session with "
+                        + "wb sessions stop \(record.id.prefix(8))")
+                throw ExitCode.failure
+            }
+            kernelName = record.kernelName
+            state.kernelName = record.kernelName
+            if let cells = link.detachedCells(session: record.id) {
+                adopted = state.reattach(cells)
+                journal = { link.unseenMessages(cells) }
+            }
+            link.adopt(record)
+        }
+        if openSession?.id == nil, registry != nil {
+            openSession = OpenSession(registry: registry!, notebook: FilePath.absolute(path), kernelName: kernelName)
+        }
+        var configuration = KernelSession.Configuration(
+            kernelName: kernelName, directory: FilePath.directory(of: FilePath.absolute(path)),
+            kernelSetup: { SQLMagic.kernelSetup(for: $0, home: home) })
+        if let link = openSession {
+            configuration.attachment = NotebookApp.Attachment(connect: { try await link.connect() }, journal: journal)
+            configuration.adoptedCells = adopted
+        }
+        let session = KernelSession(configuration: configuration, queue: queue)
         let runtime = NotebookApp.Runtime(state: state, session: session, queue: queue, home: home)
+        runtime.link = openSession?.link()
+        let warnings = openSession?.watchWarnings(queue)
+        defer { warnings?.cancel() }
         let ending: NotebookApp.Ending
         do {
             ending = try await NotebookApp.runInTerminal(runtime)
         } catch {
             await session.shutdown()
+            openSession?.ended()
             printError("wb open: \(error)")
             throw ExitCode.failure
         }
         await ending.writes?.value
-        await session.shutdown()
+        warnings?.cancel()
+        // The terminal went away: hung up, or its input closed before any quit.
+        let terminalGone = ending.signal == SIGHUP || (ending.signal == nil && !runtime.state.quit)
+        if let link = openSession, ending.detached || terminalGone {
+            // Detach (or the terminal went away): the host keeps the kernel; the edits and a marker are written.
+            let unfinished = await session.detach()
+            runtime.drain()
+            link.detach(state: runtime.state, unfinished: unfinished, home: home)
+            if ending.signal == nil, let id = link.id {
+                print(
+                    "Detached from \(path): its kernel keeps running (session \(id.prefix(8))).\n"
+                        + "wb open \(path) re-attaches; wb sessions stop \(id.prefix(8)) stops it.")
+            }
+        } else if let link = openSession, ending.signal != nil, link.isBeingStopped {
+            // `wb sessions stop` or the culler asked (SIGTERM): the edits are in the recovery file; the kernel is theirs to stop.
+            await session.release()
+            link.leave()
+        } else {
+            await session.shutdown()
+            openSession?.ended()
+        }
         if let signal = ending.signal { NotebookApp.die(of: signal) }
     }
 

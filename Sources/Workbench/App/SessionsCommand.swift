@@ -140,52 +140,14 @@ struct SessionsCommand: AsyncParsableCommand {
                 printError("wb sessions start: \(error)")
                 throw Exit.kernelUnavailable
             }
-            let workspace = Workspace.find(from: FilePath.directory(of: path)) ?? FilePath.directory(of: path)
-            let id = Identifier.uuid()
-            let home = registry.domain.path
-            let preparation: LifecycleScripts.Preparation
+            let record: SessionRecord
             do {
-                preparation = try await LifecycleScripts(home: home).prepare(workspace: workspace, sessionID: id, notebook: path)
-            } catch {
-                printError("wb sessions start: \(error)")
-                throw Exit.lifecycle(error)
-            }
-            for failure in preparation.toleratedFailures {
-                printError("wb sessions start: warning: \(failure.report)\n(continuing: continue_on_failure is true)")
-            }
-            if let failure = preparation.blockingFailure {
-                printError("wb sessions start: the session was not started: \(failure.report)\nFull output: wb lifecycle logs")
-                throw Exit.scriptFailed
-            }
-            let logs = FilePath.join(home, "logs")
-            try? FileIO.createDirectory(logs, mode: 0o700)
-            let hostLog = FilePath.join(logs, "session-\(id).log")
-            let host: ChildProcess
-            do {
-                keepFileDescriptorsFromChildren()
-                var env = Environment.all()
-                env["WB_HOME"] = home
-                host = try ChildProcess(
-                    argv: [selfExecutable(), "sessions", "host", "--id", id, "--notebook", path, "--workspace", workspace, "--kernel", kernelName],
-                    environment: env, directory: workspace, output: .file(hostLog))
-            } catch {
-                printError("wb sessions start: cannot start the session host: \(error)")
-                throw Exit.kernelUnavailable
-            }
-            let deadline = Clock.monotonic() + timeout
-            var record: SessionRecord? = nil
-            while Clock.monotonic() < deadline {
-                if let found = try? registry.session(id), found.state == .running {
-                    record = found
-                    break
+                record = try await SessionLauncher.start(registry: registry, notebook: path, kernelName: kernelName, timeout: timeout) {
+                    printError("wb sessions start: \($0)")
                 }
-                if !host.isRunning { break }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-            guard let record else {
-                let tail = ((try? FileIO.readText(hostLog)) ?? "").split(separator: "\n").suffix(15).joined(separator: "\n")
-                printError("wb sessions start: the kernel did not start within \(Int(timeout)) s\n\(tail)")
-                throw Exit.kernelUnavailable
+            } catch {
+                printError("wb sessions start: \(error.message)")
+                throw error.exit
             }
             if json {
                 printJSON(record.json(now: Clock.now()))
@@ -274,7 +236,7 @@ struct SessionsCommand: AsyncParsableCommand {
                 let options = SessionHost.Options(
                     id: id, workspace: workspace, notebook: notebook, spec: spec, pythonPrefix: KernelSpecFinder.defaultPythonPrefix(),
                     runtimeDirectory: FilePath.join(home, "runtime"), outputsJournal: OutputsJournal.path(for: notebook, home: home),
-                    extraEnvironment: ["WB_WORKSPACE": workspace])
+                    extraEnvironment: ["WB_WORKSPACE": workspace], setup: SQLMagic.kernelSetup(for: spec, home: home))
                 let reason = try await SessionHost.run(options, registry: registry)
                 print("\(Clock.iso8601()) session \(id) ended: \(reason)")
             } catch let error as LifecycleError {
@@ -285,6 +247,69 @@ struct SessionsCommand: AsyncParsableCommand {
                 throw Exit.kernelUnavailable
             }
         }
+    }
+}
+
+/// Starts sessions: lifecycle scripts, then a background session host that owns the kernel (`wb sessions start`, `wb open`).
+enum SessionLauncher {
+    /// Why a session did not start, with the exit code for it.
+    struct Failure: Error {
+        var message: String
+        var exit: ExitCode
+    }
+
+    /// Runs the workspace's lifecycle scripts, starts `wb sessions host` for `path` and waits until its kernel runs.
+    ///
+    /// The workspace is the nearest folder holding `.wb/` (else the notebook's folder). Warnings of
+    /// scripts that failed but may continue go to `warn`.
+    static func start(
+        registry: SessionRegistry, notebook path: String, kernelName: String, timeout: Double, warn: (String) -> Void
+    ) async throws(Failure) -> SessionRecord {
+        let workspace = Workspace.find(from: FilePath.directory(of: path)) ?? FilePath.directory(of: path)
+        let id = Identifier.uuid()
+        let home = registry.domain.path
+        let preparation: LifecycleScripts.Preparation
+        do {
+            preparation = try await LifecycleScripts(home: home).prepare(workspace: workspace, sessionID: id, notebook: path)
+        } catch {
+            throw SessionLauncher.Failure(message: "\(error)", exit: Exit.lifecycle(error))
+        }
+        for failure in preparation.toleratedFailures {
+            warn("warning: \(failure.report)\n(continuing: continue_on_failure is true)")
+        }
+        if let failure = preparation.blockingFailure {
+            throw SessionLauncher.Failure(
+                message: "the session was not started: \(failure.report)\nFull output: wb lifecycle logs", exit: Exit.scriptFailed)
+        }
+        let logs = FilePath.join(home, "logs")
+        try? FileIO.createDirectory(logs, mode: 0o700)
+        let hostLog = FilePath.join(logs, "session-\(id).log")
+        let host: ChildProcess
+        do {
+            keepFileDescriptorsFromChildren()
+            var env = Environment.all()
+            env["WB_HOME"] = home
+            host = try ChildProcess(
+                argv: [selfExecutable(), "sessions", "host", "--id", id, "--notebook", path, "--workspace", workspace, "--kernel", kernelName],
+                environment: env, directory: workspace, output: .file(hostLog))
+        } catch {
+            throw SessionLauncher.Failure(message: "cannot start the session host: \(error)", exit: Exit.kernelUnavailable)
+        }
+        let deadline = Clock.monotonic() + timeout
+        var record: SessionRecord? = nil
+        while Clock.monotonic() < deadline {
+            if let found = try? registry.session(id), found.state == .running {
+                record = found
+                break
+            }
+            if !host.isRunning { break }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        guard let record else {
+            let tail = ((try? FileIO.readText(hostLog)) ?? "").split(separator: "\n").suffix(15).joined(separator: "\n")
+            throw SessionLauncher.Failure(message: "the kernel did not start within \(Int(timeout)) s\n\(tail)", exit: Exit.kernelUnavailable)
+        }
+        return record
     }
 }
 

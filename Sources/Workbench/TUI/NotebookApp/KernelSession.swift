@@ -23,6 +23,10 @@ public final class KernelSession: Sendable {
         public var startupTimeout: Double
         /// What the application adds to the kernel (environment, start-up code such as loading `%%sql`).
         public var kernelSetup: @Sendable (KernelSpec) -> KernelSetup
+        /// Join a session's kernel instead of starting one here (`wb open` with the session registry).
+        public var attachment: NotebookApp.Attachment?
+        /// Cells left running by a detached TUI: their `execute_request` ids and cell keys (see `State.reattach`).
+        public var adoptedCells: [String: Int] = [:]
 
         /// A configuration; the runtime folder defaults to `$WB_HOME/runtime`.
         public init(
@@ -45,6 +49,19 @@ public final class KernelSession: Sendable {
         var closed = false
         var watcher: Task<Void, Never>?
         var worker: Task<Void, Never>?
+        var listener: Task<Void, Never>?
+        /// Unfinished executions by cell key: the request's id.
+        var running: [Int: String] = [:]
+        /// The id of the last output shown, by cell key.
+        var lastSeen: [Int: String] = [:]
+        /// Executions this TUI did not send (left running before a re-attach), by request id.
+        var adopted: [String: Int] = [:]
+        /// The error each adopted execution raised, if any.
+        var adoptedErrors: [Int: (name: String, value: String)] = [:]
+        /// The execution count each adopted execution got.
+        var adoptedCounts: [Int: Int] = [:]
+        /// Detached: nothing more is posted, so the app's state stays what the detach marker describes.
+        var frozen = false
     }
 
     private let configuration: Configuration
@@ -77,15 +94,34 @@ public final class KernelSession: Sendable {
 
     /// Stops taking commands and shuts the kernel down (interrupt, shutdown request, then signals).
     public func shutdown() async {
+        await release()?.shutdown()
+    }
+
+    /// Stops taking commands and lets go of the kernel without stopping it (detach); returns the manager, if any.
+    @discardableResult
+    public func release() async -> KernelManager? {
         commands.finish()
-        let (manager, watcher, worker) = shared.withLock { s in
+        let (manager, watcher, worker, listener) = shared.withLock { s in
             s.closed = true
-            return (s.manager, s.watcher, s.worker)
+            return (s.manager, s.watcher, s.worker, s.listener)
         }
         watcher?.cancel()
+        listener?.cancel()
         answer("")
         worker?.cancel()
-        await manager?.shutdown()
+        return manager
+    }
+
+    /// Detaches: stops taking commands and posting events, leaving the kernel running; returns the executions
+    /// not finished yet, by cell key, with the id of the last output posted for each (for the detach marker).
+    public func detach() async -> [Int: (request: String, lastSeen: String?)] {
+        await release()
+        return shared.withLock { s in
+            s.frozen = true
+            var unfinished: [Int: (request: String, lastSeen: String?)] = [:]
+            for (key, request) in s.running { unfinished[key] = (request, s.lastSeen[key]) }
+            return unfinished
+        }
     }
 
     // MARK: Worker
@@ -105,6 +141,10 @@ public final class KernelSession: Sendable {
             case .restart:
                 if let kernel = manager {
                     queue.post(.kernelStatus(.restarting))
+                    shared.withLock { s in
+                        s.running = [:]
+                        s.adopted = [:]
+                    }
                     answer("")
                     do {
                         try await kernel.restart(timeout: configuration.startupTimeout)
@@ -141,7 +181,7 @@ public final class KernelSession: Sendable {
                     let found = reply?["found"]?.boolValue ?? false
                     queue.post(.inspection(id: id, text: found ? reply?["data"]?["text/plain"]?.stringValue : nil))
                 }
-            case .answerInput, .save, .autosave, .discardRecovery:
+            case .answerInput, .save, .autosave, .discardRecovery, .keepAlive:
                 break
             }
         }
@@ -152,12 +192,19 @@ public final class KernelSession: Sendable {
         queue.post(.kernelStatus(.starting))
         let kernel: KernelManager
         do {
-            let spec = try configuration.finder.spec(named: configuration.kernelName)
-            kernel = try KernelManager.start(
-                spec: spec, directory: configuration.directory, pythonPrefix: configuration.finder.pythonPrefix,
-                runtimeDirectory: configuration.runtimeDirectory, setup: configuration.kernelSetup(spec))
-        } catch {
+            if let attachment = configuration.attachment {
+                kernel = try await attachment.connect()
+            } else {
+                let spec = try configuration.finder.spec(named: configuration.kernelName)
+                kernel = try KernelManager.start(
+                    spec: spec, directory: configuration.directory, pythonPrefix: configuration.finder.pythonPrefix,
+                    runtimeDirectory: configuration.runtimeDirectory, setup: configuration.kernelSetup(spec))
+            }
+        } catch let error as KernelError {
             queue.post(.kernelStatus(.dead(Self.firstLine(error.message))))
+            return nil
+        } catch {
+            queue.post(.kernelStatus(.dead(Self.firstLine("\(error)"))))
             return nil
         }
         let closed = shared.withLock { s in
@@ -176,7 +223,69 @@ public final class KernelSession: Sendable {
         }
         ready(kernel)
         startWatching(kernel)
+        if let attachment = configuration.attachment, !configuration.adoptedCells.isEmpty { catchUp(kernel, attachment) }
         return kernel
+    }
+
+    // MARK: Re-attach
+
+    /// Shows what the cells left running printed while no TUI was attached, then follows them live.
+    ///
+    /// The journal is read after the kernel is joined, so nothing falls between the two; a message
+    /// both journaled and received live is shown once (by its `msg_id`).
+    private func catchUp(_ kernel: KernelManager, _ attachment: NotebookApp.Attachment) {
+        shared.withLock { s in
+            s.adopted = configuration.adoptedCells
+            for (request, key) in configuration.adoptedCells { s.running[key] = request }
+        }
+        var shown = Set<String>()
+        for message in attachment.journal() where shown.insert(message.msgID).inserted { deliver(message) }
+        let stream = kernel.client.unsolicited
+        let task = Task { [weak self] in
+            for await event in stream {
+                guard let self, !Task.isCancelled else { return }
+                guard case .message(let channel, let message) = event, channel == .iopub, !shown.contains(message.msgID) else { continue }
+                self.deliver(message)
+                if self.shared.withLock({ $0.adopted.isEmpty }) { return }
+            }
+        }
+        shared.withLock { $0.listener = task }
+    }
+
+    /// Turns one message of an adopted execution into the app's events.
+    private func deliver(_ message: KernelMessage) {
+        shared.withLock { s in
+            guard !s.frozen, let parent = message.parentMsgID, let key = s.adopted[parent] else { return }
+            deliver(message, parent: parent, key: key, &s)
+        }
+    }
+
+    private func deliver(_ message: KernelMessage, parent: String, key: Int, _ s: inout Shared) {
+        switch message.msgType {
+        case "stream":
+            queue.post(.stream(cell: key, name: message.content["name"]?.stringValue ?? "stdout", text: message.content["text"]?.stringValue ?? ""))
+        case "display_data", "execute_result", "update_display_data", "error", "clear_output":
+            if message.msgType == "error" {
+                s.adoptedErrors[key] = (message.content["ename"]?.stringValue ?? "Error", message.content["evalue"]?.stringValue ?? "")
+            }
+            queue.post(.output(cell: key, message))
+        case "execute_input":
+            let count = message.content["execution_count"]?.intValue
+            s.adoptedCounts[key] = count
+            queue.post(.cellStarted(cell: key, executionCount: count))
+            return
+        case "status":
+            guard message.content["execution_state"]?.stringValue == "idle" else { return }
+            s.adopted[parent] = nil
+            s.running[key] = nil
+            let error = s.adoptedErrors.removeValue(forKey: key)
+            let count = s.adoptedCounts.removeValue(forKey: key)
+            queue.post(.cellFinished(cell: key, outcome: error.map { .error(name: $0.name, value: $0.value) } ?? .ok, executionCount: count))
+            return
+        default:
+            return
+        }
+        s.lastSeen[key] = message.msgID
     }
 
     private func ready(_ kernel: KernelManager) {
@@ -212,30 +321,44 @@ public final class KernelSession: Sendable {
 
     private func execute(key: Int, code: String, on kernel: KernelManager) {
         let queue = self.queue
+        shared.withLock { $0.lastSeen[key] = nil }
         let pending = kernel.submit(
             code, options: ExecuteOptions(allowStdin: true),
-            onMessage: { message in
-                switch message.msgType {
-                case "stream":
-                    queue.post(
-                        .stream(
-                            cell: key, name: message.content["name"]?.stringValue ?? "stdout",
-                            text: message.content["text"]?.stringValue ?? ""))
-                case "display_data", "execute_result", "update_display_data", "error", "clear_output":
-                    queue.post(.output(cell: key, message))
-                case "execute_input":
-                    queue.post(.cellStarted(cell: key, executionCount: message.content["execution_count"]?.intValue))
-                default:
-                    break
+            onMessage: { [weak self] message in
+                guard let self else { return }
+                // Under the lock, so a detach's snapshot of what was shown matches what was posted.
+                self.shared.withLock { s in
+                    guard !s.frozen else { return }
+                    switch message.msgType {
+                    case "stream":
+                        s.lastSeen[key] = message.msgID
+                        queue.post(
+                            .stream(
+                                cell: key, name: message.content["name"]?.stringValue ?? "stdout",
+                                text: message.content["text"]?.stringValue ?? ""))
+                    case "display_data", "execute_result", "update_display_data", "error", "clear_output":
+                        s.lastSeen[key] = message.msgID
+                        queue.post(.output(cell: key, message))
+                    case "execute_input":
+                        queue.post(.cellStarted(cell: key, executionCount: message.content["execution_count"]?.intValue))
+                    default:
+                        break
+                    }
                 }
             },
             onInput: { [weak self] prompt, password in
                 guard let self else { return nil }
                 return await self.waitForAnswer(cell: key, prompt: prompt, password: password)
             })
-        Task {
+        shared.withLock { $0.running[key] = pending.msgID }
+        Task { [weak self] in
             let result = await pending.result()
-            queue.post(.cellFinished(cell: key, outcome: result.outcome, executionCount: result.executionCount))
+            let frozen = self?.shared.withLock { s -> Bool in
+                guard !s.frozen else { return true }
+                if s.running[key] == pending.msgID { s.running[key] = nil }
+                return false
+            }
+            if frozen != true { queue.post(.cellFinished(cell: key, outcome: result.outcome, executionCount: result.executionCount)) }
         }
     }
 

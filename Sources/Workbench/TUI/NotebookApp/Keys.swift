@@ -21,6 +21,7 @@ extension NotebookApp {
                 KeyHelp(keys: "Alt-Enter", action: "run cell, insert a cell below"),
                 KeyHelp(keys: "Ctrl-S", action: "save"),
                 KeyHelp(keys: "Ctrl-Q", action: "quit (asks when there are unsaved changes)"),
+                KeyHelp(keys: "Ctrl-D", action: "detach: the kernel keeps running; wb open re-attaches"),
                 KeyHelp(keys: "F1", action: "this help"),
             ]
         ),

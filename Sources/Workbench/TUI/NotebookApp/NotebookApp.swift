@@ -190,6 +190,8 @@ public enum NotebookApp {
         case complete(id: Int, code: String, cursor: Int)
         /// Ask the kernel for help on the name at a code point offset.
         case inspect(id: Int, code: String, cursor: Int)
+        /// The user answered the culler's warning: keep the session.
+        case keepAlive
     }
 
     /// What the kernel session and the file writes report back.
@@ -216,6 +218,8 @@ public enum NotebookApp {
         case saved(change: Int, error: String?)
         /// The recovery file was written (error nil) or not.
         case autosaved(change: Int, error: String?)
+        /// The culler warned that the idle session stops in this many seconds (nil: the warning was withdrawn).
+        case cullWarning(secondsLeft: Double?)
     }
 
     /// What `update` receives.
@@ -294,6 +298,10 @@ public enum NotebookApp {
         public var quitAfterSave = false
         /// Whether the app is done.
         public var quit = false
+        /// Whether it ended by detaching (the kernel keeps running in its session host).
+        public var detach = false
+        /// When the culler stops this idle session (monotonic seconds), while its warning shows.
+        public var cullDeadline: Double?
         /// The next `CellState.key`.
         var nextKey = 0
         /// The next completion or inspection request id.

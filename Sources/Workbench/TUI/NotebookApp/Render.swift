@@ -27,6 +27,7 @@ extension NotebookApp {
             }
         }
         drawStatus(state, into: &buffer)
+        drawCullWarning(state, into: &buffer)
         if let completion = state.completion, let cursor = buffer.cursor { drawCompletion(completion, at: cursor, into: &buffer) }
         if let overlay = state.overlay { drawOverlay(overlay, state, into: &buffer) }
     }

@@ -53,6 +53,10 @@ extension NotebookApp {
         public let home: String
         /// The last file write queued; each write waits for the one before, so they land in order.
         public private(set) var writes: Task<Void, Never>?
+        /// The session in the registry, when there is one: user input is reported to it as activity.
+        public var link: SessionLink?
+        /// When input was last reported (monotonic seconds).
+        private var lastActivityReport = -Double.infinity
 
         /// A runtime for `state`.
         public init(state: State, session: KernelSession?, queue: EventQueue, home: String = Environment.workbenchHome) {
@@ -64,6 +68,13 @@ extension NotebookApp {
 
         /// Updates the state with `event` and performs the commands it produced.
         public func send(_ event: Event) {
+            if case .input = event, let link {
+                let now = Clock.monotonic()
+                if now - lastActivityReport >= NotebookApp.activityInterval {
+                    lastActivityReport = now
+                    link.userActivity()
+                }
+            }
             state = NotebookApp.update(state, event)
             perform()
         }
@@ -124,6 +135,8 @@ extension NotebookApp {
                 case .discardRecovery:
                     let path = state.path, home = self.home
                     write { _ in Recovery.discard(for: path, home: home) }
+                case .keepAlive:
+                    link?.keepAlive()
                 }
             }
         }

@@ -12,6 +12,8 @@ extension NotebookApp {
         public var signal: Int32?
         /// Whether the notebook had unsaved changes at the end.
         public var unsaved: Bool
+        /// Whether the user detached (Ctrl-D): the kernel is to keep running.
+        public var detached = false
     }
 
     /// Frames per second at most: output arriving faster is gathered and drawn together.
@@ -95,7 +97,7 @@ extension NotebookApp {
         }
         if fatal != nil || !runtime.state.quit { runtime.writeRecoveryNow() }
         backend.restore()
-        return Ending(writes: runtime.writes, signal: fatal, unsaved: runtime.state.isDirty)
+        return Ending(writes: runtime.writes, signal: fatal, unsaved: runtime.state.isDirty, detached: runtime.state.detach)
     }
 
     /// Dies of `signal` as a shell expects (after the terminal is restored and the kernel is down).

@@ -122,6 +122,8 @@ extension NotebookApp.State {
             }
         case .autosaved(_, let error):
             if let error { say("cannot write the recovery file: \(error)", error: true) }
+        case .cullWarning(let secondsLeft):
+            applyCullWarning(secondsLeft)
         }
     }
 
@@ -139,6 +141,11 @@ extension NotebookApp.State {
 
 extension NotebookApp.State {
     mutating func handle(_ input: InputEvent) {
+        // Any key answers the culler's countdown (and does nothing else).
+        if cullDeadline != nil, case .key = input {
+            keepAlive()
+            return
+        }
         if let overlay {
             handleOverlay(overlay, input)
             return
@@ -167,6 +174,8 @@ extension NotebookApp.State {
             save()
         case (.character("q"), .control):
             requestQuit()
+        case (.character("d"), .control):
+            requestDetach()
         case (.function(1), []):
             overlay = .help(scroll: 0)
         case (.character("r"), .control), (.enter, .shift):
