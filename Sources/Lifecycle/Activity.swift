@@ -52,17 +52,3 @@ public enum Activity {
             && message.parentHeader["msg_type"]?.stringValue == "execute_request"
     }
 }
-
-/// Something that reports user activity of a session to the registry (a TUI's key presses, say).
-///
-/// The full-screen notebook does not import Lifecycle; `wb open` can pass it a closure made from this.
-public protocol SessionActivityReporting: Sendable {
-    /// Records that the user did something in session `id` just now.
-    func userActivity(session id: String)
-}
-
-extension SessionRegistry: SessionActivityReporting {
-    public func userActivity(session id: String) {
-        try? recordActivity(id)
-    }
-}

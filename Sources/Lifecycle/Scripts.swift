@@ -110,6 +110,9 @@ public struct LifecycleScripts: Sendable {
         public var blockingFailure: ScriptResult?
         /// Failures let through by `continue_on_failure: true`.
         public var toleratedFailures: [ScriptResult] = []
+
+        /// No scripts run (yet).
+        public init() {}
     }
 
     /// The global config, then the workspace's (either may be missing).

@@ -19,10 +19,14 @@ struct OpenCommand: AsyncParsableCommand {
             starts in the background. A FILE that does not exist is created on the first save; without FILE, \
             the first free Untitled.ipynb in this folder is used. Unsaved edits are written every few seconds \
             to $WB_HOME/recovery/, and reopening after a crash offers them back. \
+            The kernel runs in a session host (see wb sessions): Ctrl-Q quits and stops it; Ctrl-D (or \
+            closing the terminal) detaches, leaving it running, and wb open on the same notebook re-attaches \
+            and shows what it printed meanwhile. \
             With --headless, or when standard input or output is not a terminal, the notebook runs headless \
             in its kernel and each cell is printed with its outputs as a transcript; the file is not modified. \
-            Exit codes in a terminal: 0 after quitting; 1 ncurses cannot drive the terminal (check TERM); \
-            5 the notebook cannot be read. Headless: \(Exit.help)
+            Exit codes in a terminal: 0 after quitting or detaching; 1 ncurses cannot drive the terminal (check \
+            TERM) or the notebook is open in another wb; 5 the notebook cannot be read; 143 the session was \
+            stopped (wb sessions stop, the culler). Headless: \(Exit.help)
             """)
 
     @Argument(help: "The notebook to open (.ipynb or percent-format .py); created on save if it does not exist.")
@@ -70,7 +74,7 @@ struct OpenCommand: AsyncParsableCommand {
         let queue = EventQueue()
         // The kernel lives in a session host when the registry can be opened; else it is this process's own (no detach).
         let registry = try? SessionRegistry(domain: Domain.open(at: home))
-        var openSession = registry.map { OpenSession(registry: $0, notebook: FilePath.absolute(path), kernelName: kernelName) }
+        let openSession = registry.map { OpenSession(registry: $0, notebook: FilePath.absolute(path), kernelName: kernelName) }
         var adopted: [String: Int] = [:]
         var journal: @Sendable () -> [KernelMessage] = { [] }
         if let link = openSession, let record = try? link.existing() {
@@ -87,9 +91,6 @@ struct OpenCommand: AsyncParsableCommand {
                 journal = { link.unseenMessages(cells) }
             }
             link.adopt(record)
-        }
-        if openSession?.id == nil, registry != nil {
-            openSession = OpenSession(registry: registry!, notebook: FilePath.absolute(path), kernelName: kernelName)
         }
         var configuration = KernelSession.Configuration(
             kernelName: kernelName, directory: FilePath.directory(of: FilePath.absolute(path)),

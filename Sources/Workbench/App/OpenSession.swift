@@ -56,9 +56,9 @@ final class OpenSession: Sendable {
             record = found
         } else {
             do {
-                record = try await SessionLauncher.start(registry: registry, notebook: notebook, kernelName: kernelName, timeout: 120) {
-                    _ in
-                }
+                record = try await SessionLauncher.start(
+                    registry: registry, notebook: notebook, kernelName: kernelName, timeout: 120, setUpWorkspace: false
+                ) { _ in }
             } catch {
                 throw KernelError(.launchFailed, error.message)
             }

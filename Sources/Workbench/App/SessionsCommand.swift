@@ -260,19 +260,25 @@ enum SessionLauncher {
 
     /// Runs the workspace's lifecycle scripts, starts `wb sessions host` for `path` and waits until its kernel runs.
     ///
-    /// The workspace is the nearest folder holding `.wb/` (else the notebook's folder). Warnings of
-    /// scripts that failed but may continue go to `warn`.
+    /// The workspace is the nearest folder holding `.wb/`, else the notebook's folder, which gets one
+    /// when `setUpWorkspace`; without it (`wb open`: a read-only folder or a git work tree must not
+    /// change) a notebook outside any workspace runs no scripts. Warnings of scripts that failed but
+    /// may continue go to `warn`.
     static func start(
-        registry: SessionRegistry, notebook path: String, kernelName: String, timeout: Double, warn: (String) -> Void
+        registry: SessionRegistry, notebook path: String, kernelName: String, timeout: Double, setUpWorkspace: Bool = true,
+        warn: (String) -> Void
     ) async throws(Failure) -> SessionRecord {
-        let workspace = Workspace.find(from: FilePath.directory(of: path)) ?? FilePath.directory(of: path)
+        let found = Workspace.find(from: FilePath.directory(of: path))
+        let workspace = found ?? FilePath.directory(of: path)
         let id = Identifier.uuid()
         let home = registry.domain.path
-        let preparation: LifecycleScripts.Preparation
-        do {
-            preparation = try await LifecycleScripts(home: home).prepare(workspace: workspace, sessionID: id, notebook: path)
-        } catch {
-            throw SessionLauncher.Failure(message: "\(error)", exit: Exit.lifecycle(error))
+        var preparation = LifecycleScripts.Preparation()
+        if found != nil || setUpWorkspace {
+            do {
+                preparation = try await LifecycleScripts(home: home).prepare(workspace: workspace, sessionID: id, notebook: path)
+            } catch {
+                throw SessionLauncher.Failure(message: "\(error)", exit: Exit.lifecycle(error))
+            }
         }
         for failure in preparation.toleratedFailures {
             warn("warning: \(failure.report)\n(continuing: continue_on_failure is true)")
