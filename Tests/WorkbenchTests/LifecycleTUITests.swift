@@ -160,6 +160,7 @@ struct LifecycleTUITests {
         defer { OpenTests.cleanUp(tmux, home: home) }
         guard await OpenTests.wait(tmux, "the kernel ready", { $0.contains("nb.ipynb  COMMAND") && $0.contains("idle") }) else { return }
         let kernel = try #require(try Self.session(of: path, home)?["pid"]?.intValue)
+        #expect(!FileIO.exists(FilePath.join(dir, ".wb")), "wb open outside a workspace does not make one")
         let rules = ["--idle-timeout", "3", "--cull-connected"]
 
         // Idle past the timeout with a TUI attached: a warning, not a cull.
