@@ -24,6 +24,8 @@ final class OpenSession: Sendable {
     let kernelName: String
     /// The session this TUI is a client of, once known.
     private let current = Mutex<String?>(nil)
+    /// The session host this TUI launched, if it did.
+    private let launchedHost = Mutex<ChildProcess?>(nil)
 
     /// The session of `notebook` (absolute) in `registry`, to be found or started.
     init(registry: SessionRegistry, notebook: String, kernelName: String) {
@@ -57,7 +59,8 @@ final class OpenSession: Sendable {
         } else {
             do {
                 record = try await SessionLauncher.start(
-                    registry: registry, notebook: notebook, kernelName: kernelName, timeout: 120, setUpWorkspace: false
+                    registry: registry, notebook: notebook, kernelName: kernelName, timeout: 120, setUpWorkspace: false,
+                    launched: { host in self.launchedHost.withLock { $0 = host } }
                 ) { _ in }
             } catch {
                 throw KernelError(.launchFailed, error.message)
@@ -139,7 +142,13 @@ final class OpenSession: Sendable {
     }
 
     /// Ends the session after the TUI stopped its kernel: the entry and the journal go.
+    ///
+    /// A host this TUI launched is told to go too: after a quit while the kernel was still starting,
+    /// nobody else would stop it (its kernel follows it, by ipykernel's parent poller).
     func ended() {
+        if let host = launchedHost.withLock({ $0 }), host.isRunning, ProcessIdentity.of(host.pid) != nil {
+            host.signal(SIGTERM, group: false)
+        }
         guard let id else { return }
         try? registry.detach(id)
         _ = try? registry.remove(id)

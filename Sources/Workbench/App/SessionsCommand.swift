@@ -263,10 +263,10 @@ enum SessionLauncher {
     /// The workspace is the nearest folder holding `.wb/`, else the notebook's folder, which gets one
     /// when `setUpWorkspace`; without it (`wb open`: a read-only folder or a git work tree must not
     /// change) a notebook outside any workspace runs no scripts. Warnings of scripts that failed but
-    /// may continue go to `warn`.
+    /// may continue go to `warn`; `launched` gets the host process as soon as it runs.
     static func start(
         registry: SessionRegistry, notebook path: String, kernelName: String, timeout: Double, setUpWorkspace: Bool = true,
-        warn: (String) -> Void
+        launched: (ChildProcess) -> Void = { _ in }, warn: (String) -> Void
     ) async throws(Failure) -> SessionRecord {
         let found = Workspace.find(from: FilePath.directory(of: path))
         let workspace = found ?? FilePath.directory(of: path)
@@ -301,6 +301,7 @@ enum SessionLauncher {
         } catch {
             throw SessionLauncher.Failure(message: "cannot start the session host: \(error)", exit: Exit.kernelUnavailable)
         }
+        launched(host)
         let deadline = Clock.monotonic() + timeout
         var record: SessionRecord? = nil
         while Clock.monotonic() < deadline {
