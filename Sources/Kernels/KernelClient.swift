@@ -196,9 +196,12 @@ final class ChannelIO: @unchecked Sendable {
         iopub.subscribeAll()
         iopub.setOption(ZMQ_RCVHWM, 0)
         heartbeat = try ZMQSocket(.req)
-        // Sockets to a kernel that has not bound yet retry every 100 ms by default; 20 ms
-        // makes a new kernel usable sooner.
-        for socket in [shell, control, stdin, iopub, heartbeat] { socket.setOption(ZMQ_RECONNECT_IVL, 20) }
+        // Sockets to a kernel that has not bound yet retry every 100 ms by default; starting at
+        // 20 ms makes a new kernel usable sooner.
+        for socket in [shell, control, stdin, iopub, heartbeat] {
+            socket.setOption(ZMQ_RECONNECT_IVL, 20)
+            socket.setOption(ZMQ_RECONNECT_IVL_MAX, 500)  // doubling up to 0.5 s while the kernel is not up
+        }
         let monitorEndpoint = "inproc://wb-stdin-monitor-\(session.sessionID)"
         try stdin.monitor(monitorEndpoint, events: ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED)
         stdinMonitor = try ZMQSocket(.pair)
@@ -309,8 +312,11 @@ final class ChannelIO: @unchecked Sendable {
             let iHeartbeat = poller.add(heartbeat)
             let iWake = poller.add(fd: wakeRead)
             let iMonitor = poller.add(stdinMonitor)
-            let now = Clock.monotonic()
-            let timeout = max(0, Int((nextPing - now) * 1000) + 1)
+            // Sleep until the next ping is due, or, while a ping is unanswered, until it times out
+            // (not until the next ping, which is then overdue: that would wake every millisecond
+            // for as long as a starting or stopped kernel does not answer).
+            let wakeAt = heartbeatSentAt.map { $0 + heartbeatTimeout } ?? nextPing
+            let timeout = max(0, Int((wakeAt - Clock.monotonic()) * 1000) + 1)
             _ = poller.poll(timeoutMilliseconds: min(timeout, 1000))
             if poller.isReadable(iWake) {
                 while Glibc.read(wakeRead, &buffer, buffer.count) > 0 {}
