@@ -15,22 +15,26 @@ struct OpenCommand: AsyncParsableCommand {
         abstract: "Open a notebook full-screen: edit, run and save it.",
         discussion: """
             In a terminal, `wb open` (and plain `wb`) is the full-screen notebook: Jupyter's command \
-            and edit modes, cells run in the kernel as you go, Ctrl-S saves, F1 lists the keys. The kernel \
+            and edit modes, cells run in the kernel as you go, Ctrl-S saves, F1 lists the keys, Ctrl-P \
+            finds any action. Several files open in tabs (Ctrl-O opens more, Ctrl-T switches); each notebook \
+            gets its own kernel, and text files (.py without `# %%` cells, .sql, .md, .yaml, .txt) open in \
+            the same editor. The kernel \
             starts in the background. A FILE that does not exist is created on the first save; without FILE, \
             the first free Untitled.ipynb in this folder is used. Unsaved edits are written every few seconds \
             to $WB_HOME/recovery/, and reopening after a crash offers them back. \
-            The kernel runs in a session host (see wb sessions): Ctrl-Q quits and stops it; Ctrl-D (or \
-            closing the terminal) detaches, leaving it running, and wb open on the same notebook re-attaches \
+            Each notebook's kernel runs in a session host (see wb sessions): Ctrl-Q quits and stops them; Ctrl-D \
+            (or closing the terminal) detaches, leaving them running, and wb open on the same notebook re-attaches \
             and shows what it printed meanwhile. \
             With --headless, or when standard input or output is not a terminal, the notebook runs headless \
             in its kernel and each cell is printed with its outputs as a transcript; the file is not modified. \
             Exit codes in a terminal: 0 after quitting or detaching; 1 ncurses cannot drive the terminal (check \
-            TERM) or the notebook is open in another wb; 5 the notebook cannot be read; 143 the session was \
+            TERM) or a notebook is open in another wb; 5 a file cannot be read; 143 the session was \
             stopped (wb sessions stop, the culler). Headless: \(Exit.help)
             """)
 
-    @Argument(help: "The notebook to open (.ipynb or percent-format .py); created on save if it does not exist.")
-    var notebook: String?
+    @Argument(
+        help: "The files to open, each in a tab: notebooks (.ipynb, percent-format .py) and text files (.py, .sql, .md, .yaml, .txt ...); created on save if they do not exist.")
+    var files: [String] = []
 
     @Option(help: "The kernel to use (default: the notebook's kernelspec, else python3).")
     var kernel: String?
@@ -40,13 +44,13 @@ struct OpenCommand: AsyncParsableCommand {
 
     func run() async throws {
         if headless || !isTerminal(0) || !isTerminal(1) {
-            guard let notebook else {
-                printError("wb open: name the notebook to run headless (no terminal to open it in)")
+            guard files.count == 1, let notebook = files.first else {
+                printError("wb open: name one notebook to run headless (no terminal to open it in)")
                 throw ExitCode.validationFailure
             }
             try await runHeadless(notebook)
         } else {
-            try await runFullScreen(notebook ?? Self.untitled())
+            try await runFullScreen(files.isEmpty ? [Self.untitled()] : files)
         }
     }
 
@@ -60,81 +64,42 @@ struct OpenCommand: AsyncParsableCommand {
         }
     }
 
-    func runFullScreen(_ path: String) async throws {
+    func runFullScreen(_ paths: [String]) async throws {
         let home = Environment.workbenchHome
-        var state: NotebookApp.State
-        do {
-            state = try NotebookApp.open(path: path, home: home)
-        } catch {
-            printError("wb open: \(error)")
-            throw Exit.badNotebook
-        }
-        var kernelName = kernel ?? state.notebook.kernelName ?? "python3"
-        if kernel != nil { state.kernelName = kernelName }
-        let queue = EventQueue()
-        // The kernel lives in a session host when the registry can be opened; else it is this process's own (no detach).
+        // Each notebook's kernel lives in a session host when the registry can be opened; else it is this process's own (no detach).
         let registry = try? SessionRegistry(domain: Domain.open(at: home))
-        let openSession = registry.map { OpenSession(registry: $0, notebook: FilePath.absolute(path), kernelName: kernelName) }
-        var adopted: [String: Int] = [:]
-        var journal: @Sendable () -> [KernelMessage] = { [] }
-        if let link = openSession, let record = try? link.existing() {
-            if let other = record.clientProcesses.first(where: { $0.pid != getpid() }) {
+        var documents: [TUI.Workspace.Document] = []
+        for path in paths {
+            do {
+                documents.append(try TUI.Workspace.read(path: path, home: home))
+            } catch {
+                printError("wb open: \(error)")
+                throw Exit.badNotebook
+            }
+            if case .notebook = documents.last, let registry, let other = NotebookHosting.otherClient(of: path, registry: registry) {
                 printError(
                     "wb open: \(path) is open in another wb (pid \(other.pid)): detach there with Ctrl-D, or stop the session with "
-                        + "wb sessions stop \(record.id.prefix(8))")
+                        + "wb sessions stop \(other.session.prefix(8))")
                 throw ExitCode.failure
             }
-            kernelName = record.kernelName
-            state.kernelName = record.kernelName
-            if let cells = link.detachedCells(session: record.id) {
-                adopted = state.reattach(cells)
-                journal = { link.unseenMessages(cells) }
-            }
-            link.adopt(record)
         }
-        var configuration = KernelSession.Configuration(
-            kernelName: kernelName, directory: FilePath.directory(of: FilePath.absolute(path)),
-            kernelSetup: { SQLMagic.kernelSetup(for: $0, home: home) })
-        if let link = openSession {
-            configuration.attachment = NotebookApp.Attachment(connect: { try await link.connect() }, journal: journal)
-            configuration.adoptedCells = adopted
+        let runtime = TUI.Workspace.Runtime(state: TUI.Workspace.State(documents: documents), home: home, kernelName: kernel) { notebook, name, queue in
+            NotebookHosting.attach(&notebook, kernelName: name, queue: queue, registry: registry, home: home)
         }
-        let session = KernelSession(configuration: configuration, queue: queue)
-        let runtime = NotebookApp.Runtime(state: state, session: session, queue: queue, home: home)
-        runtime.link = openSession?.link()
-        let warnings = openSession?.watchWarnings(queue)
-        defer { warnings?.cancel() }
         let ending: NotebookApp.Ending
         do {
-            ending = try await NotebookApp.runInTerminal(runtime)
+            ending = try await TUI.Workspace.runInTerminal(runtime)
         } catch {
-            await session.shutdown()
-            openSession?.ended()
+            await runtime.finish(.quit)
             printError("wb open: \(error)")
             throw ExitCode.failure
         }
         await ending.writes?.value
-        warnings?.cancel()
         // The terminal went away: hung up, or its input closed before any quit.
         let terminalGone = ending.signal == SIGHUP || (ending.signal == nil && !runtime.state.quit)
-        if let link = openSession, ending.detached || terminalGone {
-            // Detach (or the terminal went away): the host keeps the kernel; the edits and a marker are written.
-            let unfinished = await session.detach()
-            runtime.drain()
-            link.detach(state: runtime.state, unfinished: unfinished, home: home)
-            if ending.signal == nil, let id = link.id {
-                print(
-                    "Detached from \(path): its kernel keeps running (session \(id.prefix(8))).\n"
-                        + "wb open \(path) re-attaches; wb sessions stop \(id.prefix(8)) stops it.")
-            }
-        } else if let link = openSession, ending.signal != nil, link.isBeingStopped {
-            // `wb sessions stop` or the culler asked (SIGTERM): the edits are in the recovery file; the kernel is theirs to stop.
-            await session.release()
-            link.leave()
-        } else {
-            await session.shutdown()
-            openSession?.ended()
-        }
+        let how: TUI.Workspace.Finish =
+            terminalGone ? .hungUp : ending.detached ? .detach : ending.signal != nil ? .stopped : .quit
+        await runtime.finish(how)
         if let signal = ending.signal { NotebookApp.die(of: signal) }
     }
 

@@ -14,9 +14,12 @@ public final class EventQueue: Sendable {
     /// The end of the wake pipe the loop polls.
     public let readFD: Int32
     private let writeFD: Int32
+    /// The queue whose pipe this one shares (kept alive while this one is); nil when the pipe is its own.
+    private let pipeOwner: EventQueue?
 
     /// A queue with its wake pipe (non-blocking, closed on exec).
     public init() {
+        pipeOwner = nil
         var fds: [Int32] = [-1, -1]
         if pipe(&fds) == 0 {
             for fd in fds {
@@ -28,9 +31,25 @@ public final class EventQueue: Sendable {
         writeFD = fds[1]
     }
 
+    /// A queue that wakes the loop through `owner`'s pipe, so one loop polls one descriptor for several
+    /// queues (one per open notebook); the loop must then drain all of them whenever it wakes.
+    public init(sharingPipeOf owner: EventQueue) {
+        pipeOwner = owner
+        readFD = owner.readFD
+        writeFD = owner.writeFD
+    }
+
     deinit {
+        guard pipeOwner == nil else { return }
         if readFD >= 0 { close(readFD) }
         if writeFD >= 0 { close(writeFD) }
+    }
+
+    /// Wakes the loop without an event (for reports that travel another way).
+    public func wake() {
+        guard writeFD >= 0 else { return }
+        var byte: UInt8 = 1
+        _ = write(writeFD, &byte, 1)
     }
 
     /// Adds an event (joining it to a stream chunk just before it) and wakes the loop if it was idle.

@@ -106,38 +106,7 @@ extension NotebookApp {
             guard !commands.isEmpty else { return }
             state.commands = []
             for command in commands {
-                switch command {
-                case .execute, .interrupt, .restart, .answerInput, .complete, .inspect:
-                    if let session {
-                        session.send(command)
-                    } else if case .execute(let key, _) = command {
-                        queue.post(.cellFinished(cell: key, outcome: .kernelDied("no kernel"), executionCount: nil))
-                    }
-                case .save(let notebook, let path, let change):
-                    write { queue in
-                        do {
-                            try notebook.write(path: path)
-                            queue.post(.saved(change: change, error: nil))
-                        } catch {
-                            queue.post(.saved(change: change, error: "\(error)"))
-                        }
-                    }
-                case .autosave(let notebook, let change):
-                    let path = state.path, home = self.home
-                    write { queue in
-                        do {
-                            try Recovery.write(notebook, for: path, home: home)
-                            queue.post(.autosaved(change: change, error: nil))
-                        } catch {
-                            queue.post(.autosaved(change: change, error: "\(error)"))
-                        }
-                    }
-                case .discardRecovery:
-                    let path = state.path, home = self.home
-                    write { _ in Recovery.discard(for: path, home: home) }
-                case .keepAlive:
-                    link?.keepAlive()
-                }
+                NotebookApp.perform(command, path: state.path, session: session, link: link, queue: queue, home: home, write: write)
             }
         }
 
@@ -149,6 +118,45 @@ extension NotebookApp {
                 await previous?.value
                 body(queue)
             }
+        }
+    }
+
+    /// Performs one command for the notebook at `path`: kernel work goes to `session` (without one, a run
+    /// reports the kernel missing), answers to the culler to `link`, file writes are handed to `write`,
+    /// which runs them in order off the caller's thread.
+    static func perform(
+        _ command: Command, path: String, session: KernelSession?, link: SessionLink?, queue: EventQueue, home: String,
+        write: (@escaping @Sendable (EventQueue) -> Void) -> Void
+    ) {
+        switch command {
+        case .execute, .interrupt, .restart, .answerInput, .complete, .inspect:
+            if let session {
+                session.send(command)
+            } else if case .execute(let key, _) = command {
+                queue.post(.cellFinished(cell: key, outcome: .kernelDied("no kernel"), executionCount: nil))
+            }
+        case .save(let notebook, let path, let change):
+            write { queue in
+                do {
+                    try notebook.write(path: path)
+                    queue.post(.saved(change: change, error: nil))
+                } catch {
+                    queue.post(.saved(change: change, error: "\(error)"))
+                }
+            }
+        case .autosave(let notebook, let change):
+            write { queue in
+                do {
+                    try Recovery.write(notebook, for: path, home: home)
+                    queue.post(.autosaved(change: change, error: nil))
+                } catch {
+                    queue.post(.autosaved(change: change, error: "\(error)"))
+                }
+            }
+        case .discardRecovery:
+            write { _ in Recovery.discard(for: path, home: home) }
+        case .keepAlive:
+            link?.keepAlive()
         }
     }
 }

@@ -41,7 +41,8 @@ extension NotebookApp.State {
         }
     }
 
-    mutating func say(_ text: String, error: Bool = false) {
+    /// Shows `text` above the status bar for a few seconds (an error longer, in red).
+    public mutating func say(_ text: String, error: Bool = false) {
         message = NotebookApp.Message(text: text, isError: error, until: now + NotebookApp.messageSeconds * (error ? 2 : 1))
     }
 
