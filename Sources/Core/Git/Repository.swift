@@ -307,10 +307,17 @@ public final class Repository {
         return ObjectID(oid)
     }
 
-    /// The repository's index; the caller frees it.
+    /// The repository's index, re-read if another process changed it since; the caller frees it.
     func openIndex() throws(GitError) -> OpaquePointer {
         var index: OpaquePointer?
         try check(git_repository_index(&index, pointer), "cannot read the index", path: gitDirectory)
+        // libgit2 keeps the index it loaded first; without this, a change written meanwhile (by git, or
+        // another wb) would be overwritten by the next write of this stale copy.
+        let rc = git_index_read(index, 0)
+        if rc < 0 {
+            git_index_free(index)
+            try check(rc, "cannot read the index", path: gitDirectory)
+        }
         return index!
     }
 
