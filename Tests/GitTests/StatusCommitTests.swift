@@ -50,6 +50,85 @@ import Testing
         }
     }
 
+    /// The parallel working-tree scan reports exactly what one full libgit2 status does, and what git does.
+    @Test func scannedStatusMatchesFullStatusAndGit() throws {
+        let (repo, dir) = try makeRepository()
+        // Top-level names whose byte order is tricky ("a-b" < "a.txt" < "a/..." < "a0"), files at the root, nesting.
+        for top in ["a", "a-b", "a0", "b", "c", "deep", "y", "z"] {
+            for i in 0..<6 { try write("\(top) \(i)\n", "\(top)/f\(i).txt", in: dir) }
+        }
+        try write("nested\n", "deep/one/two/three.txt", in: dir)
+        try write(String(repeating: "a body long enough for rename detection\n", count: 20), "b/moved.txt", in: dir)
+        for name in ["a.txt", "root.txt", "gone.txt", "link-me.txt", "conflict.txt", "z-last.txt"] {
+            try write("\(name)\n", name, in: dir)
+        }
+        try write("*.log\nbuild/\n", ".gitignore", in: dir)
+        try repo.add(["."])
+        try repo.commit(message: "base")
+
+        // A conflict, made with the git command line.
+        try git(["checkout", "-q", "-b", "side"], in: dir)
+        try write("side\n", "conflict.txt", in: dir)
+        try git(["commit", "-qam", "side"], in: dir)
+        try git(["checkout", "-q", "main"], in: dir)
+        try write("main\n", "conflict.txt", in: dir)
+        try git(["commit", "-qam", "main"], in: dir)
+        _ = try git(["merge", "side"], in: dir, allowFailure: true)
+
+        // Changes in every shard: modified, deleted, staged rename across top-level folders, typechange,
+        // untracked (nested and at the root), ignored files and folders, a staged deletion with a new untracked file.
+        try write("changed\n", "a/f1.txt", in: dir)
+        try write("changed\n", "a-b/f2.txt", in: dir)
+        try write("changed\n", "a.txt", in: dir)
+        try write("changed\n", "z/f5.txt", in: dir)
+        try FileManager.default.removeItem(atPath: dir + "/a0/f3.txt")
+        try FileManager.default.removeItem(atPath: dir + "/gone.txt")
+        try FileManager.default.moveItem(atPath: dir + "/b/moved.txt", toPath: dir + "/y/moved.txt")
+        try repo.add(["b/moved.txt", "y/moved.txt"])
+        try FileManager.default.removeItem(atPath: dir + "/link-me.txt")
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link-me.txt", withDestinationPath: "root.txt")
+        try write("new\n", "newdir/sub/f.txt", in: dir)
+        try write("new\n", "c/new.txt", in: dir)
+        try write("new\n", "0-first.txt", in: dir)
+        try write("noise\n", "deep/one/noise.log", in: dir)
+        try write("artifact\n", "build/out.bin", in: dir)
+        try write("staged\n", "deep/staged.txt", in: dir)
+        try repo.add(["deep/staged.txt"])
+        try git(["rm", "-q", "--cached", "c/f0.txt"], in: dir)
+        // A tracked folder replaced by a symlink to its moved self: same files, but no longer tracked paths.
+        try FileManager.default.moveItem(atPath: dir + "/z", toPath: dir + "/zz-moved")
+        try FileManager.default.createSymbolicLink(atPath: dir + "/z", withDestinationPath: "zz-moved")
+
+        // One libgit2 status over everything, and the scan first (on 1 to 8 threads): the same entries.
+        let one = try repo.status(includeIgnored: true, scan: false)
+        for threads in [1, 2, 3, 8] {
+            let scanned = try repo.status(includeIgnored: true, scan: true, threads: threads)
+            #expect(scanned.entries == one.entries, "\(threads) threads")
+            #expect(try repo.status(scan: true, threads: threads).entries == repo.status(scan: false).entries)
+        }
+        let paths = one.entries.map(\.path)
+        #expect(paths == paths.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        #expect(one.entries.first { $0.path == "y/moved.txt" }?.oldPath == "b/moved.txt")
+        #expect(one.conflicted.map(\.path) == ["conflict.txt"])
+        // Removed from the index but still on disk: one entry, as libgit2 pairs them (git prints two lines).
+        let unstagedRemoval = one.entries.first { $0.path == "c/f0.txt" }
+        #expect(unstagedRemoval?.staged == .deleted && unstagedRemoval?.unstaged == .untracked)
+
+        // Same codes as `git status --porcelain` for every path git reports.
+        let porcelain = try git(["status", "--porcelain", "--ignored", "--untracked-files=all"], in: dir)
+        var seen = 0
+        for line in porcelain.split(separator: "\n") {
+            let code = String(line.prefix(2))
+            var path = String(line.dropFirst(3))
+            if let arrow = path.range(of: " -> ") { path = String(path[arrow.upperBound...]) }
+            if path.hasSuffix("/") || code == "D " || code == "??" && path == "c/f0.txt" { continue }
+            seen += 1
+            #expect(one.entries.first { $0.path == path }?.shortCode == code, "\(path): git says \(code)")
+        }
+        #expect(seen >= 15)
+        #expect(one.entries.first { $0.path == "z/f0.txt" }?.unstaged == .deleted)
+    }
+
     @Test func submodulesAreListedNotManaged() throws {
         let (inner, innerDir) = try makeRepository("inner")
         try write("lib\n", "lib.txt", in: innerDir)

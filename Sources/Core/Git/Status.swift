@@ -1,5 +1,8 @@
 import CGit2
 public import CoreSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One changed path, as `git status` reports it.
 public struct StatusEntry: Sendable, Equatable {
@@ -111,28 +114,62 @@ extension Head {
 
 extension Repository {
     /// The working tree's status, as `git status` sees it (renames found, `.gitignore` respected).
-    public func status(includeIgnored: Bool = false, paths: [String] = []) throws(GitError) -> Status {
-        _ = try requireWorkingDirectory("status")
-        var options = git_status_options()
-        git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION))
-        options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR
-        var flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue
-            | GIT_STATUS_OPT_RENAMES_HEAD_TO_INDEX.rawValue | GIT_STATUS_OPT_RENAMES_INDEX_TO_WORKDIR.rawValue
-            | GIT_STATUS_OPT_EXCLUDE_SUBMODULES.rawValue | GIT_STATUS_OPT_SORT_CASE_SENSITIVELY.rawValue
-        if includeIgnored { flags |= GIT_STATUS_OPT_INCLUDE_IGNORED.rawValue | GIT_STATUS_OPT_RECURSE_IGNORED_DIRS.rawValue }
-        options.flags = flags
-        let entries: [StatusEntry] = try withStrarray(paths) { pathspec throws(GitError) in
-            if !paths.isEmpty { options.pathspec = pathspec }
-            var list: OpaquePointer?
-            try check(git_status_list_new(&list, pointer, &options), "cannot read the status", path: workingDirectory)
-            defer { git_status_list_free(list) }
-            var result: [StatusEntry] = []
-            for i in 0..<git_status_list_entrycount(list) {
-                guard let entry = git_status_byindex(list, i)?.pointee else { continue }
-                result.append(Repository.statusEntry(entry))
+    ///
+    /// Renames are found between HEAD and the index, as `git status` does; `workingTreeRenames` also
+    /// pairs deleted and untracked working-tree files (slower: it reads both). On a large working
+    /// tree a parallel pass (`WorkingTreeScan`, up to `threads` threads, default one per CPU) first
+    /// finds the paths that may have changed, and libgit2 then looks only at those; the result is
+    /// the same as one full libgit2 status. `scan` forces the pass on (true) or off (false); by default
+    /// it runs when the index has at least `scanMinimumEntries` entries.
+    public func status(
+        includeIgnored: Bool = false, paths: [String] = [], workingTreeRenames: Bool = false, scan: Bool? = nil,
+        threads: Int? = nil
+    ) throws(GitError) -> Status {
+        let work = try requireWorkingDirectory("status")
+        var common = GIT_STATUS_OPT_EXCLUDE_SUBMODULES.rawValue | GIT_STATUS_OPT_SORT_CASE_SENSITIVELY.rawValue
+        var untracked = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue
+        if includeIgnored { untracked |= GIT_STATUS_OPT_INCLUDE_IGNORED.rawValue | GIT_STATUS_OPT_RECURSE_IGNORED_DIRS.rawValue }
+        if workingTreeRenames { common |= GIT_STATUS_OPT_RENAMES_INDEX_TO_WORKDIR.rawValue }
+        let renames = GIT_STATUS_OPT_RENAMES_HEAD_TO_INDEX.rawValue
+
+        let raw: [RawStatus]
+        var hasSubmodules = true
+        if paths.isEmpty, !workingTreeRenames, scan != false, let index = try scannableIndex(force: scan == true) {
+            defer { git_index_free(index) }
+            let threadCount = threads ?? Repository.processors
+            // HEAD to index in full (while the scan runs), the working tree only where the scan found something.
+            let headToIndex = StatusJob(show: GIT_STATUS_SHOW_INDEX_ONLY, flags: common | renames, literalPaths: [])
+            var staged: Result<[RawStatus], GitError> = .success([])
+            let found = WorkingTreeScan.run(index: index, workingDirectory: work, threads: threadCount) { summary in
+                // Nothing staged when the index's cache-tree is HEAD's tree: no need to compare entry by entry.
+                if !summary.hasSpecialEntries, git_index_has_conflicts(index) == 0, let tree = headTreeID(),
+                    let path = git_index_path(index), CacheTree.rootTree(indexPath: String(cString: path)) == tree
+                {
+                    return
+                }
+                staged = Result { () throws(GitError) in try Repository.collectStatus(pointer, headToIndex, where: work) }
             }
-            return result
+            hasSubmodules = found.index.hasSubmodules || FileIO.exists(work + ".gitmodules")
+            var lists = [try staged.get()]
+            if let paths = found.paths {
+                if !paths.isEmpty {
+                    let job = StatusJob(
+                        show: GIT_STATUS_SHOW_WORKDIR_ONLY,
+                        flags: common | untracked | GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue, literalPaths: paths)
+                    lists.append(try Repository.collectStatus(pointer, job, where: work))
+                }
+            } else {
+                // The scan could not read the working tree: libgit2 looks at all of it (and says what is wrong).
+                let job = StatusJob(show: GIT_STATUS_SHOW_WORKDIR_ONLY, flags: common | untracked, literalPaths: [])
+                lists.append(try Repository.collectStatus(pointer, job, where: work))
+            }
+            raw = RawStatus.merged(lists)
+        } else {
+            raw = try Repository.collectStatus(
+                pointer, StatusJob(show: GIT_STATUS_SHOW_INDEX_AND_WORKDIR, flags: common | untracked | renames, literalPaths: []),
+                pathspec: paths, where: work)
         }
+        let entries = raw.map(\.entry)
         // With output stripping on, a notebook that differs from the index only by outputs is unchanged.
         let strip = stripsOutputs
         let shown: [StatusEntry] = entries.compactMap { entry in
@@ -141,11 +178,116 @@ extension Repository {
             kept.unstaged = nil
             return kept.staged == nil ? nil : kept
         }
-        return Status(head: try head(), state: state, entries: shown, submodules: try submodules())
+        return Status(head: try head(), state: state, entries: shown, submodules: hasSubmodules ? try submodules() : [])
     }
 
-    static func statusEntry(_ entry: git_status_entry) -> StatusEntry {
-        let bits = entry.status.rawValue
+    /// HEAD's tree id (hex), nil when HEAD is unborn or unreadable.
+    private func headTreeID() -> String? {
+        var oid = git_oid()
+        guard git_reference_name_to_id(&oid, pointer, "HEAD") == 0 else { return nil }
+        var commit: OpaquePointer?
+        guard git_commit_lookup(&commit, pointer, &oid) == 0 else { return nil }
+        defer { git_commit_free(commit) }
+        return ObjectID(git_commit_tree_id(commit))?.hex
+    }
+
+    /// Index entries below which one libgit2 status is as fast as the scan.
+    static let scanMinimumEntries = 2000
+
+    /// The CPUs this process may use.
+    static var processors: Int { max(1, min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 16)) }
+
+    /// The index, when the working-tree scan applies (a large index, or `force`, on a case-sensitive
+    /// file system); the caller frees it.
+    private func scannableIndex(force: Bool) throws(GitError) -> OpaquePointer? {
+        let index = try openIndex()
+        let small = !force && git_index_entrycount(index) < Repository.scanMinimumEntries
+        let ignoresCase = (git_index_caps(index) & Int32(GIT_INDEX_CAPABILITY_IGNORE_CASE.rawValue)) != 0
+        if small || ignoresCase {
+            git_index_free(index)
+            return nil
+        }
+        return index
+    }
+
+    /// One `git_status_list_new` call: what to compare, with which flags, limited to which literal paths.
+    struct StatusJob {
+        var show: git_status_show_t
+        var flags: UInt32
+        var literalPaths: [String]
+    }
+
+    /// Runs one status job on a libgit2 repository handle and copies its entries out.
+    static func collectStatus(
+        _ repository: OpaquePointer, _ job: StatusJob, pathspec: [String] = [], where path: String
+    ) throws(GitError) -> [RawStatus] {
+        var options = git_status_options()
+        git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION))
+        options.show = job.show
+        options.flags = job.flags
+        let specs = job.literalPaths.isEmpty ? pathspec : job.literalPaths
+        return try withStrarray(specs) { array throws(GitError) in
+            if !specs.isEmpty { options.pathspec = array }
+            var list: OpaquePointer?
+            try check(git_status_list_new(&list, repository, &options), "cannot read the status", path: path)
+            defer { git_status_list_free(list) }
+            var result: [RawStatus] = []
+            let count = git_status_list_entrycount(list)
+            result.reserveCapacity(count)
+            for i in 0..<count {
+                guard let entry = git_status_byindex(list, i)?.pointee else { continue }
+                result.append(RawStatus(entry))
+            }
+            return result
+        }
+    }
+}
+
+/// One status entry as libgit2 reported it, copied out of the list.
+struct RawStatus {
+    var bits: UInt32
+    /// HEAD to index: (old path, new path).
+    var headToIndex: (old: String, new: String)?
+    /// Index to working tree: (old path, new path).
+    var indexToWork: (old: String, new: String)?
+
+    init(_ entry: git_status_entry) {
+        bits = entry.status.rawValue
+        func paths(_ delta: UnsafeMutablePointer<git_diff_delta>?) -> (old: String, new: String)? {
+            guard let delta = delta?.pointee else { return nil }
+            let new = delta.new_file.path.map { String(cString: $0) }
+            let old = delta.old_file.path.map { String(cString: $0) }
+            guard let any = new ?? old else { return nil }
+            return (old ?? any, new ?? any)
+        }
+        headToIndex = paths(entry.head_to_index)
+        indexToWork = paths(entry.index_to_workdir)
+    }
+
+    /// The index path this entry is about: where HEAD-to-index and index-to-working-tree entries meet.
+    var indexPath: String { headToIndex?.new ?? indexToWork?.old ?? "" }
+
+    /// Joins HEAD-to-index and working-tree entries of the same index path, as one status list pairs them, sorted by path.
+    static func merged(_ lists: [[RawStatus]]) -> [RawStatus] {
+        var byPath: [String: RawStatus] = [:]
+        for list in lists {
+            for entry in list {
+                let key = entry.indexPath
+                if var existing = byPath[key] {
+                    existing.bits |= entry.bits
+                    existing.headToIndex = existing.headToIndex ?? entry.headToIndex
+                    existing.indexToWork = existing.indexToWork ?? entry.indexToWork
+                    byPath[key] = existing
+                } else {
+                    byPath[key] = entry
+                }
+            }
+        }
+        return byPath.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { byPath[$0]! }
+    }
+
+    /// The entry in Workbench's terms.
+    var entry: StatusEntry {
         func has(_ flag: git_status_t) -> Bool { bits & flag.rawValue != 0 }
         var result = StatusEntry(path: "")
         if has(GIT_STATUS_INDEX_NEW) { result.staged = .added }
@@ -164,19 +306,18 @@ extension Repository {
             result.staged = nil
             result.unstaged = .conflicted
         }
-        let headToIndex = entry.head_to_index?.pointee
-        let indexToWork = entry.index_to_workdir?.pointee
         // The newest name of the path, and where a rename came from.
-        let newest = indexToWork?.new_file.path ?? headToIndex?.new_file.path
-        result.path = newest.map { String(cString: $0) } ?? ""
-        if result.staged == .renamed, let old = headToIndex?.old_file.path {
-            result.oldPath = String(cString: old)
-        } else if result.unstaged == .renamed, let old = indexToWork?.old_file.path {
-            result.oldPath = String(cString: old)
+        result.path = indexToWork?.new ?? headToIndex?.new ?? ""
+        if result.staged == .renamed, let old = headToIndex?.old {
+            result.oldPath = old
+        } else if result.unstaged == .renamed, let old = indexToWork?.old {
+            result.oldPath = old
         }
         return result
     }
+}
 
+extension Repository {
     /// The submodules the repository declares (listed only; Workbench never updates them).
     public func submodules() throws(GitError) -> [SubmoduleInfo] {
         final class Collector {

@@ -27,7 +27,12 @@ struct WB: AsyncParsableCommand {
 
     /// Accepts `--home PATH` before the command too (`wb --home /data/wb sql ...`).
     static func main() async {
-        await main(GlobalOptions.extractHome(CommandLine.arguments))
+        let arguments = GlobalOptions.extractHome(CommandLine.arguments)
+        // `wb git ...` and `wb nbdiff ...` exec wb-git at once, before any command parsing (status is timed).
+        if let first = arguments.first, first == "git" || first == "nbdiff" {
+            do { try GitTool.exec(arguments) } catch { Glibc.exit(39) }
+        }
+        await main(arguments)
     }
 }
 
