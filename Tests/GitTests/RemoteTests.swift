@@ -124,9 +124,20 @@ func cloneWithIdentity(_ url: String, _ name: String) throws -> (Repository, Str
         let found = CredentialHelper.fill(helpers: [helper], url: "https://example.com/team/repo.git", username: nil)
         #expect(found?.username == "alice")
         #expect(found?.password == "s3cret")
-        #expect(try FileIO.readText(log) == "protocol=https\nhost=example.com\npath=team/repo.git\n\n")
-        #expect(CredentialHelper.command("store --file ~/.creds") == ["git-credential-store", "--file", "~/.creds"])
-        #expect(CredentialHelper.command("!f() { echo; }; f") == nil)
+        // As git: no path for http(s) unless credential.useHttpPath; always for other protocols.
+        #expect(try FileIO.readText(log) == "protocol=https\nhost=example.com\n\n")
+        _ = CredentialHelper.fill(helpers: [helper], url: "https://example.com/team/repo.git", username: "bob", useHTTPPath: true)
+        #expect(try FileIO.readText(log) == "protocol=https\nhost=example.com\npath=team/repo.git\nusername=bob\n\n")
+        #expect(CredentialHelper.command("store --file ~/.creds", action: "get") == ["git-credential-store", "--file", "~/.creds", "get"])
+        #expect(CredentialHelper.command("/opt/bin/helper", action: "erase") == ["/opt/bin/helper", "erase"])
+        // Shell snippets run with /bin/sh, the action as their last argument, as git runs them.
+        #expect(
+            CredentialHelper.command("!f() { echo; }; f", action: "get")
+                == ["/bin/sh", "-c", "f() { echo; }; f \"$@\"", "credential-helper", "get"])
+        let snippet = CredentialHelper.fill(
+            helpers: ["!f() { test \"$1\" = get && echo username=carol && echo password=pw; }; f"], url: "https://h/x", username: nil)
+        #expect(snippet?.username == "carol")
+        #expect(snippet?.password == "pw")
         // A helper that fails or does not exist gives nothing, and the next one is asked.
         #expect(CredentialHelper.fill(helpers: ["no-such-helper-xyz", helper], url: "https://h/x", username: "bob")?.password == "s3cret")
     }

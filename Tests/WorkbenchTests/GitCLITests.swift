@@ -232,4 +232,52 @@ struct GitCLITests {
         #expect(try wb(["fetch", "nowhere"], in: root + "/copy").status == 36)
         #expect(try WB.run(["git", "clone", root + "/missing.git", root + "/x"], environment: env).status == 37)
     }
+
+    /// https-style credentials against a real smart-HTTP server on 127.0.0.1: from the environment,
+    /// refused with exit 40 and a message naming their source, missing with exit 40 and what to set.
+    @Test func httpRemoteWithCredentialsFromTheEnvironment() throws {
+        let (home, env) = GitCLI.sandbox()
+        try GitCLI.identity(home)
+        let root = WB.scratch("git-cli-http")
+        let server = try GitHTTPServer(root: root + "/served", username: "alice", password: "s3cret")
+        defer { server.stop() }
+        var gitEnv = ProcessInfo.processInfo.environment
+        for (k, v) in env { gitEnv[k] = v }
+        try server.createRepository("data", environment: gitEnv)
+        let url = server.url + "/data.git"
+
+        // Seed the server with the git command line (the test side only).
+        try FileManager.default.createDirectory(atPath: root + "/seed", withIntermediateDirectories: true)
+        #expect(try GitCLI.git(["init", "-q"], in: root + "/seed", env: env).status == 0)
+        try AtomicFile.write("rows\n", to: root + "/seed/data.csv")
+        #expect(try GitCLI.git(["add", "data.csv"], in: root + "/seed", env: env).status == 0)
+        #expect(try GitCLI.git(["commit", "-qm", "seed"], in: root + "/seed", env: env).status == 0)
+        let authed = server.url.replacingOccurrences(of: "http://", with: "http://alice:s3cret@") + "/data.git"
+        let seeded = try GitCLI.git(["push", "-q", authed, "main"], in: root + "/seed", env: env)
+        #expect(seeded.status == 0, "\(seeded.stderr)")
+
+        var withCredentials = env
+        withCredentials["WB_GIT_USERNAME"] = "alice"
+        withCredentials["WB_GIT_PASSWORD"] = "s3cret"
+        let clone = try WB.run(["git", "clone", url, root + "/copy", "--json"], environment: withCredentials)
+        #expect(clone.status == 0, "\(clone.stderr)")
+        #expect(try FileIO.readText(root + "/copy/data.csv") == "rows\n")
+
+        try AtomicFile.write("rows\nmore\n", to: root + "/copy/data.csv")
+        #expect(try WB.run(["git", "commit", "-a", "-m", "more"], environment: env, cwd: root + "/copy").status == 0)
+        let push = try WB.run(["git", "push"], environment: withCredentials, cwd: root + "/copy")
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(server.requests.contains { $0.hasPrefix("POST /data.git/git-receive-pack 200 alice") })
+
+        var wrong = withCredentials
+        wrong["WB_GIT_PASSWORD"] = "not-it"
+        let refused = try WB.run(["git", "fetch", "--json"], environment: wrong, cwd: root + "/copy")
+        #expect(refused.status == 40, "\(refused.stderr)")
+        #expect(refused.stderr.contains("refused the credentials from WB_GIT_USERNAME/WB_GIT_PASSWORD (user alice)"), "\(refused.stderr)")
+        #expect(try JSON.parse(refused.stdout)["error"]?["code"] == "authentication")
+
+        let missing = try WB.run(["git", "fetch"], environment: env, cwd: root + "/copy")
+        #expect(missing.status == 40, "\(missing.stderr)")
+        #expect(missing.stderr.contains("WB_GIT_USERNAME and WB_GIT_PASSWORD"))
+    }
 }

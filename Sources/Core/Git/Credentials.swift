@@ -16,17 +16,23 @@ public struct TransferProgress: Sendable, Equatable {
 ///
 /// Lives for one remote operation; libgit2 calls back on the calling thread.
 final class RemoteSession {
-    let helpers: [String]
+    /// Where the credential helpers come from, asked once, when a server first wants credentials.
+    private let helperSource: (String) -> CredentialConfig
+    private var config: CredentialConfig?
     let progress: ((TransferProgress) -> Void)?
     var attempts = 0
     var triedAgent = false
     var triedEnvironment = false
     var triedHelper = false
+    /// Credentials a helper gave for the current request: told `store` after success, `erase` when refused.
+    private var fromHelper: CredentialHelper.Answer?
+    /// Which offer the server refused, for the error message.
+    private var refused: String?
     /// Refs the remote refused, with its reason.
     var rejected: [(ref: String, reason: String)] = []
 
-    init(helpers: [String], progress: ((TransferProgress) -> Void)?) {
-        self.helpers = helpers
+    init(helpers: @escaping (String) -> CredentialConfig, progress: ((TransferProgress) -> Void)?) {
+        helperSource = helpers
         self.progress = progress
     }
 
@@ -62,70 +68,223 @@ final class RemoteSession {
         }
     }
 
-    /// Answers libgit2's request for credentials: ssh-agent for ssh; for https, `WB_GIT_USERNAME` /
+    /// The operation succeeded: credentials a helper gave are confirmed to it (`store`), as git does.
+    func approve() {
+        guard let answer = fromHelper, let config else { return }
+        CredentialHelper.approve(helpers: config.helpers, answer)
+        fromHelper = nil
+    }
+
+    /// Answers libgit2's request for credentials: ssh-agent for ssh; for http(s), `WB_GIT_USERNAME` /
     /// `WB_GIT_PASSWORD` (or `WB_GIT_TOKEN`) from the environment, then the user's credential helpers.
-    /// Each source is tried once, so bad credentials end with an authentication error, not a loop.
+    /// Each source is tried once, so bad credentials end with an authentication error, not a loop; a
+    /// helper's refused credentials are erased from it (`erase`), as git does.
     func credential(_ out: UnsafeMutablePointer<UnsafeMutablePointer<git_credential>?>?, url: String, username: String?, allowed: UInt32) -> Int32 {
         attempts += 1
+        let host = CredentialHelper.host(url)
+        // Asked again: the server refused what we offered last.
+        if let answer = fromHelper {
+            refused = "\(host) refused the password that credential helper \(answer.helper) gave for \(answer.username)"
+            CredentialHelper.reject(helpers: config?.helpers ?? [], answer)
+            fromHelper = nil
+        }
         if allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0, !triedAgent {
             triedAgent = true
+            guard Environment.nonEmpty("SSH_AUTH_SOCK") != nil else {
+                git_error_set_str(
+                    Int32(GIT_ERROR_SSH.rawValue),
+                    "\(host) wants an ssh key and no ssh-agent is running (SSH_AUTH_SOCK is not set): start one and `ssh-add` your key")
+                return GIT_EAUTH.rawValue
+            }
+            refused = "\(host) refused the keys in ssh-agent for user \(username ?? "git") (see `ssh-add -l`)"
             return git_credential_ssh_key_from_agent(out, username ?? "git")
         }
         if allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue != 0 {
+            let config = self.config ?? helperSource(url)
+            self.config = config
+            let user = username ?? config.username
             if !triedEnvironment {
                 triedEnvironment = true
-                let user = Environment.nonEmpty("WB_GIT_USERNAME") ?? username
                 if let secret = Environment.nonEmpty("WB_GIT_PASSWORD") ?? Environment.nonEmpty("WB_GIT_TOKEN") {
-                    return git_credential_userpass_plaintext_new(out, user ?? "x-access-token", secret)
+                    let name = Environment.nonEmpty("WB_GIT_USERNAME") ?? user ?? "x-access-token"
+                    refused = "\(host) refused the credentials from WB_GIT_USERNAME/WB_GIT_PASSWORD (user \(name))"
+                    return git_credential_userpass_plaintext_new(out, name, secret)
                 }
             }
             if !triedHelper {
                 triedHelper = true
-                if let found = CredentialHelper.fill(helpers: helpers, url: url, username: username) {
-                    return git_credential_userpass_plaintext_new(out, found.username, found.password)
+                let request = CredentialHelper.Request(url: url, username: user, useHTTPPath: config.useHTTPPath)
+                if let answer = CredentialHelper.fill(helpers: config.helpers, request) {
+                    fromHelper = answer
+                    return git_credential_userpass_plaintext_new(out, answer.username, answer.password)
                 }
             }
         }
         if allowed & GIT_CREDENTIAL_USERNAME.rawValue != 0, attempts == 1 {
             return git_credential_username_new(out, username ?? "git")
         }
-        git_error_set_str(
-            Int32(GIT_ERROR_NET.rawValue),
-            "no credentials accepted for \(url): set WB_GIT_USERNAME and WB_GIT_PASSWORD (or WB_GIT_TOKEN), configure a credential helper, or load your ssh key into ssh-agent")
+        let message: String
+        if let refused {
+            message = refused + "; check the user name and password (or token)"
+        } else {
+            message = "no credentials for \(url): set WB_GIT_USERNAME and WB_GIT_PASSWORD (or WB_GIT_TOKEN), configure a credential helper (credential.helper), or load your ssh key into ssh-agent"
+        }
+        git_error_set_str(Int32(GIT_ERROR_NET.rawValue), message)
         return GIT_EAUTH.rawValue
+    }
+}
+
+/// What the git configuration says about credentials for one URL.
+struct CredentialConfig {
+    /// `credential.helper` and `credential.<url>.helper` values that apply, in order (an empty value resets).
+    var helpers: [String] = []
+    /// `credential.username` (or the URL-scoped one): the user name when the URL has none.
+    var username: String?
+    /// `credential.useHttpPath`: whether helpers are told the path of http(s) URLs.
+    var useHTTPPath = false
+
+    /// Reads it from a configuration (all levels), for `url`.
+    static func read(_ config: OpaquePointer?, url: String) -> CredentialConfig {
+        var result = CredentialConfig()
+        var iterator: OpaquePointer?
+        guard git_config_iterator_glob_new(&iterator, config, "^credential\\..*") == 0 else { return result }
+        defer { git_config_iterator_free(iterator) }
+        var entry: UnsafeMutablePointer<git_config_entry>?
+        while git_config_next(&entry, iterator) == 0 {
+            guard let raw = entry?.pointee.name, let rawValue = entry?.pointee.value else { continue }
+            let name = String(cString: raw), value = String(cString: rawValue)
+            // credential.KEY or credential.<url>.KEY; the URL part must match this URL.
+            let body = name.dropFirst("credential.".count)
+            let key: String
+            if let dot = body.lastIndex(of: ".") {
+                guard CredentialHelper.urlMatches(String(body[..<dot]), url) else { continue }
+                key = String(body[body.index(after: dot)...]).lowercased()
+            } else {
+                key = String(body).lowercased()
+            }
+            switch key {
+            case "helper":
+                if value.isEmpty { result.helpers.removeAll() } else { result.helpers.append(value) }
+            case "username": result.username = value
+            case "usehttppath": result.useHTTPPath = ["true", "yes", "on", "1"].contains(value.lowercased())
+            default: break
+            }
+        }
+        return result
     }
 }
 
 /// Runs the user's `git-credential-*` helpers (`credential.helper`) as git does, without running git.
 public enum CredentialHelper {
-    /// Asks each helper in turn (`get`); returns the first username and password one gives.
-    public static func fill(helpers: [String], url: String, username: String?) -> (username: String, password: String)? {
-        var request = "protocol=\(scheme(url))\nhost=\(host(url))\n"
-        let path = self.path(url)
-        if !path.isEmpty { request += "path=\(path)\n" }
-        if let username { request += "username=\(username)\n" }
-        request += "\n"
+    /// What is asked of a helper: the fields of git's credential protocol.
+    public struct Request: Sendable, Equatable {
+        public var scheme: String
+        public var host: String
+        /// Sent only for non-http URLs, or with `credential.useHttpPath` (as git does).
+        public var path: String?
+        public var username: String?
+
+        public init(url: String, username: String? = nil, useHTTPPath: Bool = false) {
+            scheme = CredentialHelper.scheme(url)
+            host = CredentialHelper.host(url)
+            let path = CredentialHelper.path(url)
+            let http = scheme == "http" || scheme == "https"
+            self.path = path.isEmpty || (http && !useHTTPPath) ? nil : path
+            self.username = username
+        }
+
+        /// The request in the helper protocol's `key=value` lines, ending with a blank line.
+        func text(password: String? = nil, username overriding: String? = nil) -> String {
+            var text = "protocol=\(scheme)\nhost=\(host)\n"
+            if let path { text += "path=\(path)\n" }
+            if let user = overriding ?? username { text += "username=\(user)\n" }
+            if let password { text += "password=\(password)\n" }
+            return text + "\n"
+        }
+    }
+
+    /// Credentials one helper gave for a request.
+    public struct Answer: Sendable, Equatable {
+        public var helper: String
+        public var request: Request
+        public var username: String
+        public var password: String
+    }
+
+    /// Asks each helper in turn (`get`); the first username and password one gives.
+    public static func fill(helpers: [String], _ request: Request) -> Answer? {
         for helper in helpers {
-            guard let argv = command(helper), let output = run(argv + ["get"], input: request) else { continue }
+            guard let argv = command(helper, action: "get"), let output = run(argv, input: request.text()) else { continue }
             var fields: [String: String] = [:]
             for line in output.split(separator: "\n") {
                 guard let eq = line.firstIndex(of: "=") else { continue }
                 fields[String(line[..<eq])] = String(line[line.index(after: eq)...])
             }
+            if fields["quit"].map({ ["1", "true"].contains($0) }) == true { return nil }
             if let password = fields["password"] {
-                return (fields["username"] ?? username ?? "", password)
+                return Answer(helper: helper, request: request, username: fields["username"] ?? request.username ?? "", password: password)
             }
         }
         return nil
     }
 
-    /// The argv for a `credential.helper` value: `NAME ARGS` runs `git-credential-NAME ARGS`,
-    /// an absolute path runs that program. Shell snippets (`!...`) are not run.
-    public static func command(_ helper: String) -> [String]? {
-        let words = helper.split(separator: " ").map(String.init)
-        guard let first = words.first, !first.hasPrefix("!") else { return nil }
+    /// Asks each helper in turn (`get`), for a URL; the first username and password one gives.
+    public static func fill(helpers: [String], url: String, username: String?, useHTTPPath: Bool = false) -> (username: String, password: String)? {
+        fill(helpers: helpers, Request(url: url, username: username, useHTTPPath: useHTTPPath)).map { ($0.username, $0.password) }
+    }
+
+    /// Tells every helper that these credentials worked (`store`).
+    public static func approve(helpers: [String], _ answer: Answer) {
+        tell(helpers, "store", answer)
+    }
+
+    /// Tells every helper that these credentials were refused (`erase`).
+    public static func reject(helpers: [String], _ answer: Answer) {
+        tell(helpers, "erase", answer)
+    }
+
+    private static func tell(_ helpers: [String], _ action: String, _ answer: Answer) {
+        let text = answer.request.text(password: answer.password, username: answer.username)
+        for helper in helpers {
+            if let argv = command(helper, action: action) { _ = run(argv, input: text) }
+        }
+    }
+
+    /// The argv for a `credential.helper` value and an action (`get`, `store`, `erase`), as git builds it:
+    /// `NAME ARGS` runs `git-credential-NAME ARGS ACTION`, an absolute path runs that program, and
+    /// `!SNIPPET` runs `SNIPPET ACTION` with /bin/sh.
+    public static func command(_ helper: String, action: String) -> [String]? {
+        let trimmed = helper.trimmingPrefix(while: { $0 == " " })
+        if trimmed.hasPrefix("!") {
+            let snippet = String(trimmed.dropFirst())
+            guard !snippet.isEmpty else { return nil }
+            return ["/bin/sh", "-c", snippet + " \"$@\"", "credential-helper", action]
+        }
+        let words = trimmed.split(separator: " ").map(String.init)
+        guard let first = words.first else { return nil }
         let program = first.hasPrefix("/") ? first : "git-credential-" + first
-        return [program] + words.dropFirst()
+        return [program] + words.dropFirst() + [action]
+    }
+
+    /// Whether a `credential.<url>.*` pattern applies to a URL: same scheme, host (and user, if given), and a path prefix.
+    static func urlMatches(_ pattern: String, _ url: String) -> Bool {
+        guard pattern.contains("://") else { return false }
+        guard scheme(pattern).lowercased() == scheme(url).lowercased(), host(pattern).lowercased() == host(url).lowercased() else {
+            return false
+        }
+        if let user = self.user(pattern), user != self.user(url) { return false }
+        let wanted = path(pattern).split(separator: "/")
+        let have = path(url).split(separator: "/")
+        return wanted.count <= have.count && zip(wanted, have).allSatisfy { $0 == $1 }
+    }
+
+    static func user(_ url: String) -> String? {
+        guard let start = url.firstRange(of: "://") else { return nil }
+        var rest = url[start.upperBound...]
+        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        guard let at = rest.lastIndex(of: "@") else { return nil }
+        let credentials = rest[..<at]
+        return String(credentials.split(separator: ":", maxSplits: 1).first ?? credentials)
     }
 
     static func scheme(_ url: String) -> String {

@@ -86,21 +86,9 @@ extension Repository {
         return remote
     }
 
-    /// The credential helpers the user configured (`credential.helper`, all levels).
-    func credentialHelpers() -> [String] {
-        (try? withConfigSnapshot { config throws(GitError) -> [String] in
-            var helpers: [String] = []
-            var iterator: OpaquePointer?
-            guard git_config_multivar_iterator_new(&iterator, config, "credential.helper", nil) == 0 else { return [] }
-            defer { git_config_iterator_free(iterator) }
-            var entry: UnsafeMutablePointer<git_config_entry>?
-            while git_config_next(&entry, iterator) == 0 {
-                if let value = entry?.pointee.value { helpers.append(String(cString: value)) }
-            }
-            // As git: an empty value resets the list.
-            if let reset = helpers.lastIndex(of: "") { helpers.removeSubrange(...reset) }
-            return helpers
-        }) ?? []
+    /// The credential settings (`credential.helper`, `credential.<url>.helper`, ...) that apply to `url`.
+    func credentialConfig(for url: String) -> CredentialConfig {
+        (try? withConfigSnapshot { config throws(GitError) in CredentialConfig.read(config, url: url) }) ?? CredentialConfig()
     }
 
     // MARK: - Fetch, pull, push
@@ -113,10 +101,11 @@ extension Repository {
         let before = try remoteTrackingRefs(remoteName)
         var options = git_fetch_options()
         git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION))
-        let session = RemoteSession(helpers: credentialHelpers(), progress: progress)
+        let session = RemoteSession(helpers: { [self] url in credentialConfig(for: url) }, progress: progress)
         session.install(&options.callbacks)
         let rc = withExtendedLifetime(session) { git_remote_fetch(remote, nil, &options, "fetch") }
         try checkRemote(rc, "cannot fetch from \(remoteName)", remote: remote)
+        session.approve()
         let stats = git_remote_stats(remote)!.pointee
         let after = try remoteTrackingRefs(remoteName)
         var updated: [(String, ObjectID?, ObjectID?)] = []
@@ -178,7 +167,7 @@ extension Repository {
         defer { git_remote_free(remote) }
         var options = git_push_options()
         git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION))
-        let session = RemoteSession(helpers: credentialHelpers(), progress: progress)
+        let session = RemoteSession(helpers: { [self] url in credentialConfig(for: url) }, progress: progress)
         session.install(&options.callbacks)
         let refspec = (force ? "+" : "") + "refs/heads/\(name):refs/heads/\(name)"
         let rc = withExtendedLifetime(session) {
@@ -191,6 +180,7 @@ extension Repository {
                 path: gitDirectory, libgit2Code: rc)
         }
         try checkRemote(rc, "cannot push \(name) to \(remoteName)", remote: remote)
+        session.approve()
         if let refusal = session.rejected.first {
             let nonFF = refusal.reason.contains("fast-forward") || refusal.reason.contains("fetch first")
             throw GitError(
@@ -225,8 +215,12 @@ extension Repository {
     }
 
     /// Clones a repository (a path, `file://`, `https://` or ssh URL) into `path`.
+    ///
+    /// `config` entries are written to the new repository's configuration before anything is fetched
+    /// (as `git clone -c KEY=VALUE`), so a credential helper given there is used for the clone itself.
     public static func clone(
-        _ url: String, to path: String, branch: String? = nil, bare: Bool = false, progress: ((TransferProgress) -> Void)? = nil
+        _ url: String, to path: String, branch: String? = nil, bare: Bool = false, config: [(key: String, value: String)] = [],
+        progress: ((TransferProgress) -> Void)? = nil
     ) throws(GitError) -> Repository {
         LibGit2.ensure()
         if FileIO.exists(path), !FileIO.list(path).isEmpty {
@@ -236,30 +230,78 @@ extension Repository {
         git_clone_options_init(&options, UInt32(GIT_CLONE_OPTIONS_VERSION))
         options.bare = bare ? 1 : 0
         options.checkout_opts.checkout_strategy = GIT_CHECKOUT_SAFE.rawValue
-        // Helpers from the user's global configuration (the clone has none of its own yet).
-        var helpers: [String] = []
-        var config: OpaquePointer?
-        if git_config_open_default(&config) == 0 {
-            var buffer = git_buf()
-            if git_config_get_string_buf(&buffer, config, "credential.helper") == 0, let p = buffer.ptr { helpers.append(String(cString: p)) }
-            git_buf_dispose(&buffer)
-            git_config_free(config)
+        // The new repository is created by us, so its configuration (global, plus `config`) answers for credentials.
+        let creation = CloneCreation(config: config)
+        options.repository_cb = { out, path, bare, payload in
+            Unmanaged<CloneCreation>.fromOpaque(payload!).takeUnretainedValue().create(out, path: path, bare: bare)
         }
-        let session = RemoteSession(helpers: helpers, progress: progress)
+        options.repository_cb_payload = Unmanaged.passUnretained(creation).toOpaque()
+        let session = RemoteSession(helpers: { url in creation.credentialConfig(for: url) }, progress: progress)
         session.install(&options.fetch_opts.callbacks)
         var raw: OpaquePointer?
         let branchCString = branch.map { strdupCString($0) }
         defer { branchCString.map { freeCString($0) } }
         if let branchCString { options.checkout_branch = UnsafePointer(branchCString) }
-        let rc = withExtendedLifetime(session) { git_clone(&raw, url, path, &options) }
+        let rc = withExtendedLifetime((session, creation)) { git_clone(&raw, url, path, &options) }
         if rc < 0 {
-            var error = lastError(rc, "cannot clone \(url)", path: url)
+            var error = creation.failure ?? lastError(rc, "cannot clone \(url)", path: url)
             if error.code == .failed || error.code == .notFound || error.code == .corrupt {
                 let lower = error.message.lowercased()
                 error.code = lower.contains("auth") || lower.contains("credential") ? .authentication : .network
             }
             throw error
         }
+        session.approve()
         return Repository(pointer: raw!)
+    }
+}
+
+/// Creates the repository a clone fills, and writes the clone's `-c` settings into it first.
+private final class CloneCreation {
+    let config: [(key: String, value: String)]
+    /// The repository being cloned into (owned by libgit2's clone), once created.
+    var repository: OpaquePointer?
+    var failure: GitError?
+
+    init(config: [(key: String, value: String)]) { self.config = config }
+
+    func create(_ out: UnsafeMutablePointer<OpaquePointer?>?, path: UnsafePointer<CChar>?, bare: Int32) -> Int32 {
+        var repo: OpaquePointer?
+        let rc = git_repository_init(&repo, path, UInt32(bare))
+        if rc < 0 { return rc }
+        if !config.isEmpty {
+            var settings: OpaquePointer?
+            var local: OpaquePointer?
+            var failed = git_repository_config(&settings, repo)
+            if failed == 0 { failed = git_config_open_level(&local, settings, GIT_CONFIG_LEVEL_LOCAL) }
+            for (key, value) in config where failed == 0 {
+                failed = git_config_set_string(local, key, value)
+                if failed < 0 { failure = lastError(failed, "cannot set \(key) in the new repository", path: path.map { String(cString: $0) }) }
+            }
+            git_config_free(local)
+            git_config_free(settings)
+            if failed < 0 {
+                git_repository_free(repo)
+                return failed
+            }
+        }
+        repository = repo
+        out?.pointee = repo
+        return 0
+    }
+
+    /// The credential settings for `url`: the new repository's (which includes global ones), else the global ones.
+    func credentialConfig(for url: String) -> CredentialConfig {
+        var config: OpaquePointer?
+        let rc = repository.map { git_repository_config_snapshot(&config, $0) } ?? git_config_open_default(&config)
+        guard rc == 0 else { return CredentialConfig() }
+        defer { git_config_free(config) }
+        if repository == nil {
+            var snapshot: OpaquePointer?
+            guard git_config_snapshot(&snapshot, config) == 0 else { return CredentialConfig() }
+            defer { git_config_free(snapshot) }
+            return CredentialConfig.read(snapshot, url: url)
+        }
+        return CredentialConfig.read(config, url: url)
     }
 }

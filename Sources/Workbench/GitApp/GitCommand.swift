@@ -34,13 +34,15 @@ enum GitExit {
     static let remoteFailed = ExitCode(37)
     static let rejected = ExitCode(38)
     static let failed = ExitCode(39)
+    static let authentication = ExitCode(40)
 
     static let help = """
         Exit codes: 0 success; 1 differences found (diff with --exit-code); 5 a notebook cannot be read; \
         30 not a git repository (or a bare one where a working tree is needed); 31 the repository is damaged; \
         32 unresolved conflicts; 33 local changes would be overwritten; 34 no git identity configured; \
-        35 nothing to commit; 36 no such revision, branch, remote or path; 37 the remote failed (network, \
-        credentials); 38 refused (not a fast-forward, already exists); 39 other git failure; 64 bad usage.
+        35 nothing to commit; 36 no such revision, branch, remote or path; 37 the remote failed (unreachable, \
+        protocol); 38 refused (not a fast-forward, already exists); 39 other git failure; 40 credentials missing \
+        or refused; 64 bad usage.
         """
 
     static func code(for error: GitError) -> ExitCode {
@@ -52,7 +54,8 @@ enum GitExit {
         case .noIdentity: return noIdentity
         case .nothingToCommit: return nothingToCommit
         case .notFound: return notFound
-        case .network, .authentication: return remoteFailed
+        case .network: return remoteFailed
+        case .authentication: return authentication
         case .nonFastForward, .exists: return rejected
         case .invalid: return ExitCode.validationFailure
         case .locked, .failed: return failed
@@ -402,7 +405,9 @@ enum GitText {
     static func status(_ status: Status, short: Bool, color: Bool) -> String {
         var out = ""
         if short {
-            for entry in status.entries {
+            // In git's porcelain order: tracked changes, then untracked, then ignored files.
+            let rank: (StatusEntry) -> Int = { $0.unstaged == .untracked ? 1 : $0.unstaged == .ignored ? 2 : 0 }
+            for entry in status.entries.enumerated().sorted(by: { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }).map(\.element) {
                 let name = entry.oldPath.map { "\($0) -> \(entry.path)" } ?? entry.path
                 out += "\(entry.shortCode) \(name)\n"
             }

@@ -16,8 +16,10 @@ func transferProgress(_ json: Bool) -> ((TransferProgress) -> Void)? {
 }
 
 let credentialHelp = """
-    Credentials for https come from WB_GIT_USERNAME and WB_GIT_PASSWORD (or WB_GIT_TOKEN), else from your \
-    credential.helper (a git-credential-* program); ssh uses your ssh-agent.
+    Credentials for http(s) come from WB_GIT_USERNAME and WB_GIT_PASSWORD (or WB_GIT_TOKEN), else from your \
+    credential helpers (credential.helper and credential.<url>.helper: a git-credential-* program, an absolute \
+    path or a !shell snippet; told `store` when they worked and `erase` when refused, as git does); ssh uses your \
+    ssh-agent. Refused or missing credentials exit with 40.
     """
 
 struct GitRemote: AsyncParsableCommand {
@@ -82,15 +84,29 @@ struct GitClone: AsyncParsableCommand {
     var branch: String?
     @Flag(help: "Make a bare clone (no working tree).")
     var bare = false
+    @Option(
+        name: [.customShort("c"), .long],
+        help: "KEY=VALUE written to the new repository's configuration before fetching (repeatable), e.g. credential.helper.")
+    var config: [String] = []
     @Flag(help: "Print JSON for scripts.")
     var json = false
 
+    func validate() throws {
+        for entry in config where !entry.contains("=") || entry.hasPrefix("=") {
+            throw ValidationError("--config \(entry): expected KEY=VALUE")
+        }
+    }
+
     func run() async throws {
+        let settings = config.map { entry in
+            let eq = entry.firstIndex(of: "=")!
+            return (key: String(entry[..<eq]), value: String(entry[entry.index(after: eq)...]))
+        }
         var name = FilePath.lastComponent(of: url.hasSuffix("/") ? String(url.dropLast()) : url)
         if name.hasSuffix(".git"), !bare { name = String(name.dropLast(4)) }
         let target = path ?? name
         do {
-            let repo = try Repository.clone(url, to: target, branch: branch, bare: bare, progress: transferProgress(json))
+            let repo = try Repository.clone(url, to: target, branch: branch, bare: bare, config: settings, progress: transferProgress(json))
             if json {
                 printJSON(["path": .string(repo.workingDirectory ?? repo.gitDirectory), "head": try repo.head().json])
             } else {
