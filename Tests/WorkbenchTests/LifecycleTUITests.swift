@@ -152,6 +152,34 @@ struct LifecycleTUITests {
         #expect(try Self.sessions(home).isEmpty)
     }
 
+    @Test func closingTheTerminalDetachesAndTheNextOpenReattaches() async throws {
+        let dir = WB.scratch("lt-hangup")
+        let home = FilePath.join(dir, "home")
+        let path = try WB.notebook(["y = 7"], in: dir)
+        var (tmux, _) = try await OpenTests.start(path, in: dir, home: home)
+        defer { OpenTests.cleanUp(tmux, home: home) }
+        guard await OpenTests.wait(tmux, "the kernel ready", { $0.contains("nb.ipynb  COMMAND") && $0.contains("idle") }) else { return }
+        try await tmux.keys("C-r")
+        guard await OpenTests.wait(tmux, "the cell run", { $0.hasPrefix(" ─ [1] code · cell 1") }) else { return }
+        let kernel = try #require(try Self.session(of: path, home)?["pid"]?.intValue)
+
+        // Hang up the terminal: the session stays, with no client, and the same kernel.
+        tmux.kill()
+        #expect(await poll(60) { (try? Self.session(of: path, home))?["clients"]?.intValue == 0 }, "the TUI let go")
+        #expect(try Self.session(of: path, home)?["pid"]?.intValue == kernel)
+        #expect(ProcessIdentity.of(Int32(kernel)) != nil)
+
+        // The next wb open joins it: y is still there.
+        (tmux, _) = try await OpenTests.start(path, in: dir, home: home)
+        guard await OpenTests.wait(tmux, "the re-attached notebook", { $0.contains("COMMAND") && $0.contains("idle") }) else { return }
+        try await tmux.keys("b", "Enter")
+        guard await OpenTests.wait(tmux, "edit mode", { $0.contains("EDIT") }) else { return }
+        try await OpenTests.type(tmux, "print(y * 6)")
+        try await tmux.keys("C-r")
+        #expect(await OpenTests.wait(tmux, "y from before the hang-up", { $0 == "▌  42" || $0 == "   42" }))
+        #expect(try Self.session(of: path, home)?["pid"]?.intValue == kernel)
+    }
+
     @Test func anIdleCullWarnsTheTUIWithACountdownAndAKeyKeepsTheSession() async throws {
         let dir = WB.scratch("lt-warn")
         let home = FilePath.join(dir, "home")
