@@ -26,6 +26,32 @@ import Testing
         #expect(rows[3][5] == "text")
     }
 
+    @Test func noCopyBindingsReadTheCallersBytesWhileTheStatementRuns() throws {
+        let queue = try DatabaseQueue.inMemory()
+        let rows = try queue.write { db -> [Row] in
+            try db.execute("CREATE TABLE t (s TEXT, b BLOB)")
+            let insert = try db.makeStatement("INSERT INTO t VALUES (?, ?)")
+            var buffer = Array("first".utf8)
+            for _ in 0..<2 {
+                try buffer.withUnsafeBytes { bytes in
+                    try insert.bindTextNoCopy(bytes, at: 1)
+                    try insert.bindBlobNoCopy(bytes, at: 2)
+                    try insert.executeBound()
+                }
+                buffer = Array("second, longer".utf8)  // the row written before keeps its own copy
+            }
+            try [UInt8]().withUnsafeBytes { empty in
+                try insert.bindTextNoCopy(empty, at: 1)
+                try insert.bindBlobNoCopy(empty, at: 2)
+                try insert.executeBound()
+            }
+            return try db.fetchAll("SELECT s, b, typeof(s), typeof(b) FROM t ORDER BY rowid")
+        }
+        #expect(rows.map { $0[0] } == ["first", "second, longer", ""])
+        #expect(rows[0][1] == .blob(Array("first".utf8)))
+        #expect(rows[2][2] == "text" && rows[2][3] == "blob")
+    }
+
     @Test func aFailedStepIsAnErrorAndTheStatementCanRunAgain() throws {
         let queue = try DatabaseQueue.inMemory()
         try queue.write { db in

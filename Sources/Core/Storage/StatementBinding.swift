@@ -33,6 +33,25 @@ extension Statement {
         try database.check(wb_sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count)), sql: sql)
     }
 
+    /// Binds UTF-8 text without copying it (`SQLITE_STATIC`): the bytes must stay valid and unchanged
+    /// until the statement has run and every parameter bound this way is bound again or cleared.
+    public func bindTextNoCopy(_ bytes: UnsafeRawBufferPointer, at index: Int32) throws(DatabaseError) {
+        guard bytes.count <= Int(Int32.max) else { throw database.misuse("text too large to bind", code: .tooBig, sql: sql) }
+        // A NULL pointer would bind NULL: the empty string is a static one.
+        let base = bytes.isEmpty ? emptyText : bytes.baseAddress!.assumingMemoryBound(to: CChar.self)
+        try database.check(sqlite3_bind_text(handle, index, base, Int32(bytes.count), nil), sql: sql)
+    }
+
+    /// Binds a blob without copying it (`SQLITE_STATIC`), under the same rule as `bindTextNoCopy`.
+    public func bindBlobNoCopy(_ bytes: UnsafeRawBufferPointer, at index: Int32) throws(DatabaseError) {
+        guard bytes.count <= Int(Int32.max) else { throw database.misuse("blob too large to bind", code: .tooBig, sql: sql) }
+        guard let base = bytes.baseAddress, !bytes.isEmpty else {
+            try database.check(sqlite3_bind_zeroblob(handle, index, 0), sql: sql)
+            return
+        }
+        try database.check(sqlite3_bind_blob(handle, index, base, Int32(bytes.count), nil), sql: sql)
+    }
+
     /// Runs the statement once with the parameters bound so far, ignoring any rows, and resets it
     /// (bindings are kept). Stops with `.cancelled` when the access was cancelled.
     public func executeBound() throws(DatabaseError) {
@@ -47,3 +66,6 @@ extension Statement {
         sqlite3_reset(handle)
     }
 }
+
+/// The empty C string, in the binary's constant data: valid for the process's life.
+private var emptyText: UnsafePointer<CChar> { UnsafeRawPointer(StaticString("").utf8Start).assumingMemoryBound(to: CChar.self) }

@@ -342,11 +342,8 @@ public final class SQLiteEngine: LakehouseEngine {
                 } else {
                     targetColumns = table.columns
                 }
-                let list = targetColumns.map { SQLName.alwaysQuoted($0.storageName) }.joined(separator: ", ")
-                let placeholders = Array(repeating: "?", count: targetColumns.count).joined(separator: ", ")
-                let statement = try db.makeStatement(
-                    "INSERT INTO main.\(SQLName.alwaysQuoted(table.storageName)) (\(list)) VALUES (\(placeholders))")
-                let writer = BatchWriter(db: db, statement: statement, columns: targetColumns.map(\.name), table: name)
+                let writer = try BatchWriter(
+                    db: db, table: table, columns: targetColumns, name: name, snapshot: commit.id)
                 try body(writer)
                 commit.record(table.id, added: writer.rowsWritten, operation: mode == .overwrite ? "overwrite" : (table.rowCount == 0 && commit.created(table.id) ? "create" : "append"))
                 let snapshots = try commit.finish()
@@ -443,19 +440,40 @@ final class AuthorizerSlot: @unchecked Sendable {
     var rules: ((AuthorizerAction) -> AuthorizerDecision)?
 }
 
-/// Writes rows with one prepared INSERT inside the append's transaction.
+/// Writes rows with prepared INSERTs inside the append's transaction.
+///
+/// The commit id is bound as `_lh_snap` (parameter 1, once) rather than left to the column's
+/// `lh_snapshot()` default, which would be a function call per row. Import batches go in
+/// `chunkRows` rows per multi-row INSERT: one statement run opens the table's B-tree once for
+/// all of them, where one INSERT per row opens and seeks it per row.
 final class BatchWriter: RowBatchWriter {
     let db: Database
-    let statement: Statement
     let columns: [String]
     let table: TableName
+    let snapshot: Int64
+    /// One row: `(?1, ?2, ..., ?n+1)`.
+    let single: Statement
+    /// `chunkRows` rows: `(?1, ?2, ...), (?1, ?n+2, ...), ...`.
+    let chunk: Statement
+    let chunkRows: Int
     private(set) var rowsWritten = 0
 
-    init(db: Database, statement: Statement, columns: [String], table: TableName) {
+    init(db: Database, table info: TableInfo, columns targets: [ColumnInfo], name: TableName, snapshot: Int64) throws(DatabaseError) {
         self.db = db
-        self.statement = statement
-        self.columns = columns
-        self.table = table
+        self.columns = targets.map(\.name)
+        self.table = name
+        self.snapshot = snapshot
+        let n = targets.count
+        // SQLite allows 32766 parameters per statement; 64 rows is past the point of diminishing returns.
+        chunkRows = max(1, min(64, 32_000 / max(1, n)))
+        let list = ([TableStorage.snapshotColumn] + targets.map(\.storageName)).map(SQLName.alwaysQuoted).joined(separator: ", ")
+        func tuple(_ row: Int) -> String {
+            "(?1, " + (0..<n).map { "?\(2 + row * n + $0)" }.joined(separator: ", ") + ")"
+        }
+        let insert = "INSERT INTO main.\(SQLName.alwaysQuoted(info.storageName)) (\(list)) VALUES "
+        single = try db.makeStatement(insert + tuple(0))
+        chunk = try db.makeStatement(insert + (0..<chunkRows).map(tuple).joined(separator: ", "))
+        try chunk.bind(snapshot, at: 1)
     }
 
     func write(_ batch: RowBatch) throws {
@@ -469,7 +487,7 @@ final class BatchWriter: RowBatchWriter {
                 throw LakehouseError(.invalidInput, "\(place): \(row.count) values for \(columns.count) columns of \(table); nothing was written")
             }
             do {
-                try statement.execute(StatementArguments(row))
+                try single.execute(StatementArguments([.integer(snapshot)] + row))
             } catch {
                 if error.kind != .sqlite { throw error }
                 throw LakehouseError(.invalidInput, "\(place): \(error.message) in \(table); nothing was written")
@@ -486,33 +504,57 @@ final class BatchWriter: RowBatchWriter {
                 "line \(batch.lines.first ?? 0): \(batch.columnCount) values for \(columns.count) columns of \(table); nothing was written")
         }
         let n = batch.columnCount
+        let rows = (0..<batch.rowCount).filter { !batch.isSkipped($0) }
+        try single.bind(snapshot, at: 1)
         try batch.arena.withUnsafeBytes { arena in
-            for r in 0..<batch.rowCount where !batch.isSkipped(r) {
-                do throws(DatabaseError) {
-                    for c in 0..<n {
-                        let i = r * n + c
-                        let parameter = Int32(c + 1)
-                        switch batch.kinds[i] {
-                        case .null: try statement.bindNull(at: parameter)
-                        case .integer: try statement.bind(batch.payloads[i], at: parameter)
-                        case .real: try statement.bind(Double(bitPattern: UInt64(bitPattern: batch.payloads[i])), at: parameter)
-                        case .text, .blob:
-                            let start = Int(batch.payloads[i])
-                            let bytes = UnsafeRawBufferPointer(rebasing: arena[start..<(start + Int(batch.lengths[i]))])
-                            if batch.kinds[i] == .text {
-                                try statement.bindText(bytes, at: parameter)
-                            } else {
-                                try statement.bindBlob(bytes, at: parameter)
-                            }
+            /// Binds row `r` of the batch as the `slot`-th row of `statement`.
+            func bind(_ r: Int, slot: Int, _ statement: Statement) throws(DatabaseError) {
+                for c in 0..<n {
+                    let i = r * n + c
+                    let parameter = Int32(2 + slot * n + c)
+                    switch batch.kinds[i] {
+                    case .null: try statement.bindNull(at: parameter)
+                    case .integer: try statement.bind(batch.payloads[i], at: parameter)
+                    case .real: try statement.bind(Double(bitPattern: UInt64(bitPattern: batch.payloads[i])), at: parameter)
+                    case .text, .blob:
+                        let start = Int(batch.payloads[i])
+                        let bytes = UnsafeRawBufferPointer(rebasing: arena[start..<(start + Int(batch.lengths[i]))])
+                        // The arena outlives the run of the statement (and every row slot is bound afresh each run).
+                        if batch.kinds[i] == .text {
+                            try statement.bindTextNoCopy(bytes, at: parameter)
+                        } else {
+                            try statement.bindBlobNoCopy(bytes, at: parameter)
                         }
                     }
-                    try statement.executeBound()
+                }
+            }
+            /// Inserts rows one by one; a failure names the row's line.
+            func insertSingly(_ rows: ArraySlice<Int>) throws {
+                for r in rows {
+                    do throws(DatabaseError) {
+                        try bind(r, slot: 0, single)
+                        try single.executeBound()
+                    } catch {
+                        if error.kind != .sqlite { throw error }
+                        throw LakehouseError(.invalidInput, "line \(batch.lines[r]): \(error.message) in \(table); nothing was written")
+                    }
+                }
+            }
+            var start = 0
+            while rows.count - start >= chunkRows {
+                let part = rows[start..<(start + chunkRows)]
+                do throws(DatabaseError) {
+                    for (slot, r) in part.enumerated() { try bind(r, slot: slot, chunk) }
+                    try chunk.executeBound()
                 } catch {
                     if error.kind != .sqlite { throw error }
-                    throw LakehouseError(.invalidInput, "line \(batch.lines[r]): \(error.message) in \(table); nothing was written")
+                    // The failed statement changed nothing: find the row, and its line, one at a time.
+                    try insertSingly(part)
                 }
-                rowsWritten += 1
+                start += chunkRows
             }
+            try insertSingly(rows[start...])
         }
+        rowsWritten += rows.count
     }
 }
