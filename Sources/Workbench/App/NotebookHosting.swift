@@ -57,7 +57,10 @@ enum NotebookHosting {
                 guard let link = hosted else { fallthrough }
                 // The host keeps the kernel; the edits and a marker of the cells left running are written.
                 let unfinished = await session.detach()
-                link.detach(state: state, unfinished: unfinished, home: home)
+                // What the kernel posted after the loop's last drain is in the marker's "last shown": apply it too.
+                var final = state
+                for event in queue.drain() { final = NotebookApp.update(final, .session(event)) }
+                link.detach(state: final, unfinished: unfinished, home: home)
                 if how == .detach, let id = link.id {
                     print(
                         "Detached from \(state.path): its kernel keeps running (session \(id.prefix(8))).\n"
