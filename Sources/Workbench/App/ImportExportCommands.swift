@@ -14,13 +14,15 @@ extension Exit {
     static let importHelp = """
         Exit codes: 0 imported; 1 a bad row stopped the import (more than --skip-bad-rows), or the rows \
         do not fit the table; 9 another writer held the lakehouse too long; 21 the access policy does not allow \
-        it (lakehouse:import, or INSERT/CREATE_TABLE on the target); 23 the domain cannot be opened; 64 bad usage; 66 the file cannot be read, is empty or is not in the format; 130 interrupted. \
+        it (lakehouse:import, or INSERT/CREATE_TABLE on the target); 23 the domain cannot be opened; 64 bad usage; \
+        66 the file cannot be read, is empty or is not in the format; 130 interrupted. \
         Whenever it is not 0, nothing was imported: the table is exactly as before.
         """
 
     static let exportHelp = """
         Exit codes: 0 written; 1 the table cannot be read (unknown name, bad SQL); 7 the file cannot be written; \
-        21 the access policy does not allow it (lakehouse:export, or reading the table); 23 the domain cannot be opened; 64 bad usage; 130 interrupted. The file appears only when complete.
+        21 the access policy does not allow it (lakehouse:export, or reading the table); 23 the domain cannot be opened; \
+        64 bad usage; 130 interrupted. The file appears only when complete.
         """
 }
 
@@ -106,9 +108,7 @@ struct ImportCommand: AsyncParsableCommand {
             printJSON(summary.jsonValue)
             return
         }
-        // The file as given, as the messages of a failed import name it.
-        let path = file
-        for row in summary.skipped { printError("wb import: skipped \(path):\(row.line): \(row.reason)") }
+        for row in summary.skipped { printError("wb import: skipped \(summary.path):\(row.line): \(row.reason)") }
         if summary.rowsSkipped > summary.skipped.count {
             printError("wb import: ... and \(summary.rowsSkipped - summary.skipped.count) more skipped rows")
         }
