@@ -89,6 +89,11 @@ struct GraphicsTests {
         #expect(Self.text(GraphicsEncoder.kitty(placement, transmit: false)) == "\u{1B}7\u{1B}[3;4H\u{1B}_Ga=p,i=\(image.id),p=8196,c=1,r=1,C=1,q=2\u{1B}\\\u{1B}8")
         #expect(Self.text(GraphicsEncoder.kittyDelete(placement)) == "\u{1B}_Ga=d,d=i,i=\(image.id),p=8196,q=2\u{1B}\\")
         #expect(Self.text(GraphicsEncoder.kittyDeleteAll(freeData: true)) == "\u{1B}_Ga=d,d=A,q=2\u{1B}\\")
+        // The lower half of a two-row picture (the top row scrolled off): pixel rows 3-6 of 7 as the source rectangle.
+        let band = GraphicPlacement(image: image, rect: Rect(x: 3, y: 0, width: 1, height: 1), pictureRows: 2, firstRow: 1)
+        #expect(
+            Self.text(GraphicsEncoder.kitty(band, transmit: false))
+                == "\u{1B}7\u{1B}[1;4H\u{1B}_Ga=p,i=\(image.id),p=4,x=0,y=3,w=3,h=4,c=1,r=1,C=1,q=2\u{1B}\\\u{1B}8")
     }
 
     @Test func kittySendsABigPNGIn4096ByteChunks() throws {
@@ -119,6 +124,13 @@ struct GraphicsTests {
             + "#0~$#1?~-#0@@@"
             + "\u{1B}\\\u{1B}8"
         #expect(Self.text(try GraphicsEncoder.sixel(placement, cellWidth: 10, cellHeight: 20)) == expected)
+
+        // Cells 4 pixels high: the picture takes two rows; with the first scrolled off, the second shows
+        // pixel rows 4-6: red in column 0 (bits 0-2: F) and, in row 6, columns 1-2 (bit 2: C); blue in column 1 (bits 0-1: B).
+        let band = GraphicPlacement(image: image, rect: Rect(x: 3, y: 5, width: 1, height: 1), pictureRows: 2, firstRow: 1)
+        #expect(
+            Self.text(try GraphicsEncoder.sixel(band, cellWidth: 10, cellHeight: 4))
+                == "\u{1B}7\u{1B}[6;4H\u{1B}P0;1;0q\"1;1;3;3#0;2;100;0;0#1;2;0;0;100#0FCC$#1?B\u{1B}\\\u{1B}8")
     }
 
     @Test func sixelQuantizesManyColoursAndScalesDownToFit() throws {
@@ -178,14 +190,20 @@ struct GraphicsTests {
         #expect(gone.map(\.rect) == [at] && back.map(\.rect) == [moved])
         #expect(terminal.backend.graphics.map(\.rect) == [moved])
 
-        // Something drawn over it (a popup): the picture goes.
+        // Something drawn over its lower row (a message line): the picture keeps the row above.
         terminal.draw { buffer in
             buffer.write("[image/png 3x7]", x: 2, y: 0)
             buffer.place(image, in: moved)
-            buffer.write("popup", x: 0, y: 1)
+            buffer.write("message", x: 0, y: 1)
+        }
+        #expect(terminal.backend.graphics == [GraphicPlacement(image: image, rect: Rect(x: 2, y: 0, width: 3, height: 1), pictureRows: 2)])
+        #expect(terminal.backend.lines(trimmed: true)[1] == "message")
+        // Over both rows: it goes.
+        terminal.draw { buffer in
+            buffer.place(image, in: moved)
+            buffer.fill(Rect(x: 3, y: 0, width: 1, height: 2), with: "x")
         }
         #expect(terminal.backend.graphics.isEmpty)
-        #expect(terminal.backend.lines(trimmed: true)[1] == "popup")
     }
 
     @Test func aPlacementMustLieWhollyOnTheScreen() throws {
@@ -201,6 +219,15 @@ struct GraphicsTests {
         #expect(placed == [false, false, false, true, true])
         // A new placement replaces one it overlaps.
         #expect(buffer.graphics.map(\.rect) == [Rect(x: 1, y: 1, width: 2, height: 2)])
+        // A write across its middle row keeps the larger band: here the three rows below.
+        buffer = ScreenBuffer(width: 10, height: 6)
+        buffer.place(image, in: Rect(x: 2, y: 0, width: 3, height: 5))
+        buffer.write("box", x: 0, y: 1)
+        #expect(buffer.graphics == [GraphicPlacement(image: image, rect: Rect(x: 2, y: 2, width: 3, height: 3), pictureRows: 5, firstRow: 2)])
+        buffer.write("wide 東", x: 0, y: 3)
+        #expect(buffer.graphics.map(\.rect) == [Rect(x: 2, y: 2, width: 3, height: 1)] && buffer.graphics.first?.firstRow == 2, "a tie keeps the upper band")
+        buffer.write("left of it", x: 0, y: 2, clip: Rect(x: 0, y: 0, width: 2, height: 5))
+        #expect(buffer.graphics.count == 1, "cells beside the picture leave it alone")
         buffer.clear()
         #expect(buffer.graphics.isEmpty)
     }
@@ -233,11 +260,19 @@ struct GraphicsTests {
         #expect(buffer.graphics.map(\.rect) == [Rect(x: 3, y: 2, width: 4, height: 2)])
         #expect(buffer.lines(trimmed: true)[2] == "▌  [image/png 40x40]", "the label lies under the picture")
 
-        // Scrolled so the picture's first row is off the top: no picture, nothing half drawn.
+        // Scrolled so the picture's first row is off the top: its second row shows, as a band.
         state.scrollTop = 3
         state.follow = false
         buffer = render()
-        #expect(buffer.graphics.isEmpty)
+        #expect(buffer.graphics == [GraphicPlacement(image: try #require(TerminalImage(png: png)), rect: Rect(x: 3, y: 0, width: 4, height: 1), pictureRows: 2, firstRow: 1)])
+        // Scrolled past it: gone.
+        state.scrollTop = 4
+        #expect(render().graphics.isEmpty)
+        // A window too short for the whole picture shows its top rows.
+        state.scrollTop = 0
+        state.size = Size(width: 40, height: 4)
+        buffer = render()
+        #expect(buffer.graphics.map(\.rect) == [Rect(x: 3, y: 2, width: 4, height: 1)] && buffer.graphics.first?.firstRow == 0)
 
         // Cells added after paste/insert get the layout too.
         state = NotebookApp.update(state, .input(.char("b")))

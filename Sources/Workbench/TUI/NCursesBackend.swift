@@ -61,13 +61,13 @@ public final class NCursesBackend: Backend {
     private var pendingGraphics: [UInt8] = []
     /// Kitty image ids the terminal holds (sent once, then placed by id).
     private var transmitted: Set<UInt32> = []
-    /// Sixel pictures already encoded, by image id and size in cells.
-    private var sixelCache: [SixelKey: [UInt8]] = [:]
+    /// Pictures decoded and fitted for sixel, by image id and size in cells (nil: libpng could not read it).
+    private var sixelPixels: [SixelKey: RGBAImage?] = [:]
 
     private struct SixelKey: Hashable {
         var id: UInt32
-        var width: Int
-        var height: Int
+        var columns: Int
+        var rows: Int
     }
 
     /// Takes over the terminal on stdin/stdout: alternate screen, raw input, no echo, cursor hidden.
@@ -212,17 +212,19 @@ public final class NCursesBackend: Backend {
                 pendingGraphics += GraphicsEncoder.kitty(placement, transmit: !transmitted.contains(placement.image.id))
                 transmitted.insert(placement.image.id)
             case .sixel:
-                let key = SixelKey(id: placement.image.id, width: placement.rect.width, height: placement.rect.height)
-                if sixelCache[key] == nil {
-                    if sixelCache.count >= 32 { sixelCache.removeAll() }
-                    // A PNG libpng cannot read is cached as nothing: its label stays on screen.
-                    sixelCache[key] =
-                        (try? GraphicsEncoder.sixelPicture(
-                            placement.image, columns: key.width, rows: key.height, cellWidth: imageLayout.cellWidth,
-                            cellHeight: imageLayout.cellHeight)) ?? []
+                // Decoded and fitted once per size; scrolling only cuts another band out of the pixels.
+                let key = SixelKey(id: placement.image.id, columns: placement.rect.width, rows: placement.pictureRows)
+                if sixelPixels[key] == nil {
+                    if sixelPixels.count >= 16 { sixelPixels.removeAll() }
+                    // A PNG libpng cannot read is remembered as nil: its label stays on screen.
+                    sixelPixels[key] = .some(
+                        try? GraphicsEncoder.fitted(
+                            placement.image, columns: key.columns, rows: key.rows, cellWidth: imageLayout.cellWidth,
+                            cellHeight: imageLayout.cellHeight))
                 }
-                if let picture = sixelCache[key], !picture.isEmpty {
-                    pendingGraphics += GraphicsEncoder.atCell(x: placement.rect.x, y: placement.rect.y, picture)
+                if let found = sixelPixels[key], let pixels = found {
+                    let band = GraphicsEncoder.band(of: pixels, placement, cellHeight: imageLayout.cellHeight)
+                    if band.height > 0 { pendingGraphics += GraphicsEncoder.sixel(band, at: placement) }
                 }
             case nil: break
             }

@@ -112,7 +112,7 @@ public struct ScreenBuffer: Hashable, Sendable {
     public private(set) var cells: [Cell]
     /// Where the terminal's cursor should show, or nil to hide it.
     public var cursor: Position?
-    /// Images shown over cells, in the order they were placed; writing into a cell an image covers removes the image.
+    /// Images shown over cells, in the order they were placed; writing into a cell an image covers cuts the image back.
     public private(set) var graphics: [GraphicPlacement] = []
 
     /// A buffer of `width` by `height` spaces in `style`.
@@ -229,20 +229,20 @@ public struct ScreenBuffer: Hashable, Sendable {
 
     /// Shows `image` over `rect` (the cells keep what was written there, for backends without graphics);
     /// returns false, placing nothing, when `rect` is empty or not wholly inside the buffer.
+    ///
+    /// With `pictureRows`, `rect` shows the band of a picture that tall starting at its row `firstRow`
+    /// (the rest is scrolled out of view).
     @discardableResult
-    public mutating func place(_ image: TerminalImage, in rect: Rect) -> Bool {
+    public mutating func place(_ image: TerminalImage, in rect: Rect, pictureRows: Int? = nil, firstRow: Int = 0) -> Bool {
         guard !rect.isEmpty, rect.intersection(area) == rect else { return false }
         graphics.removeAll { !$0.rect.intersection(rect).isEmpty }
-        graphics.append(GraphicPlacement(image: image, rect: rect))
+        graphics.append(GraphicPlacement(image: image, rect: rect, pictureRows: pictureRows, firstRow: firstRow))
         return true
     }
 
     /// Stores `cell` at `x`, `y`, which must fit; clusters it cuts through become spaces.
     mutating func place(_ cell: Cell, x: Int, y: Int) {
-        if !graphics.isEmpty {
-            let written = Rect(x: x, y: y, width: max(1, cell.width), height: 1)
-            graphics.removeAll { !$0.rect.intersection(written).isEmpty }
-        }
+        if !graphics.isEmpty { uncover(Rect(x: x, y: y, width: max(1, cell.width), height: 1)) }
         let row = y * width
         let end = x + cell.width
         if cells[row + x].isContinuation { blankCluster(row: row, covering: x) }
@@ -252,6 +252,33 @@ public struct ScreenBuffer: Hashable, Sendable {
         while column < end {
             cells[row + column] = .continuation(cell.style)
             column += 1
+        }
+    }
+
+    /// Cuts pictures back from a row written over: each keeps the larger band of its rows above or
+    /// below it, or goes when none is left, so text drawn later (a popup, a message) is never hidden.
+    private mutating func uncover(_ written: Rect) {
+        var i = 0
+        while i < graphics.count {
+            let placement = graphics[i]
+            guard !placement.rect.intersection(written).isEmpty else {
+                i += 1
+                continue
+            }
+            let rect = placement.rect
+            let above = written.y - rect.y
+            let below = rect.maxY - written.y - 1
+            if above <= 0 && below <= 0 {
+                graphics.remove(at: i)
+                continue
+            }
+            if above >= below {
+                graphics[i].rect.height = above
+            } else {
+                graphics[i].rect = Rect(x: rect.x, y: written.y + 1, width: rect.width, height: below)
+                graphics[i].firstRow += written.y + 1 - rect.y
+            }
+            i += 1
         }
     }
 

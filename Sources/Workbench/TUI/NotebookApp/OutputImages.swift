@@ -1,18 +1,21 @@
 extension NotebookApp {
-    /// Places the pictures of a cell's image outputs that are wholly on the page.
-    ///
-    /// An image partly scrolled off (or partly hidden by the output cap) is not drawn: its label
-    /// line shows instead, until it is back in full view.
+    /// Places the pictures of a cell's image outputs that are on the page: whole, or the band of
+    /// rows in view when the page's edge or the output cap cuts them (`top` is the row of line `firstLine`).
     static func drawImages(_ area: OutputArea, firstLine: Int, top: Int, page: Int, into buffer: inout ScreenBuffer) {
         let layout = area.imageLayout
         guard layout.graphics != nil, page > 0 else { return }
-        for (line, image, rows) in area.images(from: firstLine, count: max(0, area.lineCount - firstLine)) where line >= firstLine {
-            let y = top + line - firstLine
-            if y >= page { break }
-            guard y >= 0, y + rows <= page else { continue }
+        for (line, image, rows) in area.images(from: firstLine, count: max(0, area.lineCount - firstLine)) {
+            let pictureTop = top + line - firstLine
+            if pictureTop >= page { break }
+            // At a narrow width the picture is scaled down and may take fewer rows than its block.
             let box = layout.box(pixelWidth: image.pixelWidth, pixelHeight: image.pixelHeight, maxColumns: buffer.width - textX)
-            guard box.width > 0 else { continue }
-            buffer.place(image, in: Rect(x: textX, y: y, width: box.width, height: min(rows, box.height)))
+            let pictureRows = min(rows, box.height)
+            let from = max(pictureTop, top, 0)
+            let to = min(pictureTop + pictureRows, page)
+            guard box.width > 0, to > from else { continue }
+            buffer.place(
+                image, in: Rect(x: textX, y: from, width: box.width, height: to - from), pictureRows: pictureRows,
+                firstRow: from - pictureTop)
         }
     }
 }

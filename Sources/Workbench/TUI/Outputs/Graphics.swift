@@ -122,16 +122,25 @@ public struct TerminalImage: Hashable, Sendable {
     var label: String { "[image/png \(pixelWidth)x\(pixelHeight)]" }
 }
 
-/// An image shown over a rectangle of screen cells.
+/// An image shown over a rectangle of screen cells, whole or a band of its rows.
 public struct GraphicPlacement: Hashable, Sendable {
     /// The image.
     public var image: TerminalImage
     /// The cells it covers, which must lie inside the screen.
     public var rect: Rect
+    /// The rows the whole picture takes; more than `rect.height` when part of it is scrolled out of view.
+    public var pictureRows: Int
+    /// The first of the picture's rows that shows at `rect`'s top.
+    public var firstRow: Int
 
-    /// Creates a placement.
-    public init(image: TerminalImage, rect: Rect) {
+    /// A placement of `image` at `rect`: the whole picture, or with `pictureRows` and `firstRow`, the band of it that is in view.
+    public init(image: TerminalImage, rect: Rect, pictureRows: Int? = nil, firstRow: Int = 0) {
         self.image = image
         self.rect = rect
+        self.firstRow = max(0, firstRow)
+        self.pictureRows = max(rect.height + self.firstRow, pictureRows ?? rect.height)
     }
+
+    /// Whether only part of the picture shows.
+    public var isCropped: Bool { firstRow > 0 || rect.height < pictureRows }
 }

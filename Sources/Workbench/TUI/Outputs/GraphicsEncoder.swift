@@ -92,10 +92,17 @@ enum GraphicsEncoder {
 
     /// Shows `placement` with kitty's protocol: the PNG goes over as it is (`f=100`), sent in chunks unless the
     /// terminal already has it (`transmit` false), scaled into the placement's cells; `C=1` keeps the cursor still.
+    /// A band of the picture shows as the source rectangle (`x,y,w,h` in pixels) of those rows.
     static func kitty(_ placement: GraphicPlacement, transmit: Bool) -> [UInt8] {
         let image = placement.image
         let rect = placement.rect
-        let keys = "i=\(image.id),p=\(placementID(rect)),c=\(rect.width),r=\(rect.height),C=1,q=2"
+        var source = ""
+        if placement.isCropped {
+            let top = placement.firstRow * image.pixelHeight / placement.pictureRows
+            let bottom = min(image.pixelHeight, (placement.firstRow + rect.height) * image.pixelHeight / placement.pictureRows)
+            source = "x=0,y=\(top),w=\(image.pixelWidth),h=\(max(1, bottom - top)),"
+        }
+        let keys = "i=\(image.id),p=\(placementID(rect)),\(source)c=\(rect.width),r=\(rect.height),C=1,q=2"
         var body: [UInt8] = []
         if transmit {
             let encoded = Base64.encode(image.png)
@@ -129,19 +136,32 @@ enum GraphicsEncoder {
     }
 
     /// Shows `placement` as a sixel picture: decoded, scaled (never up) to fit its cells, at most 256 colours.
+    /// A band of the picture (`firstRow` on) shows only the pixel rows of those cells.
     static func sixel(_ placement: GraphicPlacement, cellWidth: Int, cellHeight: Int) throws(RGBAImage.DecodeError) -> [UInt8] {
-        let picture = try sixelPicture(
-            placement.image, columns: placement.rect.width, rows: placement.rect.height, cellWidth: cellWidth, cellHeight: cellHeight)
-        return atCell(x: placement.rect.x, y: placement.rect.y, picture)
+        let pixels = try fitted(
+            placement.image, columns: placement.rect.width, rows: placement.pictureRows, cellWidth: cellWidth, cellHeight: cellHeight)
+        return sixel(band(of: pixels, placement, cellHeight: cellHeight), at: placement)
     }
 
-    /// The sixel picture of `image` fitted (never enlarged) into `columns` by `rows` cells of the given pixel size.
-    static func sixelPicture(
-        _ image: TerminalImage, columns: Int, rows: Int, cellWidth: Int, cellHeight: Int
-    ) throws(RGBAImage.DecodeError) -> [UInt8] {
+    /// The sixel picture of `pixels` at `placement`'s top-left cell.
+    static func sixel(_ pixels: RGBAImage, at placement: GraphicPlacement) -> [UInt8] {
+        atCell(x: placement.rect.x, y: placement.rect.y, sixel(pixels))
+    }
+
+    /// `image` decoded and fitted (never enlarged) into `columns` by `rows` cells of the given pixel size.
+    static func fitted(_ image: TerminalImage, columns: Int, rows: Int, cellWidth: Int, cellHeight: Int) throws(RGBAImage.DecodeError) -> RGBAImage {
         let decoded = try RGBAImage(png: image.png)
         let scale = min(1.0, Double(columns * cellWidth) / Double(decoded.width), Double(rows * cellHeight) / Double(decoded.height))
-        return sixel(decoded.scaled(width: max(1, Int(Double(decoded.width) * scale)), height: max(1, Int(Double(decoded.height) * scale))))
+        return decoded.scaled(width: max(1, Int(Double(decoded.width) * scale)), height: max(1, Int(Double(decoded.height) * scale)))
+    }
+
+    /// The pixel rows of `pixels` under the cells `placement` shows (all of them when it is not cropped).
+    static func band(of pixels: RGBAImage, _ placement: GraphicPlacement, cellHeight: Int) -> RGBAImage {
+        guard placement.isCropped else { return pixels }
+        let top = min(pixels.height, placement.firstRow * cellHeight)
+        let bottom = min(pixels.height, (placement.firstRow + placement.rect.height) * cellHeight)
+        guard bottom > top else { return RGBAImage(width: pixels.width, height: 0, pixels: []) }
+        return RGBAImage(width: pixels.width, height: bottom - top, pixels: Array(pixels.pixels[(top * pixels.width * 4)..<(bottom * pixels.width * 4)]))
     }
 
     /// A sixel picture of `image`: a DCS string with raster attributes, a palette, and run-length coded bands
