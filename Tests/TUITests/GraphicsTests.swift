@@ -146,6 +146,20 @@ struct GraphicsTests {
         #expect(half.contains("\"1;1;20;20#"))
         #expect(half.filter { $0 == "-" }.count == 3)
         #expect(GraphicsEncoder.runLength(Array("AAAABCCC".utf8)) == Array("!4ABCCC".utf8))
+
+        // A smooth gradient of 768 colours (a heatmap's kind): median cut keeps every pixel close to its colour.
+        var pixels: [UInt8] = []
+        for i in 0..<768 { pixels += [UInt8(min(255, i)), UInt8(max(0, min(255, i - 256))), UInt8(max(0, i - 512)), 255] }
+        let gradient = RGBAImage(width: 768, height: 1, pixels: pixels)
+        let (palette, indices) = GraphicsEncoder.quantize(gradient)
+        #expect(palette.count > 64 && palette.count <= 256, "\(palette.count) colours")
+        var worst = 0
+        for i in 0..<768 {
+            let c = palette[Int(indices[i])]
+            worst = max(worst, abs(Int(c.0) - Int(pixels[i * 4])), abs(Int(c.1) - Int(pixels[i * 4 + 1])), abs(Int(c.2) - Int(pixels[i * 4 + 2])))
+        }
+        #expect(worst <= 8, "largest channel error \(worst)")
+        #expect(GraphicsEncoder.quantize(gradient).indices == indices, "deterministic")
     }
 
     // MARK: Frames

@@ -223,8 +223,7 @@ enum GraphicsEncoder {
 
     /// At most 256 colours for `image` and each pixel's index (-1 for a transparent pixel).
     ///
-    /// Exact colours, in order of first appearance, when there are 256 or fewer; otherwise each
-    /// pixel falls in one of 256 boxes (3 bits red, 3 green, 2 blue) whose colour is the mean of its pixels.
+    /// Exact colours, in order of first appearance, when there are 256 or fewer; otherwise a median-cut palette.
     static func quantize(_ image: RGBAImage) -> (palette: [(UInt8, UInt8, UInt8)], indices: [Int16]) {
         let count = image.width * image.height
         var indices = [Int16](repeating: -1, count: count)
@@ -247,25 +246,88 @@ enum GraphicsEncoder {
             palette.append((p[i * 4], p[i * 4 + 1], p[i * 4 + 2]))
         }
         if fits { return (palette, indices) }
-        // Too many colours: 3-3-2 boxes, numbered in order of first appearance, each the mean of its pixels.
-        var boxIndex = [Int16](repeating: -1, count: 256)
-        var sums: [(Int, Int, Int, Int)] = []
+        // Too many colours: median cut over a 5-bit-per-channel histogram.
+        let (boxPalette, lookup) = medianCut(image, colours: 256)
         for i in 0..<count {
             guard p[i * 4 + 3] >= 128 else {
                 indices[i] = -1
                 continue
             }
-            let box = Int(p[i * 4] >> 5) << 5 | Int(p[i * 4 + 1] >> 5) << 2 | Int(p[i * 4 + 2] >> 6)
-            if boxIndex[box] < 0 {
-                boxIndex[box] = Int16(sums.count)
-                sums.append((0, 0, 0, 0))
-            }
-            let index = Int(boxIndex[box])
-            sums[index].0 += Int(p[i * 4]); sums[index].1 += Int(p[i * 4 + 1]); sums[index].2 += Int(p[i * 4 + 2]); sums[index].3 += 1
-            indices[i] = Int16(index)
+            indices[i] = lookup[bucket(p[i * 4], p[i * 4 + 1], p[i * 4 + 2])]
         }
-        palette = sums.map { (UInt8($0.0 / $0.3), UInt8($0.1 / $0.3), UInt8($0.2 / $0.3)) }
-        return (palette, indices)
+        return (boxPalette, indices)
+    }
+
+    /// The histogram bucket of a colour: 5 bits of each channel.
+    static func bucket(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> Int { Int(r >> 3) << 10 | Int(g >> 3) << 5 | Int(b >> 3) }
+
+    /// At most `colours` colours for the opaque pixels of `image` by median cut, and each bucket's palette index.
+    ///
+    /// The box with the most pixels spread over the widest channel is split at its pixel median
+    /// along that channel until there are `colours` boxes or none can be split; each colour is the
+    /// mean of its box's pixels. Ties are broken by bucket number, so the result is deterministic.
+    static func medianCut(_ image: RGBAImage, colours: Int) -> (palette: [(UInt8, UInt8, UInt8)], lookup: [Int16]) {
+        var counts = [Int](repeating: 0, count: 1 << 15)
+        var sums = [(Int, Int, Int)](repeating: (0, 0, 0), count: 1 << 15)
+        let p = image.pixels
+        for i in 0..<(image.width * image.height) where p[i * 4 + 3] >= 128 {
+            let k = bucket(p[i * 4], p[i * 4 + 1], p[i * 4 + 2])
+            counts[k] += 1
+            sums[k].0 += Int(p[i * 4]); sums[k].1 += Int(p[i * 4 + 1]); sums[k].2 += Int(p[i * 4 + 2])
+        }
+        func channel(_ k: Int, _ c: Int) -> Int { c == 0 ? k >> 10 : c == 1 ? (k >> 5) & 31 : k & 31 }
+        var boxes: [[Int]] = [(0..<(1 << 15)).filter { counts[$0] > 0 }]
+        /// The widest channel of a box, its range and the box's pixel count.
+        func measure(_ box: [Int]) -> (channel: Int, range: Int, pixels: Int) {
+            var best = (channel: 0, range: -1, pixels: 0)
+            for c in 0..<3 {
+                var low = 31, high = 0
+                for k in box {
+                    low = min(low, channel(k, c))
+                    high = max(high, channel(k, c))
+                }
+                if high - low > best.range { best = (c, high - low, 0) }
+            }
+            best.pixels = box.reduce(0) { $0 + counts[$1] }
+            return best
+        }
+        var measures = boxes.map(measure)
+        while boxes.count < colours {
+            var pick = -1
+            var score = 0
+            for (n, m) in measures.enumerated() where m.range > 0 && m.range * m.pixels > score {
+                (pick, score) = (n, m.range * m.pixels)
+            }
+            guard pick >= 0 else { break }
+            let along = measures[pick].channel
+            let sorted = boxes[pick].sorted { (channel($0, along), $0) < (channel($1, along), $1) }
+            let half = measures[pick].pixels / 2
+            var running = 0
+            var cut = 1
+            for (n, k) in sorted.enumerated() {
+                running += counts[k]
+                if running >= half {
+                    cut = min(max(1, n + 1), sorted.count - 1)
+                    break
+                }
+            }
+            boxes[pick] = Array(sorted[..<cut])
+            boxes.append(Array(sorted[cut...]))
+            measures[pick] = measure(boxes[pick])
+            measures.append(measure(boxes[boxes.count - 1]))
+        }
+        var lookup = [Int16](repeating: 0, count: 1 << 15)
+        var palette: [(UInt8, UInt8, UInt8)] = []
+        for (n, box) in boxes.enumerated() {
+            var total = (0, 0, 0, 0)
+            for k in box {
+                lookup[k] = Int16(n)
+                total.0 += sums[k].0; total.1 += sums[k].1; total.2 += sums[k].2; total.3 += counts[k]
+            }
+            let pixels = max(1, total.3)
+            palette.append((UInt8(total.0 / pixels), UInt8(total.1 / pixels), UInt8(total.2 / pixels)))
+        }
+        return (palette, lookup)
     }
 }
 
