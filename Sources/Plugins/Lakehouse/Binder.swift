@@ -15,6 +15,10 @@ final class Binder {
     private var databases: [String: DatabaseInfo?] = [:]
     /// The caller's access policy, when the lakehouse is governed.
     var governance: StatementGovernance?
+    /// The target's view when the caller may write it only under a filter, column list or mask.
+    private(set) var filteredWrite: FilteredWrite?
+    /// The statement's tokens (a filtered write checks them).
+    var tokens: [SQLToken] = []
 
     init(engine: SQLiteEngine, access: CatalogAccess, asOf: AsOf?, sql: String) {
         self.engine = engine
@@ -73,17 +77,22 @@ final class Binder {
                     case "DELETE": .delete
                     default: .insert
                     }
-                try governance.write(StatementGovernance.descriptor(table, database: database), permission: permission, offset: reference.offset)
+                let descriptor = StatementGovernance.descriptor(table, database: database)
+                let plan = try governance.write(descriptor, permission: permission, offset: reference.offset)
                 // REPLACE and upserts also delete or update what they displace.
-                if verb == "REPLACE" {
-                    try governance.write(StatementGovernance.descriptor(table, database: database), permission: .delete, offset: reference.offset)
+                if verb == "REPLACE" { _ = try governance.write(descriptor, permission: .delete, offset: reference.offset) }
+                if let plan {
+                    try governance.checkFilteredWrite(tokens, table: table.qualifiedName)
+                    let write = try FilteredWrite.install(plan: plan, table: table, user: governance.user, db: access.db, sql: sql)
+                    filteredWrite = write
+                    return Binding(text: write.target, insertColumns: verb == "INSERT" ? write.insertColumns : nil)
                 }
             }
             let columns = verb == "INSERT" ? table.columns.map { SQLName.alwaysQuoted($0.storageName) }.joined(separator: ", ") : nil
             return Binding(text: storage, insertColumns: columns)
         }
         if reference.isColumnQualifier, let target, target.id == table.id, verb != "INSERT" {
-            return Binding(text: storage)
+            return Binding(text: filteredWrite?.target ?? storage)
         }
         guard let point = reference.asOf ?? asOf else {
             let view = "main." + SQLName.alwaysQuoted(TableStorage.viewName(table.id))
@@ -157,8 +166,15 @@ final class Binder {
         let targetName = target.map(\.storageName)
         let historyName = target.map { TableStorage.historyName($0.id) }
         let updateTrigger = target.map { TableStorage.updateTriggerName($0.id) }
-        let restricted = governance?.isRestricted ?? false
+        let restricted = (governance?.isRestricted ?? false) || filteredWrite != nil
+        let writeView = filteredWrite?.viewName
         return { action in
+            // A filtered write's statement reads and writes its view; the view's triggers write the storage.
+            if let writeView, action.schema == "temp", action.table == writeView,
+                [.read, .insert, .update, .delete].contains(action.code)
+            {
+                return .allow
+            }
             switch action.code {
             case .read:
                 let table = action.table ?? ""

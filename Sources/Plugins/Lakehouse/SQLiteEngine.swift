@@ -212,8 +212,10 @@ public final class SQLiteEngine: LakehouseEngine {
         let binder = Binder(engine: self, access: access, asOf: context.asOf, sql: sql)
         binder.setVerb(kind == .dml ? StatementKind.dmlVerb(tokens) : nil)
         binder.governance = try governance(for: context.principal, sql: sql)
+        binder.tokens = tokens
+        defer { if let write = binder.filteredWrite { try? FilteredWrite.remove(tableID: write.tableID, db: db) } }
         let mapped = try NameMapper.map(tokens, sql: sql, isDatabase: binder.isDatabase, bind: { try binder.bind($0) })
-        if let governance = binder.governance, governance.isRestricted {
+        if let governance = binder.governance, governance.isRestricted || binder.filteredWrite != nil {
             try governance.checkRestrictedStatement(tokens)
             try SecureView.registerFunctions(db)
         }
@@ -250,10 +252,13 @@ public final class SQLiteEngine: LakehouseEngine {
                 }
             }
         } catch let error as DatabaseError {
-            throw positioned(error, mapped: mapped, sql: sql, access: access)
+            var result = positioned(error, mapped: mapped, sql: sql, access: access)
+            if binder.filteredWrite != nil, result.message.contains(FilteredWrite.violation) { result.code = .denied }
+            throw result
         }
         if let target, let commit {
-            let changes = db.changesCount
+            // SQLite counts no changes made through a view's triggers: a filtered write counts its own.
+            let changes = binder.filteredWrite?.changes ?? db.changesCount
             outcome.changes += changes
             try commit.didChange(target, statementKind: StatementKind.dmlVerb(tokens), changes: changes, tokens: tokens, db: db)
         }
@@ -322,8 +327,16 @@ public final class SQLiteEngine: LakehouseEngine {
                     table = found
                     if let governance, let database = try access.database(named: found.databaseName) {
                         let descriptor = StatementGovernance.descriptor(found, database: database)
-                        try governance.write(descriptor, permission: .insert, offset: nil)
-                        if mode == .overwrite { try governance.write(descriptor, permission: .delete, offset: nil) }
+                        // A bulk load writes storage directly: it needs the whole table (INSERT ... SELECT
+                        // runs under a filter, through the filtered-write view).
+                        var filtered = try governance.write(descriptor, permission: .insert, offset: nil) != nil
+                        if mode == .overwrite { filtered = try governance.write(descriptor, permission: .delete, offset: nil) != nil || filtered }
+                        if filtered {
+                            throw LakehouseError(
+                                .denied,
+                                "\(governance.user) may write \(name) only under a row filter, column list or mask; bulk loads "
+                                    + "need the whole table, so load into a table of your own and INSERT ... SELECT from it")
+                        }
                     }
                     try commit.willChange(table, db: db)
                     if mode == .overwrite {

@@ -26,8 +26,9 @@ public enum SecureView {
     /// - Parameters:
     ///   - source: an SQL relation (already quoted) with the table's columns.
     ///   - columnName: the relation's name for a column (default: the column's current name).
+    ///   - passThrough: columns of `source` selected first, as they are (a filtered write's row id).
     public static func select(
-        _ plan: AccessPlan, from source: String, columnName: (ColumnDescriptor) -> String = { $0.name }
+        _ plan: AccessPlan, from source: String, columnName: (ColumnDescriptor) -> String = { $0.name }, passThrough: [String] = []
     ) -> String? {
         guard plan.decision.allowed, !plan.branches.isEmpty else { return nil }
         let visible = plan.visibleColumns
@@ -39,7 +40,7 @@ public enum SecureView {
             return quote(ref.name)
         }
         let predicates = plan.branches.map { branch in branch.rows.map { sql($0, column: quotedColumn) } }
-        var items: [String] = []
+        var items: [String] = passThrough.map(quote)
         for column in visible {
             let name = quote(columnName(column))
             // (branch position, mask) for each branch granting the column; nil mask = raw.
@@ -87,6 +88,11 @@ public enum SecureView {
         }
         let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.map { "(\($0))" }.joined(separator: " AND ")
         return "SELECT \(items.joined(separator: ", ")) FROM \(source)\(whereClause)"
+    }
+
+    /// Whether every admitted row shows `column` raw (each branch grants it unmasked).
+    public static func isRaw(_ column: ColumnDescriptor, in plan: AccessPlan) -> Bool {
+        plan.branches.allSatisfy { branch in branch.columns[column.id] == .some(.none) }
     }
 
     /// Installs the functions the compiled SQL calls (the `hash` mask) on a connection.

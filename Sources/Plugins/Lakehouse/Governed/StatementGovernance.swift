@@ -79,16 +79,28 @@ public final class StatementGovernance {
         return select
     }
 
-    /// Checks a write (INSERT, UPDATE, DELETE) of `table`; writes under a row filter, column list or mask are refused for now.
-    func write(_ table: TableDescriptor, permission: DataPermission, offset: Int?) throws {
+    /// Checks a write (INSERT, UPDATE, DELETE) of `table`: nil when the caller may write all of it,
+    /// else the plan a `FilteredWrite` enforces (rows under a filter, some columns, masks).
+    func write(_ table: TableDescriptor, permission: DataPermission, offset: Int?) throws -> AccessPlan? {
         let plan = cachedPlan(table, permission)
-        audit(permission, table, plan.decision, detail: plan.decision.reason)
+        audit(permission, table, plan.decision, detail: plan.isUnrestricted ? plan.decision.reason : "filtered: \(plan.decision.reason)")
         guard plan.decision.allowed else { throw refuse(permission, table, plan.decision, offset: offset) }
-        guard plan.isUnrestricted else {
-            throw LakehouseError(
-                .denied,
-                "\(user) may \(permission.rawValue) \(table.qualifiedName) only under a row filter or column list (\(plan.decision.reason)); "
-                    + "filtered writes are not supported yet, so the write is refused", sql: sql)
+        return plan.isUnrestricted ? nil : plan
+    }
+
+    /// Refuses what a write under a filter may not contain: conflict handling that replaces or changes
+    /// the conflicting row (REPLACE, upserts) would reach rows the caller cannot see.
+    func checkFilteredWrite(_ tokens: [SQLToken], table: String) throws {
+        let words = tokens.filter { $0.kind != .space && $0.kind != .comment }
+        for (index, token) in words.enumerated() where token.kind == .word {
+            let word = token.text.uppercased()
+            let upsert = word == "CONFLICT" && index > 0 && words[index - 1].isKeyword("ON")
+            if word == "REPLACE" || upsert {
+                throw LakehouseError(
+                    .denied,
+                    "\(user) writes \(table) under a row filter or column list, where REPLACE and ON CONFLICT are not allowed "
+                        + "(they would replace rows \(user) cannot see); write INSERT, UPDATE or DELETE", sql: sql)
+            }
         }
     }
 
@@ -162,6 +174,6 @@ public final class StatementGovernance {
         "julianday", "unixepoch", "strftime", "timediff", "like", "glob", "row_number", "rank", "dense_rank",
         "percent_rank", "cume_dist", "ntile", "lag", "lead", "first_value", "last_value", "nth_value",
         "changes", "total_changes", "last_insert_rowid", "sqlite_version", "concat", "concat_ws", "sign",
-        SecureView.hashFunction, SecureView.showLastFunction, "lh_snapshot",
+        SecureView.hashFunction, SecureView.showLastFunction, "lh_snapshot", FilteredWrite.countFunction,
     ]
 }
