@@ -144,6 +144,24 @@ struct PolicyCLITests {
         #expect(denied.status == 21)
         #expect(denied.stdout.contains("DENY"))
 
+        // A whole statement: each table it names, with the permission it needs there.
+        #expect(try wb(["sql", "CREATE DATABASE scratch; CREATE TABLE scratch.ids (id INTEGER)"]).status == 0)
+        let query = try wb([
+            "policy", "explain", "--as", "erin", "--json",
+            "INSERT INTO scratch.ids SELECT p.id FROM sales.people AS p JOIN sales.people q ON p.id = q.id WHERE p.region = 'EU'",
+        ])
+        #expect(query.status == 21, "\(query.stderr)")  // erin may read sales.people but not write scratch.ids
+        let report = try JSON.parse(query.stdout)
+        let tables = report["tables"]?.arrayValue ?? []
+        #expect(tables.map { $0["table"]?.stringValue ?? "" } == ["lakehouse.scratch.ids", "lakehouse.sales.people"], "\(query.stdout)")
+        #expect(tables.map { $0["permission"]?.stringValue ?? "" } == ["INSERT", "SELECT"])
+        #expect(tables.map { $0["allowed"] } == [.bool(false), .bool(true)])
+        #expect(tables.last?["hidden_columns"] == .array([.string("salary")]))
+        let read = try wb(["policy", "explain", "--as", "erin", "SELECT name FROM sales.people WHERE id = 1"])
+        #expect(read.status == 0, "\(read.stderr)")
+        #expect(read.stdout.contains("SELECT on lakehouse.sales.people: ALLOW, filtered"), "\(read.stdout)")
+        #expect(try wb(["policy", "explain", "SELECT 1"]).status == 1)
+
         let rows = try wb(["sql", "--as", "erin", "SELECT id, email FROM sales.people", "--json"])
         #expect(rows.status == 0, "\(rows.stderr)")
         #expect(rows.stdout.contains("\"alice\"") == false && rows.stdout.contains("a@x.com") == false)

@@ -273,19 +273,25 @@ struct PolicyCommand: AsyncParsableCommand {
 extension PolicyCommand {
     struct Explain: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show what a user gets from a table: columns, masks, row filters, and the grants that decided.",
+            abstract: "Show what a user gets from a table or a query: columns, masks, row filters, and the grants that decided.",
             discussion: """
+                Give a table (db.table) or a whole statement ("SELECT ... FROM a.x JOIN b.y ..."): a statement is \
+                explained table by table, each with the permission it needs there (SELECT for what it reads; \
+                INSERT, UPDATE or DELETE for the table it writes). \
                 Explaining for another user needs the governance:explain permission; it is audited. \
                 --sql also prints the secure SELECT the SQLite engine runs for them. \
-                Exit 0 allowed (in full or filtered), 21 denied, 1 no such table.
+                Exit 0 allowed (in full or filtered), 21 denied (for a statement: some table denied), 1 no such table.
                 """)
 
         @OptionGroup var domain: DomainOptions
         @Option(name: .customLong("as"), help: "The user to explain for (default: you).") var user: String?
-        @Option(help: "The permission: SELECT (default), INSERT, UPDATE, DELETE, ALTER, DROP.") var permission = "SELECT"
-        @Argument(help: "The table, db.table.") var table: String
+        @Option(help: "For a table: the permission, SELECT (default), INSERT, UPDATE, DELETE, ALTER, DROP.") var permission = "SELECT"
+        @Argument(help: "The table, db.table, or an SQL statement.") var table: String
         @Flag(help: "Also print the secure SELECT the engine compiles.") var sql = false
         @Flag(help: "Print JSON.") var json = false
+
+        /// Whether the argument is a statement rather than a `db.table` name.
+        var isStatement: Bool { table.contains { $0 == " " || $0 == "\n" || $0 == "(" || $0 == "*" } }
 
         func run() async throws {
             let domain = try self.domain.open(command: "policy explain")
@@ -304,81 +310,127 @@ extension PolicyCommand {
             } catch let error as GovernanceError {
                 throw PolicyCommand.fail("explain", error)
             }
-            let name: TableName
+            let catalog: Catalog
             do {
-                name = try TableName(parsing: table)
-            } catch {
-                printError("wb policy explain: \(error)")
-                throw ExitCode.validationFailure
-            }
-            let found: (TableInfo, DatabaseInfo)?
-            do {
-                let catalog = try Catalog(domain: domain)
-                found = try catalog.read { access -> (TableInfo, DatabaseInfo)? in
-                    guard let database = try access.database(named: name.database),
-                        let info = try access.table(database: name.database, name: name.table)
-                    else { return nil }
-                    return (info, database)
-                }
+                catalog = try Catalog(domain: domain)
             } catch {
                 printError("wb policy explain: \(error)")
                 throw Exit.domainUnavailable
             }
-            guard let (info, database) = found else {
-                printError("wb policy explain: there is no table \(table)")
-                throw ExitCode.failure
+            let wanted: [QueryTable]
+            do {
+                if isStatement {
+                    wanted = try catalog.read { access in
+                        try Lakehouse.tables(in: table) { try access.database(named: $0) != nil }
+                    }
+                    if wanted.isEmpty {
+                        printError("wb policy explain: the statement names no table (tables are named db.table)")
+                        throw ExitCode.failure
+                    }
+                } else {
+                    wanted = [QueryTable(name: try TableName(parsing: table), permission: permission)]
+                }
+            } catch let error as ExitCode {
+                throw error
+            } catch {
+                printError("wb policy explain: \(error)")
+                throw ExitCode.validationFailure
             }
-            let descriptor = StatementGovernance.descriptor(info, database: database)
+            var found: [(QueryTable, TableInfo, DatabaseInfo)] = []
+            do {
+                for entry in wanted {
+                    let hit = try catalog.read { access -> (TableInfo, DatabaseInfo)? in
+                        guard let database = try access.database(named: entry.name.database),
+                            let info = try access.table(database: entry.name.database, name: entry.name.table)
+                        else { return nil }
+                        return (info, database)
+                    }
+                    guard let (info, database) = hit else {
+                        printError("wb policy explain: there is no table \(entry.name)")
+                        throw ExitCode.failure
+                    }
+                    found.append((entry, info, database))
+                }
+            } catch let error as ExitCode {
+                throw error
+            } catch {
+                printError("wb policy explain: \(error)")
+                throw Exit.domainUnavailable
+            }
             let (version, engine): (Int, PolicyEngine)
             do {
                 (version, engine) = try service.engine()
             } catch {
                 throw PolicyCommand.fail("explain", error)
             }
-            let plan = engine.accessPlan(user: subject, table: descriptor, permission: permission)
-            let compiled = SecureView.select(plan, from: "main.\"_lh_v\(info.id)\"")
-            let visible = Set(plan.visibleColumns.map(\.id))
-            if json {
-                printJSON([
-                    "user": .string(subject), "table": .string(descriptor.qualifiedName), "permission": .string(permission.rawValue),
-                    "policy_version": .int(version), "allowed": .bool(plan.decision.allowed), "restricted": .bool(!plan.isUnrestricted),
-                    "grants": .array(plan.decision.decidingGrants.map(JSON.string)), "reason": .string(plan.decision.reason),
-                    "visible_columns": .array(plan.visibleColumns.map { .string($0.name) }),
-                    "hidden_columns": .array(descriptor.columns.filter { !visible.contains($0.id) }.map { .string($0.name) }),
-                    "branches": .array(plan.branches.map { branch in
-                        [
-                            "grant": .string(branch.grantID), "rows": branch.rows.map { .string($0.description) } ?? .null,
-                            "columns": .object(JSONObject(descriptor.columns.compactMap { column in
-                                branch.columns[column.id].map { (column.name, $0.map { JSON.string($0.description) } ?? .string("raw")) }
-                            })),
-                        ]
-                    }),
-                    "denied_rows": .array(plan.deniedRows.map { ["grant": .string($0.grantID), "rows": .string($0.rows.description)] }),
-                    "problems": .array(plan.problems.map(JSON.string)),
-                    "sql": sql ? compiled.map(JSON.string) ?? .null : .null,
-                ])
-            } else {
-                let verdict = !plan.decision.allowed ? "DENY" : (plan.isUnrestricted ? "ALLOW (every row and column)" : "ALLOW, filtered")
-                print("\(subject) \(permission.rawValue) on \(descriptor.qualifiedName) (policy version \(version)): \(verdict)")
-                print("  \(plan.decision.reason)")
-                if plan.decision.allowed {
-                    let hidden = descriptor.columns.filter { !visible.contains($0.id) }.map(\.name)
-                    print("  columns: \(plan.visibleColumns.map(\.name).joined(separator: ", "))" + (hidden.isEmpty ? "" : "; hidden: \(hidden.joined(separator: ", "))"))
-                    for branch in plan.branches {
-                        let masks = descriptor.columns.compactMap { column -> String? in
-                            guard case .some(.some(let mask)) = branch.columns[column.id] else { return nil }
-                            return "\(column.name) \(mask)"
-                        }
-                        print("  grant \(branch.grantID): rows \(branch.rows?.description ?? "all")"
-                            + "; columns \(descriptor.columns.filter { branch.columns[$0.id] != nil }.map(\.name).joined(separator: ", "))"
-                            + (masks.isEmpty ? "" : "; masks \(masks.joined(separator: ", "))"))
-                    }
-                    for denied in plan.deniedRows { print("  deny \(denied.grantID): removes rows where \(denied.rows)") }
+            var reports: [JSON] = []
+            var allowed = true
+            if isStatement, !json { print("\(subject) runs this statement under policy version \(version):") }
+            for (entry, info, database) in found {
+                let descriptor = StatementGovernance.descriptor(info, database: database)
+                let plan = engine.accessPlan(user: subject, table: descriptor, permission: entry.permission)
+                allowed = allowed && plan.decision.allowed
+                if json {
+                    reports.append(report(plan, descriptor, info: info, version: version))
+                } else {
+                    printReport(plan, descriptor, info: info, version: version, indent: isStatement ? "  " : "")
                 }
-                for problem in plan.problems { print("  problem: \(problem)") }
-                if sql, let compiled { print("  SQL: \(compiled)") }
             }
-            if !plan.decision.allowed { throw Exit.denied }
+            if json {
+                if isStatement {
+                    printJSON(["user": .string(subject), "query": .string(table), "policy_version": .int(version), "allowed": .bool(allowed), "tables": .array(reports)])
+                } else if let only = reports.first {
+                    printJSON(only)
+                }
+            }
+            if !allowed { throw Exit.denied }
+        }
+
+        func report(_ plan: AccessPlan, _ descriptor: TableDescriptor, info: TableInfo, version: Int) -> JSON {
+            let visible = Set(plan.visibleColumns.map(\.id))
+            let compiled = SecureView.select(plan, from: "main.\"_lh_v\(info.id)\"")
+            return [
+                "user": .string(plan.user), "table": .string(descriptor.qualifiedName), "permission": .string(plan.permission.rawValue),
+                "policy_version": .int(version), "allowed": .bool(plan.decision.allowed), "restricted": .bool(!plan.isUnrestricted),
+                "grants": .array(plan.decision.decidingGrants.map(JSON.string)), "reason": .string(plan.decision.reason),
+                "visible_columns": .array(plan.visibleColumns.map { .string($0.name) }),
+                "hidden_columns": .array(descriptor.columns.filter { !visible.contains($0.id) }.map { .string($0.name) }),
+                "branches": .array(plan.branches.map { branch in
+                    [
+                        "grant": .string(branch.grantID), "rows": branch.rows.map { .string($0.description) } ?? .null,
+                        "columns": .object(JSONObject(descriptor.columns.compactMap { column in
+                            branch.columns[column.id].map { (column.name, $0.map { JSON.string($0.description) } ?? .string("raw")) }
+                        })),
+                    ]
+                }),
+                "denied_rows": .array(plan.deniedRows.map { ["grant": .string($0.grantID), "rows": .string($0.rows.description)] }),
+                "problems": .array(plan.problems.map(JSON.string)),
+                "sql": sql ? compiled.map(JSON.string) ?? .null : .null,
+            ]
+        }
+
+        func printReport(_ plan: AccessPlan, _ descriptor: TableDescriptor, info: TableInfo, version: Int, indent: String) {
+            let visible = Set(plan.visibleColumns.map(\.id))
+            let verdict = !plan.decision.allowed ? "DENY" : (plan.isUnrestricted ? "ALLOW (every row and column)" : "ALLOW, filtered")
+            let versionNote = indent.isEmpty ? " (policy version \(version))" : ""
+            print("\(indent)\(plan.user) \(plan.permission.rawValue) on \(descriptor.qualifiedName)\(versionNote): \(verdict)")
+            print("\(indent)  \(plan.decision.reason)")
+            if plan.decision.allowed {
+                let hidden = descriptor.columns.filter { !visible.contains($0.id) }.map(\.name)
+                print("\(indent)  columns: \(plan.visibleColumns.map(\.name).joined(separator: ", "))" + (hidden.isEmpty ? "" : "; hidden: \(hidden.joined(separator: ", "))"))
+                for branch in plan.branches {
+                    let masks = descriptor.columns.compactMap { column -> String? in
+                        guard case .some(.some(let mask)) = branch.columns[column.id] else { return nil }
+                        return "\(column.name) \(mask)"
+                    }
+                    print("\(indent)  grant \(branch.grantID): rows \(branch.rows?.description ?? "all")"
+                        + "; columns \(descriptor.columns.filter { branch.columns[$0.id] != nil }.map(\.name).joined(separator: ", "))"
+                        + (masks.isEmpty ? "" : "; masks \(masks.joined(separator: ", "))"))
+                }
+                for denied in plan.deniedRows { print("\(indent)  deny \(denied.grantID): removes rows where \(denied.rows)") }
+            }
+            for problem in plan.problems { print("\(indent)  problem: \(problem)") }
+            if sql, let compiled = SecureView.select(plan, from: "main.\"_lh_v\(info.id)\"") { print("\(indent)  SQL: \(compiled)") }
         }
     }
 }
