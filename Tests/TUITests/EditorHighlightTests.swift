@@ -27,7 +27,7 @@ struct EditorHighlightTests {
         #expect(SyntaxLanguage(fileExtension: ".PY") == .python)
         #expect(SyntaxLanguage(fileExtension: "sql") == .sql)
         #expect(SyntaxLanguage(fileExtension: "md") == .markdown)
-        #expect(SyntaxLanguage(fileExtension: "yaml") == .plain)
+        #expect(SyntaxLanguage(fileExtension: "yaml") == .yaml)
         #expect(SyntaxLanguage(fileExtension: "") == .plain)
         #expect(SyntaxLanguage(languageName: "python") == .python)
         #expect(SyntaxLanguage(languageName: "SQL") == .sql)

@@ -15,6 +15,7 @@ struct EditorSnapshotTests {
                 (.heading, "h"), (.emphasis, "e"), (.strong, "S"), (.code, "C"), (.link, "l"), (.url, "u"), (.listMarker, "m"),
                 (.quote, "q"), (.fence, "F"), (.rule, "r"),
             ]
+        case .yaml: [(.definition, "f"), (.keyword, "k"), (.string, "s"), (.comment, "c"), (.number, "n"), (.decorator, "d"), (.listMarker, "m"), (.rule, "r")]
         case .plain: []
         }
     }

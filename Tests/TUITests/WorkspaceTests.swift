@@ -131,7 +131,8 @@ struct WorkspaceTests {
         #expect(state.document?.text?.editor.language == .sql)
         #expect(TextDocument(path: "a.py", text: "").editor.language == .python)
         #expect(TextDocument(path: "README.md", text: "").editor.language == .markdown)
-        #expect(TextDocument(path: "c.yaml", text: "").editor.language == .plain)
+        #expect(TextDocument(path: "c.yaml", text: "").editor.language == .yaml)
+        #expect(TextDocument(path: "notes.txt", text: "").editor.language == .plain)
         state = Self.keys(state, .key(.down))
         state = Self.type(state, "-- done")
         #expect(Self.screen(state).last?.hasPrefix(" q.sql [+]  TEXT  sql  Ln 2, Col 8") == true)
@@ -143,6 +144,52 @@ struct WorkspaceTests {
         state = Workspace.update(state, .textSaved(tab: 0, change: change, error: nil))
         #expect(state.document?.isDirty == false)
         #expect(Self.screen(state).contains(" saved q.sql"))
+    }
+
+    @Test func newTextFilesSayHowTheyAreCreatedUntilTheMessageExpires() throws {
+        var document = TextDocument(path: "/tmp/ws/new.yaml", text: "", isNew: true)
+        document.message = NotebookApp.Message(text: "new file: Ctrl-S creates new.yaml", isError: false, until: 4)
+        var state = Workspace.State(documents: [.text(document)])
+        state = Workspace.update(state, .tick(1000))
+        #expect(state.document?.text?.message?.text == "new file: Ctrl-S creates new.yaml", "counts from the first tick")
+        state = Workspace.update(state, .tick(1005))
+        #expect(state.document?.text?.message == nil)
+    }
+
+    @Test func yamlFilesAreHighlighted() {
+        let source = """
+            --- # config
+            name: "wb"   # quoted
+            retries: 3
+            enabled: true
+            paths:
+              - &base /data
+              - *base
+            ratio: -0.5e3
+            url: http://x:80/a
+            """
+        #expect(TextDocument(path: "c.yml", text: "").editor.language == .yaml)
+        #expect(
+            EditorSnapshotTests.snapshot(source, .yaml, width: 30, height: 10).joined(separator: "\n") == #"""
+                --- # config
+                rrr cccccccc
+                name: "wb"   # quoted
+                ffff. ssss   cccccccc
+                retries: 3
+                fffffff. n
+                enabled: true
+                fffffff. kkkk
+                paths:
+                fffff.
+                  - &base /data
+                  m ddddd .....
+                  - *base
+                  m ddddd
+                ratio: -0.5e3
+                fffff. nnnnnn
+                url: http://x:80/a
+                fff. .............
+                """#)
     }
 
     // MARK: Find and replace

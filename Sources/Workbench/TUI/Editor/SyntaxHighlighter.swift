@@ -6,10 +6,12 @@ public enum SyntaxLanguage: Sendable, Hashable {
     case sql
     /// Markdown (markdown cells, `.md` files).
     case markdown
-    /// No highlighting (raw cells, `.yaml`, `.txt` and anything else).
+    /// YAML (`.yaml`, `.yml` files).
+    case yaml
+    /// No highlighting (raw cells, `.txt` and anything else).
     case plain
 
-    /// The language of a file with extension `fileExtension` (with or without the dot, any case): py, pyw, pyi, ipy → python; sql; md, markdown → markdown; anything else → plain.
+    /// The language of a file with extension `fileExtension` (with or without the dot, any case): py, pyw, pyi, ipy → python; sql; md, markdown → markdown; yaml, yml → yaml; anything else → plain.
     public init(fileExtension: String) {
         var ext = fileExtension.lowercased()
         if ext.hasPrefix(".") { ext.removeFirst() }
@@ -17,6 +19,7 @@ public enum SyntaxLanguage: Sendable, Hashable {
         case "py", "pyw", "pyi", "ipy": self = .python
         case "sql": self = .sql
         case "md", "markdown", "mdown", "mkd": self = .markdown
+        case "yaml", "yml": self = .yaml
         default: self = .plain
         }
     }
@@ -107,6 +110,7 @@ public enum SyntaxHighlighter {
         case .python: end = python(line, state, &tokens)
         case .sql: end = sql(line, state, &tokens)
         case .markdown: end = markdown(line, state, &tokens)
+        case .yaml: end = yaml(line, &tokens)
         case .plain: end = .normal
         }
         return (tokens, end)
@@ -117,7 +121,7 @@ public enum SyntaxHighlighter {
     static func endState(of line: String, language: SyntaxLanguage, state: LexState) -> LexState {
         let utf8 = line.utf8
         switch (language, state) {
-        case (.plain, _):
+        case (.plain, _), (.yaml, _):
             return .normal
         case (.python, .normal):
             if !utf8.contains(where: { $0 == 0x22 || $0 == 0x27 }) { return .normal }

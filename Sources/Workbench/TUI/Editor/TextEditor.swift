@@ -553,10 +553,10 @@ public struct TextEditor: Sendable, Equatable {
         apply(first: first, count: last - first + 1, with: newLines, cursor: newCursor, anchor: newAnchor, kind: .other, newStep: true)
     }
 
-    /// The line comment marker of the language: `#` for Python, `--` for SQL, nil for others.
+    /// The line comment marker of the language: `#` for Python and YAML, `--` for SQL, nil for others.
     var lineCommentMarker: String? {
         switch language {
-        case .python: return "#"
+        case .python, .yaml: return "#"
         case .sql: return "--"
         case .markdown, .plain: return nil
         }

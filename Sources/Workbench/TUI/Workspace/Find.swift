@@ -211,7 +211,7 @@ extension Workspace.State {
             case (.escape, _):
                 find = nil
                 layout()
-            case (.tab, _), (.tab, .shift):
+            case (.tab, _):
                 bar.field = bar.field == .find ? .replace : .find
                 find = bar
             case (.enter, []) where bar.field == .replace:

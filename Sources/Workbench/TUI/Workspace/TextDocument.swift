@@ -89,6 +89,7 @@ public struct TextDocument: Sendable {
         case .python: "python"
         case .sql: "sql"
         case .markdown: "markdown"
+        case .yaml: "yaml"
         case .plain: "text"
         }
     }

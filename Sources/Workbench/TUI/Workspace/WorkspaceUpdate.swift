@@ -116,12 +116,17 @@ extension Workspace.State {
     }
 
     mutating func tick(_ time: Double) {
+        // A text file's message said before the first tick (on open) counts from it, as a notebook's does.
+        let first = now == 0
         now = max(now, time)
         for i in tabs.indices {
             switch tabs[i].document {
             case .notebook: updateNotebook(at: i, .tick(time))
             case .text(var text):
-                if let message = text.message, message.until <= now {
+                if first, let said = text.message {
+                    text.message?.until = time + said.until
+                    tabs[i].document = .text(text)
+                } else if let message = text.message, message.until <= now {
                     text.message = nil
                     tabs[i].document = .text(text)
                 }
