@@ -189,15 +189,6 @@ extension Workspace.State {
         find = bar
     }
 
-    /// The file's texts searched: each cell's source, or the text file's one text.
-    var searchedTexts: [String] {
-        switch document {
-        case .notebook(let notebook): notebook.cells.map(\.source)
-        case .text(let text): [text.editor.text]
-        case nil: []
-        }
-    }
-
     /// Keys while the find bar is open.
     mutating func findKey(_ input: InputEvent) {
         guard var bar = find else { return }

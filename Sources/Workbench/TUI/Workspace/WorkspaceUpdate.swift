@@ -239,6 +239,7 @@ extension Workspace.State {
     // MARK: Input
 
     mutating func handle(_ input: InputEvent) {
+        guard tabs.indices.contains(active) else { return }
         if let panel {
             panelInput(panel, input)
             return
