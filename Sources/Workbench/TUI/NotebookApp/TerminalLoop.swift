@@ -19,86 +19,8 @@ extension NotebookApp {
     /// Frames per second at most: output arriving faster is gathered and drawn together.
     public static let maxFramesPerSecond = 60.0
     /// Seconds between ticks when nothing happens (running timers, autosave).
+    /// (The terminal loop itself is `Workspace.runInTerminal`, which runs one notebook or several.)
     static let tickInterval = 0.25
-
-    /// Runs the app on the terminal until it quits, on a thread of its own (the loop blocks in `poll`).
-    public static func runInTerminal(_ runtime: Runtime) async throws(TerminalError) -> Ending {
-        let box = RuntimeBox(runtime)
-        let result: Result<Ending, TerminalError> = await withCheckedContinuation { continuation in
-            OwnThread.start {
-                do throws(TerminalError) {
-                    continuation.resume(returning: .success(try loop(box.runtime)))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
-        }
-        return try result.get()
-    }
-
-    /// Carries the runtime to the loop's thread, which is then its only user.
-    private final class RuntimeBox: @unchecked Sendable {
-        let runtime: Runtime
-        init(_ runtime: Runtime) { self.runtime = runtime }
-    }
-
-    /// The loop: input is handled as it comes; session events are drained and drawn at most 60 times a second.
-    static func loop(_ runtime: Runtime) throws(TerminalError) -> Ending {
-        let backend = try NCursesBackend(mouse: true, bracketedPaste: true)
-        runtime.setImageLayout(backend.imageLayout)
-        var terminal = Terminal(backend: backend)
-        runtime.send(.resize(backend.size))
-        runtime.send(.tick(Clock.monotonic()))
-        let frame = 1 / maxFramesPerSecond
-        var lastDraw = -1.0
-        var lastTick = Clock.monotonic()
-        var needsDraw = true
-        var fatal: Int32?
-        loop: while !runtime.state.quit {
-            var now = Clock.monotonic()
-            if needsDraw && now - lastDraw >= frame {
-                terminal.draw { NotebookApp.render(runtime.state, into: &$0) }
-                lastDraw = now
-                needsDraw = false
-            }
-            // While a frame is pending, leave the queue alone until it is due so output gathers into one batch.
-            let frameDue = needsDraw ? max(0, lastDraw + frame - now) : Double.infinity
-            let tickDue = max(0, lastTick + tickInterval - now)
-            let watchQueue = !needsDraw
-            let wakes = backend.wait(also: watchQueue ? runtime.queue.readFD : nil, timeout: min(frameDue, tickDue))
-            now = Clock.monotonic()
-            if now - lastTick >= tickInterval {
-                runtime.send(.tick(now))
-                lastTick = now
-                needsDraw = true
-            }
-            for wake in wakes {
-                switch wake {
-                case .input(let event):
-                    runtime.send(.tick(now))
-                    runtime.send(.input(event))
-                    needsDraw = true
-                case .resized(let size):
-                    runtime.send(.resize(size))
-                    needsDraw = true
-                case .signal(let number):
-                    fatal = number
-                    break loop
-                case .closed:
-                    break loop
-                case .woken, .timedOut:
-                    break
-                }
-                if runtime.state.quit { break loop }
-            }
-            if !needsDraw || now - lastDraw >= frame {
-                if runtime.drain() { needsDraw = true }
-            }
-        }
-        if fatal != nil || !runtime.state.quit { runtime.writeRecoveryNow() }
-        backend.restore()
-        return Ending(writes: runtime.writes, signal: fatal, unsaved: runtime.state.isDirty, detached: runtime.state.detach)
-    }
 
     /// Dies of `signal` as a shell expects (after the terminal is restored and the kernel is down).
     public static func die(of signal: Int32) -> Never {
