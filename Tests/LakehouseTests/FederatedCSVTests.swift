@@ -21,6 +21,7 @@ import Glibc
         try AtomicFile.write(orders, to: FilePath.join(dir, "orders.csv"))
         try AtomicFile.write(people, to: FilePath.join(dir, "people.tsv"))
         try AtomicFile.write("not a table\n", to: FilePath.join(dir, "README.txt"))
+        try AtomicFile.write("a,b\n1,2\n", to: FilePath.join(dir, ".hidden.csv"))
         return dir
     }
 

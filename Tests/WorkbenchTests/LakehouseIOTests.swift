@@ -149,6 +149,25 @@ struct LakehouseIOTests {
         #expect(try s.wb(["audit", "search", "--action", "lakehouse:export", "--json"]).stdout.contains("\"deny\""))
     }
 
+    /// On a terminal, a long import draws a progress line from the plugin's progress events, and erases it at the end.
+    @Test func aLongImportShowsProgressOnATerminal() throws {
+        let s = Setup("import-progress")
+        let big = FilePath.join(s.dir, "big.csv")
+        try LakehouseIOTests.generateOrders(big, megabytes: 30, seed: 5)
+        let typescript = FilePath.join(s.dir, "typescript")
+        var environment = ProcessInfo.processInfo.environment
+        environment["WB_HOME"] = s.home
+        // script(1) runs wb on a pseudo-terminal and keeps every byte it wrote there, erased lines included.
+        let command = "'\(WB.binary)' import '\(big)' --into sales.big"
+        let result = try Command.run(
+            ["/usr/bin/timeout", "300", "/usr/bin/script", "-q", "-e", "-c", command, typescript], environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        let screen = try FileIO.readText(typescript)
+        #expect(screen.contains("importing: ") && screen.contains(" MiB of 28 MiB ("), "\(screen.suffix(400))")
+        #expect(screen.contains("\r\u{1B}[K"))
+        #expect(screen.contains("created sales.big with"))
+    }
+
     /// The stock jupyter_kernel_test suite drives `wb kernel sql`, started by jupyter_client from the
     /// kernelspec `wb kernels install sql` wrote, over a real table.
     @Test func sqlKernelPassesJupyterKernelTest() throws {

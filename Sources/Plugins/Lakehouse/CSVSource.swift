@@ -32,13 +32,16 @@ enum CSVSource {
         }
     }
 
-    /// Reads the header and column types of every CSV/TSV file in `directory` (not its subfolders).
+    /// Reads the header and column types of every CSV/TSV file in `directory` (not its subfolders, not hidden files).
     ///
     /// Throws `.invalidInput` naming the file (and line) when one cannot be a table: unreadable,
     /// empty, UTF-16, a first row that cannot be read, a column name that cannot be used, or two
     /// files that would make tables of the same name.
     static func scan(_ directory: String) throws(LakehouseError) -> [FileTable] {
-        let files = FileIO.list(directory).filter { format(of: $0) != nil && !FileIO.isDirectory(FilePath.join(directory, $0)) }
+        // Hidden files (editor and OS droppings such as `.~lock.orders.csv#`) are not tables.
+        let files = FileIO.list(directory).filter {
+            !$0.hasPrefix(".") && format(of: $0) != nil && !FileIO.isDirectory(FilePath.join(directory, $0))
+        }
         guard !files.isEmpty else {
             throw LakehouseError(.invalidInput, "\(directory) holds no .csv or .tsv files to register")
         }
