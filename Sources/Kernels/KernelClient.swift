@@ -349,6 +349,8 @@ final class ChannelIO: @unchecked Sendable {
                 nextPing = t + 1
             }
         }
+        // The monitor first (see ZMQSocket.stopMonitor), then the socket it watched, then its reader.
+        stdin.stopMonitor()
         shell.close()
         control.close()
         stdin.close()

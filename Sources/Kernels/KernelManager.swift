@@ -297,8 +297,10 @@ public final class KernelManager: Sendable {
     @discardableResult
     public func waitForReady(timeout: Double = 60) async throws(KernelError) -> JSONObject {
         let deadline = Clock.monotonic() + timeout
+        var attempts = 0, replies = 0
         while Clock.monotonic() < deadline {
             if case .dead(let why) = state.withLock({ $0.status }) { throw deathError(why) }
+            attempts += 1
             let request = client.send("kernel_info_request", channel: isAdopted ? .control : .shell)
             var reply: JSONObject? = nil
             var iopubLive = false
@@ -312,6 +314,7 @@ public final class KernelManager: Sendable {
                 return false
             }
             if case .died(let why) = outcome { throw deathError(why) }
+            if reply != nil { replies += 1 }
             if let reply, iopubLive {
                 // Input requests to a stdin socket that is not connected yet are dropped by the kernel.
                 try await waitForStdin(until: deadline)
@@ -325,7 +328,15 @@ public final class KernelManager: Sendable {
                 return reply
             }
         }
-        throw KernelError(.notReady, "kernel \(spec.name) did not become ready within \(Int(timeout)) s" + (logTail().isEmpty ? "" : "\n--- kernel log ---\n\(logTail())"))
+        // Say which part never answered: the kernel itself (still starting, or stuck), or its IOPub channel.
+        let heartbeat = client.secondsSinceHeartbeat == nil ? "the heartbeat never answered either" : "the heartbeat answers"
+        let seen =
+            replies == 0
+            ? "no kernel_info reply to \(attempts) requests (\(heartbeat))"
+            : "\(replies) of \(attempts) kernel_info requests answered, but IOPub delivered none of their status messages"
+        throw KernelError(
+            .notReady, "kernel \(spec.name) (pid \(pid)) did not become ready within \(Int(timeout)) s: \(seen)"
+                + (logTail().isEmpty ? "" : "\n--- kernel log ---\n\(logTail())"))
     }
 
     /// Waits until the stdin channel is connected, or the deadline passes.

@@ -89,6 +89,13 @@ final class ZMQSocket {
         guard zmq_socket_monitor(handle, endpoint, events) == 0 else { throw ZMQError.last("monitor \(endpoint)") }
     }
 
+    /// Stops `monitor`. Call it before closing the socket: its monitor would otherwise report the
+    /// close to a PAIR socket that may be gone, and libzmq sends those events blocking, in its I/O
+    /// thread, which would then never again serve any socket of the process.
+    func stopMonitor() {
+        zmq_socket_monitor(handle, nil, 0)
+    }
+
     func bind(_ endpoint: String) throws(ZMQError) {
         guard zmq_bind(handle, endpoint) == 0 else { throw ZMQError.last("bind \(endpoint)") }
     }

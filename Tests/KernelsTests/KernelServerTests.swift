@@ -61,7 +61,9 @@ final class AdderBackend: KernelBackend {
 
 @Suite(.serialized) struct KernelServerTests {
     /// Starts a server on fresh loopback ports with its connection file in a scratch folder.
-    func startServer(transport: String = "tcp") throws -> (KernelServer, AdderBackend, String) {
+    /// IPC by default: a TCP port picked in advance can be taken meanwhile by another process (the
+    /// conversation test covers TCP too).
+    func startServer(transport: String = "ipc") throws -> (KernelServer, AdderBackend, String) {
         let dir = try Scratch.directory("kernel-server")
         let connection = transport == "ipc"
             ? ConnectionInfo.allocateIPC(path: dir + "/k", kernelName: "adder") : try ConnectionInfo.allocate(kernelName: "adder")
@@ -218,13 +220,7 @@ final class AdderBackend: KernelBackend {
         let client = try KernelClient(connection: try ConnectionInfo.read(path: file))
         defer { client.close() }
         let request = client.send("kernel_info_request")
-        var reply: KernelMessage? = nil
-        for await event in request.events {
-            if case .message(.shell, let message) = event {
-                reply = message
-                break
-            }
-        }
+        let reply = await firstShellReply(client, request)
         client.finish(request.msgID)
         #expect(reply?.msgType == "kernel_info_reply")
         #expect(reply?.content["implementation"] == "adder")
@@ -276,10 +272,7 @@ final class AdderBackend: KernelBackend {
         #expect(await poll(30) { server.receivedRequests == 3 })
         client.post("interrupt_request", content: [:], parent: [:], channel: .control)
         func reply(_ request: KernelClient.Request) async -> JSONObject? {
-            for await event in request.events {
-                if case .message(.shell, let message) = event, message.msgType == "execute_reply" { return message.content }
-            }
-            return nil
+            await firstShellReply(client, request, type: "execute_reply")?.content
         }
         #expect(await reply(wait)?["ename"] == "KeyboardInterrupt")
         #expect(await reply(fail)?["status"] == "error")

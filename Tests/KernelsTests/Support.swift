@@ -28,3 +28,19 @@ enum TestEnvironment {
 func waitUntil(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
     await poll(seconds, condition)
 }
+
+/// The first shell message answering `request` (of `type`, when given), or nil when none comes
+/// within `seconds`: the request's stream is then ended, so a lost reply fails the test instead of hanging it.
+func firstShellReply(
+    _ client: KernelClient, _ request: KernelClient.Request, type: String? = nil, within seconds: Double = 60
+) async -> KernelMessage? {
+    let timer = Task {
+        try? await Task.sleep(for: .seconds(seconds))
+        if !Task.isCancelled { client.finish(request.msgID) }
+    }
+    defer { timer.cancel() }
+    for await event in request.events {
+        if case .message(.shell, let message) = event, type == nil || message.msgType == type { return message }
+    }
+    return nil
+}

@@ -76,6 +76,11 @@ struct WireProtocolTests {
         let received = LockedBox<[String]>([])
         let request = client.send("kernel_info_request")
         let collector = Task {
+            let timer = Task {
+                try? await Task.sleep(for: .seconds(60))
+                if !Task.isCancelled { client.finish(request.msgID) }
+            }
+            defer { timer.cancel() }
             for await event in request.events {
                 if case .message(.shell, let m) = event {
                     received.mutate { $0.append(m.content["note"]?.stringValue ?? "?") }
@@ -108,10 +113,7 @@ struct WireProtocolTests {
         try peer.reply(to: r2, "inspect_reply", content: ["for": .string(r2.msgID)])
         try peer.reply(to: r1, "complete_reply", content: ["for": .string(r1.msgID)])
         func firstReply(_ request: KernelClient.Request) async -> KernelMessage? {
-            for await event in request.events {
-                if case .message(.shell, let m) = event { return m }
-            }
-            return nil
+            await firstShellReply(client, request)
         }
         let a = await firstReply(first)
         let b = await firstReply(second)
