@@ -8,7 +8,8 @@ import Dispatch
 ///
 /// Everything reaches the engine through these methods (SQL, bulk appends, maintenance), so the
 /// Governance issue has one place to scope them to the caller. The CLI and TUI reach it through the
-/// bus (`LakehousePlugin`); code inside this plugin (imports, the SQL kernel) calls it directly.
+/// bus (`LakehousePlugin`), and so does the SQL kernel (its cells are `lakehouse.query` requests); code
+/// inside this plugin that already went through the bus (imports, exports) calls it directly.
 public final class Lakehouse: Sendable {
     /// The catalog (hierarchy, ids, tags, snapshot log).
     public let catalog: Catalog

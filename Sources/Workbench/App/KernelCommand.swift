@@ -21,7 +21,8 @@ struct KernelCommand: AsyncParsableCommand {
             discussion: """
                 Binds the channels of the connection file a Jupyter client wrote and serves until it asks \
                 for shutdown. Install the kernelspec that starts it with `wb kernels install sql`. Cells \
-                run through the lakehouse gate (one transaction each); results come back as a text table, \
+                run through the lakehouse gate as `wb sql` does (authorized as lakehouse:query and audited, one \
+                transaction each); completion and inspection show only the tables and columns the user may see; results come back as a text table, \
                 HTML and a data resource; tables are named db.table. Interrupts arrive as messages \
                 (the kernelspec says interrupt_mode "message"), so SIGINT is ignored.
 
@@ -38,8 +39,9 @@ struct KernelCommand: AsyncParsableCommand {
         @OptionGroup var domain: DomainOptions
 
         func run() async throws {
-            let lakehouse = try openLakehouse(domain, command: "kernel sql")
-            let backend = SQLKernelBackend(lakehouse: lakehouse, displayLimit: max(1, displayLimit))
+            // Cells go through the bus like `wb sql`: authorized and audited as the user running the kernel.
+            let parts = try LakehouseClient.openParts(domain, command: "kernel sql")
+            let backend = SQLKernelBackend(bus: parts.bus, lakehouse: parts.lakehouse, displayLimit: max(1, displayLimit))
             let server: KernelServer
             do {
                 server = try KernelServer(connectionFile: connectionFile, backend: backend)
@@ -49,7 +51,10 @@ struct KernelCommand: AsyncParsableCommand {
             }
             signal(SIGINT, SIG_IGN)
             let signals = SignalWatcher([SIGTERM]) { server.stop() }
-            defer { signals.stop() }
+            defer {
+                signals.stop()
+                try? parts.governance.audit.flush()
+            }
             // The server blocks its thread; keep it off Swift's cooperative pool.
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 Thread.start(name: "wb-kernel-sql") {
@@ -58,16 +63,5 @@ struct KernelCommand: AsyncParsableCommand {
                 }
             }
         }
-    }
-}
-
-/// Opens the domain's lakehouse, governed by the domain's access policy, or exits with `Exit.domainUnavailable`.
-func openLakehouse(_ options: DomainOptions, command: String) throws -> Lakehouse {
-    let domain = try options.open(command: command)
-    do {
-        return try Lakehouse(domain: domain, governance: try GovernanceService(domain: domain))
-    } catch {
-        printError("wb \(command): \(error)")
-        throw Exit.domainUnavailable
     }
 }

@@ -14,6 +14,17 @@ struct LakehouseClient {
 
     /// Opens the domain, registers the Lakehouse plugin on a bus; failures exit with `Exit.domainUnavailable`.
     static func open(_ options: DomainOptions, command: String, tuning: Lakehouse.Tuning = .standard) throws -> LakehouseClient {
+        let parts = try openParts(options, command: command, tuning: tuning)
+        return LakehouseClient(bus: parts.bus, command: command, governance: parts.governance)
+    }
+
+    /// The governed lakehouse and a bus serving it, with authorization and audit in front of every request.
+    ///
+    /// For code inside the plugin that also needs the lakehouse itself (the SQL kernel's completion);
+    /// commands use `open`. Failures exit with `Exit.domainUnavailable`.
+    static func openParts(_ options: DomainOptions, command: String, tuning: Lakehouse.Tuning = .standard) throws
+        -> (bus: Bus, lakehouse: Lakehouse, governance: GovernanceService)
+    {
         let lakehouse: Lakehouse
         let governance: GovernanceService
         do {
@@ -27,7 +38,7 @@ struct LakehouseClient {
         // Every request is authorized and audited before the plugin sees it; the lakehouse then scopes the data.
         let bus = Bus(middleware: [RequireRegisteredPermission(GovernanceAuthorizer(governance))])
         try bus.register(LakehousePlugin(lakehouse, events: bus.publisher))
-        return LakehouseClient(bus: bus, command: command, governance: governance)
+        return (bus, lakehouse, governance)
     }
 
     /// Sends a request; SIGINT/SIGTERM cancel it; a failure is printed and becomes the documented exit code.

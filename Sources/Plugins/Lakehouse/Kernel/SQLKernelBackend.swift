@@ -2,6 +2,8 @@ import Catalog
 import CoreSupport
 public import Governance
 public import Kernels
+import Dispatch
+public import PluginBus
 import Storage
 import Synchronization
 
@@ -14,12 +16,19 @@ import Synchronization
 /// interrupted cell is a `KeyboardInterrupt`). Completion offers database, `db.table` and
 /// column names from the catalog, and SQL keywords.
 public final class SQLKernelBackend: KernelBackend {
+    private let bus: Bus
     private let lakehouse: Lakehouse
     private let principal: Principal
     /// The most rows a cell shows.
     public let displayLimit: Int
+    /// The task of the cell running now, so an interrupt cancels exactly that statement.
+    private let running = Mutex<Task<LakehouseQueryResult, any Error>?>(nil)
 
-    public init(lakehouse: Lakehouse, principal: Principal = .currentUser, displayLimit: Int = 1_000) {
+    /// A backend whose cells go through `bus` as `lakehouse.query` requests of `principal` (authorized and
+    /// audited like `wb sql`), and whose completion and inspection show only what `principal` may see of
+    /// `lakehouse`'s catalog. `bus` must serve `LakehousePlugin` over the same lakehouse.
+    public init(bus: Bus, lakehouse: Lakehouse, principal: Principal = .currentUser, displayLimit: Int = 1_000) {
+        self.bus = bus
         self.lakehouse = lakehouse
         self.principal = principal
         self.displayLimit = displayLimit
@@ -40,49 +49,54 @@ public final class SQLKernelBackend: KernelBackend {
         (try? DatabaseQueue.inMemory().read { try $0.fetchValue("SELECT sqlite_version()", as: String.self) }) ?? "3"
     }()
 
-    /// Rows of one cell, filled by the query sink on the executing thread.
-    private final class Collected {
-        var columns: [String] = []
-        var rows: [[DatabaseValue]] = []
-        var truncated = false
-    }
-
     public func execute(_ request: ExecuteRequest, output: KernelOutput) -> ExecuteOutcome {
         let code = request.code
         if SQLText.isBlank(code) { return .ok(nil) }
-        let collected = Collected()
-        let limit = displayLimit
-        let outcome: QueryOutcome
+        let result: LakehouseQueryResult
         do {
-            outcome = try lakehouse.execute(
-                code, context: QueryContext(principal: principal),
-                sink: QuerySink(
-                    columns: { collected.columns = $0 },
-                    row: { values in
-                        guard collected.rows.count < limit else {
-                            collected.truncated = true
-                            return false
-                        }
-                        collected.rows.append(values)
-                        return true
-                    }))
+            result = try send(LakehouseQuery(sql: code, limit: displayLimit))
         } catch {
             return SQLKernelBackend.failure(error)
         }
-        if !outcome.columns.isEmpty {
-            let columns = collected.columns.isEmpty ? outcome.columns : collected.columns
-            return .ok(ResultRendering(columns: columns, rows: collected.rows, truncated: collected.truncated).mimeBundle)
+        if !result.columns.isEmpty {
+            return .ok(ResultRendering(columns: result.columns, rows: result.rows, truncated: result.truncated).mimeBundle)
         }
-        var lines = outcome.messages
-        if outcome.changes > 0 { lines.append("\(outcome.changes) row\(outcome.changes == 1 ? "" : "s") changed") }
-        for snapshot in outcome.snapshots {
+        var lines = result.messages
+        if result.changes > 0 { lines.append("\(result.changes) row\(result.changes == 1 ? "" : "s") changed") }
+        for snapshot in result.snapshots {
             lines.append("snapshot \(snapshot.snapshotID) of \(snapshot.table) (\(snapshot.operation))")
         }
         return lines.isEmpty ? .ok(nil) : .ok(["text/plain": .string(lines.joined(separator: "\n"))])
     }
 
+    /// Sends one cell's query through the bus and waits for it (the kernel's shell thread is not on Swift's pool).
+    ///
+    /// The audit records of the cell are flushed before it returns, so the log shows every cell that ran.
+    private func send(_ query: LakehouseQuery) throws -> LakehouseQueryResult {
+        let done = DispatchSemaphore(value: 0)
+        let box = Mutex<Result<LakehouseQueryResult, any Error>?>(nil)
+        let task = Task { [bus, principal] in try await bus.send(query, as: principal) }
+        running.withLock { $0 = task }
+        Task {
+            let result = await task.result
+            box.withLock { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        running.withLock { $0 = nil }
+        try? lakehouse.governance?.audit.flush()
+        return try box.withLock { $0! }.get()
+    }
+
     /// A lakehouse error as a Jupyter error.
     static func failure(_ error: any Error) -> ExecuteOutcome {
+        if error is CancellationError || (error as? BusError)?.code == .cancelled {
+            return .error(name: "KeyboardInterrupt", value: "the statement was interrupted", traceback: ["KeyboardInterrupt: the statement was interrupted"])
+        }
+        if let error = error as? BusError {
+            let name = error.code == .denied ? "DeniedError" : "Error"
+            return .error(name: name, value: error.message, traceback: ["\(name): \(error.message)"])
+        }
         guard let error = error as? LakehouseError else {
             return .error(name: "Error", value: "\(error)", traceback: ["\(error)"])
         }
@@ -99,7 +113,8 @@ public final class SQLKernelBackend: KernelBackend {
         return .error(name: name, value: error.description, traceback: traceback)
     }
 
-    public func interrupt() { lakehouse.engine.interrupt() }
+    /// Cancels the running cell's request, which stops its statement (and only it).
+    public func interrupt() { running.withLock { $0 }?.cancel() }
 
     public func isComplete(code: String) -> CodeCompleteness {
         switch SQLText.completeness(code) {
@@ -120,8 +135,22 @@ public final class SQLKernelBackend: KernelBackend {
         "VERSION", "TIMESTAMP", "OF", "ASC", "DESC",
     ]
 
+    /// The catalog's tables as the principal may see them: hidden tables left out, hidden columns removed.
+    ///
+    /// The same rule as `wb catalog` (`CatalogVisibility`), so completion and inspection disclose
+    /// no name, comment or row count the catalog commands would not.
     private func catalogTables() -> [TableInfo] {
-        (try? lakehouse.catalog.read { try $0.allTables() }) ?? []
+        let visibility = CatalogVisibility(lakehouse.governance, principal: principal)
+        return (try? lakehouse.catalog.read { access in
+            let tables = try access.allTables()
+            guard let visibility else { return tables }
+            return try tables.compactMap { table in
+                guard let columns = try visibility.visibleColumns(table, access) else { return nil }
+                var copy = table
+                copy.columns = table.columns.filter { columns.contains($0.id) }
+                return copy
+            }
+        }) ?? []
     }
 
     public func complete(code: String, cursorPosition: Int) -> Completion {
@@ -168,7 +197,8 @@ public final class SQLKernelBackend: KernelBackend {
         }
         let word = SQLText.word(endingAt: end, in: code).word.lowercased()
         guard !word.isEmpty else { return .notFound }
-        for table in catalogTables() where "\(table.databaseName).\(table.name)".lowercased() == word {
+        let tables = catalogTables()
+        for table in tables where "\(table.databaseName).\(table.name)".lowercased() == word {
             var lines = ["\(table.qualifiedName): \(table.rowCount.map { "\($0) rows" } ?? "external table")"]
             if let comment = table.comment { lines.append(comment) }
             for column in table.columns {
@@ -176,7 +206,7 @@ public final class SQLKernelBackend: KernelBackend {
             }
             return Inspection(data: ["text/plain": .string(lines.joined(separator: "\n"))])
         }
-        for table in catalogTables() {
+        for table in tables {
             if let column = table.columns.first(where: { $0.name.lowercased() == word }) {
                 return Inspection(data: ["text/plain": .string("\(column.name) \(column.type): a column of \(table.qualifiedName)")])
             }
