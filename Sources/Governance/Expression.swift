@@ -202,6 +202,18 @@ public indirect enum ValueExpression: Sendable, Hashable, CustomStringConvertibl
         }
     }
 
+    /// The same expression with every column reference passed through `transform`.
+    public func mapColumns(_ transform: (ColumnRef) -> ColumnRef) -> ValueExpression {
+        switch self {
+        case .column(let c): .column(transform(c))
+        case .literal: self
+        case .concat(let a, let b): .concat(a.mapColumns(transform), b.mapColumns(transform))
+        case .arithmetic(let a, let op, let b): .arithmetic(a.mapColumns(transform), op, b.mapColumns(transform))
+        case .negate(let a): .negate(a.mapColumns(transform))
+        case .call(let name, let args): .call(name, args.map { $0.mapColumns(transform) })
+        }
+    }
+
     public var description: String {
         switch self {
         case .column(let c): c.description

@@ -15,6 +15,9 @@ public final class GovernanceService: Sendable {
     public let store: PolicyStore
     public let audit: AuditLog
     public let defaultCatalog: String
+    private let domain: Domain
+    /// The catalog column names are bound against (opened on first use).
+    private let catalogStore = Mutex<Catalog?>(nil)
     private let cache = Mutex<(version: Int, engine: PolicyEngine)?>(nil)
     private let plans = Mutex<(version: Int, entries: [PlanKey: AccessPlan])>((0, [:]))
 
@@ -65,6 +68,7 @@ public final class GovernanceService: Sendable {
 
     /// Opens the governance of `domain`, writing the initial policy if there is none yet.
     public init(domain: Domain, defaultCatalog: String = Catalog.managedCatalogName) throws(GovernanceError) {
+        self.domain = domain
         store = try PolicyStore(domain: domain)
         audit = AuditLog(store: store, headPath: FilePath.join(domain.path, "audit.head"))
         self.defaultCatalog = defaultCatalog
@@ -106,32 +110,119 @@ public final class GovernanceService: Sendable {
         return decision
     }
 
+    /// The outcome of applying a policy.
+    public struct Applied: Sendable, Equatable {
+        public var version: PolicyVersion
+        /// False when the text and its column bindings were already the active policy.
+        public var created: Bool
+        /// What binding the policy's column names found worth saying (dropped or renamed columns, tables not there yet).
+        public var warnings: [String]
+    }
+
+    /// The catalog of the domain, opened on first use.
+    public func catalog() throws(GovernanceError) -> Catalog {
+        if let open = catalogStore.withLock({ $0 }) { return open }
+        do {
+            let opened = try Catalog(domain: domain)
+            catalogStore.withLock { $0 = opened }
+            return opened
+        } catch {
+            throw GovernanceError(.store, "cannot open the catalog: \(error)")
+        }
+    }
+
+    /// Binds the column names of `policy` to the catalog's column ids (`Policy.bindColumns`), the active
+    /// version's bindings (or `prior`) counting as the earlier ones.
+    public func bind(_ policy: Policy, prior: [ColumnBinding]? = nil) throws(GovernanceError) -> BindingResult {
+        let earlier: [ColumnBinding]
+        if let prior {
+            earlier = prior
+        } else if let active = try store.activeVersion() {
+            earlier = try store.bindings(of: active)
+        } else {
+            earlier = []
+        }
+        return try policy.bindColumns(in: catalog(), defaultCatalog: defaultCatalog, prior: earlier)
+    }
+
+    /// What `source` would be once applied: the parsed policy with its column bindings, and the binding's warnings.
+    /// Nothing is written; an invalid file or a column the table does not have is an error, as in `apply`.
+    public func preview(_ source: String, file: String?) throws(GovernanceError) -> (policy: Policy, binding: BindingResult) {
+        let parsed = try PolicyFile.parse(source, file: file)
+        let result = try bind(parsed)
+        return (parsed.binding(result.bindings), result)
+    }
+
+    /// The current names of the columns `policy`'s bound grants name (column id → name; a dropped column keeps its last name).
+    public func currentColumnNames(of policy: Policy) throws(GovernanceError) -> [String: String] {
+        let tables = Set(policy.grants.compactMap(\.boundTable)).compactMap { Int64($0) }
+        guard !tables.isEmpty else { return [:] }
+        do {
+            return try catalog().read { access in
+                var names: [String: String] = [:]
+                for table in tables {
+                    for column in try access.allColumns(ofTable: table).values { names[String(column.id)] = column.name }
+                }
+                return names
+            }
+        } catch let error as GovernanceError {
+            throw error
+        } catch {
+            throw GovernanceError(.store, "cannot read the catalog: \(error)")
+        }
+    }
+
+    /// `policy` with every bound column under its current name, as `wb policy export|plan` and the imperative commands show it.
+    public func withCurrentNames(_ policy: Policy) throws(GovernanceError) -> Policy {
+        policy.renamingColumns(try currentColumnNames(of: policy))
+    }
+
     /// Applies a new policy text if `user` may administer governance; audited either way.
+    ///
+    /// The text's column names are bound to the catalog's column ids and the bindings stored with
+    /// the version, so a grant keeps its columns through renames. A column the table does not have
+    /// is refused (with the file and line of the grant).
     @discardableResult
-    public func apply(_ source: String, file: String?, by user: String, comment: String = "") throws(GovernanceError)
-        -> (version: PolicyVersion, created: Bool)
-    {
+    public func apply(_ source: String, file: String?, by user: String, comment: String = "") throws(GovernanceError) -> Applied {
         try requireAdmin(user, action: "policy:apply")
-        let result = try store.apply(source, file: file, by: user, comment: comment)
+        return try store(source, file: file, by: user, comment: comment, action: "policy:apply", grants: [])
+    }
+
+    /// Binds and stores a policy text as a new version, and audits it (the caller has authorized `user`).
+    func store(
+        _ source: String, file: String?, by user: String, comment: String, action: String, grants: [String], prior: [ColumnBinding]? = nil
+    ) throws(GovernanceError) -> Applied {
+        let parsed = try PolicyFile.parse(source, file: file)
+        let binding = try bind(parsed, prior: prior)
+        let result = try store.apply(source, file: file, by: user, comment: comment, bindings: binding.bindings)
         audit.append(
             AuditRecord(
-                principal: "user:\(user)", action: "policy:apply", resource: "policy", allowed: true, grants: [],
-                policyVersion: result.version.version, detail: result.created ? "applied version \(result.version.version)" : "unchanged"))
+                principal: "user:\(user)", action: action, resource: "policy", allowed: true, grants: grants,
+                policyVersion: result.version.version,
+                detail: result.created ? "applied version \(result.version.version)\(comment.isEmpty ? "" : ": \(comment)")" : "unchanged"))
         try audit.flush()
-        return result
+        return Applied(version: result.version, created: result.created, warnings: binding.warnings)
     }
 
     /// Rolls back to an earlier version if `user` may administer governance; audited.
+    ///
+    /// The old text comes back with the old version's column bindings (names it used are bound to
+    /// the columns they meant then, whatever those are called now).
     @discardableResult
     public func rollback(to version: Int, by user: String) throws(GovernanceError) -> PolicyVersion {
         try requireAdmin(user, action: "policy:rollback")
-        let result = try store.rollback(to: version, by: user)
+        let text = try store.source(of: version)
+        let prior = try store.bindings(of: version)
+        let parsed = try PolicyFile.parse(text, file: "policy version \(version)")
+        let binding = try bind(parsed, prior: prior)
+        let result = try store.apply(
+            text, file: "policy version \(version)", by: user, comment: "rollback to version \(version)", bindings: binding.bindings)
         audit.append(
             AuditRecord(
                 principal: "user:\(user)", action: "policy:rollback", resource: "policy", allowed: true, grants: [],
-                policyVersion: result.version, detail: "rollback to version \(version)"))
+                policyVersion: result.version.version, detail: "rollback to version \(version)"))
         try audit.flush()
-        return result
+        return result.version
     }
 
     private func requireAdmin(_ user: String, action: String) throws(GovernanceError) {

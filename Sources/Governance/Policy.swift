@@ -168,6 +168,9 @@ public struct Grant: Sendable, Hashable {
     public var masks: [ColumnMask]
     /// Whether the grantee may grant the same to others.
     public var grantOption: Bool
+    /// The catalog id of the table whose column ids the grant's column names were bound to when the
+    /// policy was applied (nil: not bound, names are matched at decision time).
+    public var boundTable: String?
     /// Where the grant is written (for messages).
     public var location: GovernanceError.Location?
 
@@ -191,7 +194,7 @@ public struct Grant: Sendable, Hashable {
     public static func == (a: Grant, b: Grant) -> Bool {
         a.id == b.id && a.effect == b.effect && a.principals == b.principals && a.permissions == b.permissions
             && a.resource == b.resource && a.columns == b.columns && a.rows == b.rows && a.masks == b.masks
-            && a.grantOption == b.grantOption
+            && a.grantOption == b.grantOption && a.boundTable == b.boundTable
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(id) }

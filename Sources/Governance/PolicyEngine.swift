@@ -52,6 +52,9 @@ public struct AccessPlan: Sendable, Equatable {
     /// Grants that could not be applied (an unknown column in a filter, say); they grant nothing.
     public var problems: [String]
     public var decision: Decision
+    /// Parts of grants that are inert here (a column dropped since the policy was applied), and grants whose
+    /// column names were bound in another table of this name and are matched by name.
+    public var warnings: [String] = []
 
     /// The columns the principal sees, in table order.
     public var visibleColumns: [ColumnDescriptor] {
@@ -68,7 +71,7 @@ public struct AccessPlan: Sendable, Equatable {
     public static func == (a: AccessPlan, b: AccessPlan) -> Bool {
         a.user == b.user && a.table == b.table && a.permission == b.permission && a.branches == b.branches
             && a.deniedRows.map(\.grantID) == b.deniedRows.map(\.grantID) && a.deniedRows.map(\.rows) == b.deniedRows.map(\.rows)
-            && a.problems == b.problems && a.decision == b.decision
+            && a.problems == b.problems && a.decision == b.decision && a.warnings == b.warnings
     }
 }
 
@@ -314,30 +317,43 @@ public struct PolicyEngine: Sendable {
         }
     }
 
-    private func select(_ columns: [ColumnDescriptor], _ selection: ColumnSelection?, in table: TableDescriptor, grant: Grant)
-        -> Result<[ColumnDescriptor], GovernanceError>
-    {
-        guard let selection else { return .success(columns) }
-        switch selection {
-        case .include(let refs):
-            var ids: Set<String> = []
-            for ref in refs {
-                guard let column = table.column(ref) else {
-                    return .failure(unknownColumn(ref, grant, table))
-                }
-                ids.insert(column.id)
-            }
-            return .success(columns.filter { ids.contains($0.id) })
-        case .exclude(let refs):
-            var ids: Set<String> = []
-            for ref in refs {
-                guard let column = table.column(ref) else {
-                    return .failure(unknownColumn(ref, grant, table))
-                }
-                ids.insert(column.id)
-            }
-            return .success(columns.filter { !ids.contains($0.id) })
+    /// What a grant's column reference names in a table.
+    private enum Resolved {
+        case column(ColumnDescriptor)
+        /// The grant was bound to this table and the column is gone (dropped since): the reference is inert.
+        case dropped
+        /// No column of that name (an unbound grant): the grant cannot be applied.
+        case unknown
+    }
+
+    /// Resolves a reference by column id when the grant was bound to this very table, else by name.
+    private func resolve(_ ref: ColumnRef, in table: TableDescriptor, byID: Bool) -> Resolved {
+        if byID, let id = ref.id {
+            return table.columns.first { $0.id == id }.map(Resolved.column) ?? .dropped
         }
+        let lowered = ref.name.lowercased()
+        return table.columns.first { $0.name.lowercased() == lowered }.map(Resolved.column) ?? .unknown
+    }
+
+    private func select(
+        _ columns: [ColumnDescriptor], _ selection: ColumnSelection?, in table: TableDescriptor, grant: Grant, byID: Bool,
+        warnings: inout [String]
+    ) -> Result<[ColumnDescriptor], GovernanceError> {
+        guard let selection else { return .success(columns) }
+        let refs: [ColumnRef]
+        switch selection {
+        case .include(let r), .exclude(let r): refs = r
+        }
+        var ids: Set<String> = []
+        for ref in refs {
+            switch resolve(ref, in: table, byID: byID) {
+            case .column(let column): ids.insert(column.id)
+            case .dropped: warnings.append(droppedColumn(ref, grant, table))
+            case .unknown: return .failure(unknownColumn(ref, grant, table))
+            }
+        }
+        if case .include = selection { return .success(columns.filter { ids.contains($0.id) }) }
+        return .success(columns.filter { !ids.contains($0.id) })
     }
 
     private func unknownColumn(_ ref: ColumnRef, _ grant: Grant, _ table: TableDescriptor) -> GovernanceError {
@@ -346,14 +362,25 @@ public struct PolicyEngine: Sendable {
             at: grant.location)
     }
 
+    private func droppedColumn(_ ref: ColumnRef, _ grant: Grant, _ table: TableDescriptor) -> String {
+        "grant '\(grant.id)': column '\(ref.name)' was dropped from \(table.qualifiedName); what the grant says about it is inert"
+    }
+
     /// Binds a row filter to the table's columns (ids and current names) and resolves CURRENT_USER.
-    private func bind(_ predicate: RowPredicate, to table: TableDescriptor, user: String, grant: Grant)
+    private func bind(_ predicate: RowPredicate, to table: TableDescriptor, user: String, grant: Grant, byID: Bool)
         -> Result<RowPredicate, GovernanceError>
     {
         do {
             let bound = try predicate.mapColumns { ref throws(GovernanceError) in
-                guard let column = table.column(ref) else { throw unknownColumn(ref, grant, table) }
-                return ColumnRef(column.name, id: column.id)
+                switch resolve(ref, in: table, byID: byID) {
+                case .column(let column): return ColumnRef(column.name, id: column.id)
+                case .unknown: throw unknownColumn(ref, grant, table)
+                case .dropped:
+                    throw GovernanceError(
+                        .unknownReference,
+                        "grant '\(grant.id)' filters rows on column '\(ref.name)', which was dropped from \(table.qualifiedName)",
+                        at: grant.location)
+                }
             }
             return .success(Self.resolveCurrentUser(bound, user))
         } catch {
@@ -384,14 +411,23 @@ public struct PolicyEngine: Sendable {
         var deniedColumns: Set<String> = []
         var denyingGrants: [String] = []
         var wholeTableDenied = false
+        var warnings: [String] = []
 
         let bit = CompiledGrant.bit(permission)
         for index in grantIndexes(for: user).data {
             let compiled = compiled[index]
             guard compiled.dataMask & bit != 0, let covered = coveredColumns(compiled.resource, table) else { continue }
             let grant = compiled.grant
+            // Column names bound to this table's ids follow the columns through renames; bound to another
+            // table of this name (dropped and created again since), they are matched by name, as before binding.
+            let byID = grant.boundTable == table.id
+            if let bound = grant.boundTable, !byID {
+                warnings.append(
+                    "grant '\(grant.id)' was bound to the columns of another table named \(table.qualifiedName) (id \(bound)); "
+                        + "its columns are matched by name until the policy is applied again")
+            }
             let columns: [ColumnDescriptor]
-            switch select(covered, grant.columns, in: table, grant: grant) {
+            switch select(covered, grant.columns, in: table, grant: grant, byID: byID, warnings: &warnings) {
             case .success(let c): columns = c
             case .failure(let error):
                 if grant.effect == .deny {
@@ -404,7 +440,7 @@ public struct PolicyEngine: Sendable {
             }
             var rows: RowPredicate?
             if let predicate = grant.rows {
-                switch bind(predicate, to: table, user: user, grant: grant) {
+                switch bind(predicate, to: table, user: user, grant: grant, byID: byID) {
                 case .success(let bound): rows = bound
                 case .failure(let error):
                     if grant.effect == .deny {
@@ -432,12 +468,16 @@ public struct PolicyEngine: Sendable {
                 for column in columns { access[column.id] = .some(nil) }
                 var maskProblem = false
                 for mask in grant.masks {
-                    guard let column = table.column(mask.column) else {
+                    switch resolve(mask.column, in: table, byID: byID) {
+                    case .column(let column):
+                        if access[column.id] != nil { access[column.id] = .some(mask.mask) }
+                    case .dropped:
+                        warnings.append(droppedColumn(mask.column, grant, table))
+                    case .unknown:
                         problems.append(unknownColumn(mask.column, grant, table).description)
                         maskProblem = true
-                        break
                     }
-                    if access[column.id] != nil { access[column.id] = .some(mask.mask) }
+                    if maskProblem { break }
                 }
                 // A grant whose mask cannot be applied grants nothing (fail closed).
                 if maskProblem { continue }
@@ -449,7 +489,8 @@ public struct PolicyEngine: Sendable {
         if wholeTableDenied {
             return AccessPlan(
                 user: user, table: table, permission: permission, branches: [], deniedRows: [], problems: problems,
-                decision: Decision(allowed: false, decidingGrants: denyingGrants, reason: "\(object) is denied explicitly"))
+                decision: Decision(allowed: false, decidingGrants: denyingGrants, reason: "\(object) is denied explicitly"),
+                warnings: warnings)
         }
         let anyAllow = !branches.isEmpty
         for index in branches.indices {
@@ -470,7 +511,7 @@ public struct PolicyEngine: Sendable {
         }
         return AccessPlan(
             user: user, table: table, permission: permission, branches: branches, deniedRows: deniedRows, problems: problems,
-            decision: decision)
+            decision: decision, warnings: warnings)
     }
 
     /// Whether `user` may see that `table` exists: any allowed data permission on it.

@@ -63,6 +63,19 @@ public final class PolicyStore: Sendable {
                 CREATE INDEX audit_log_time ON audit_log(time);
                 """)
         }
+        migrator.register("policy-bindings") { db in
+            // Each version's column bindings: a grant's column name (as written) → the catalog's column id.
+            try db.execute(
+                """
+                CREATE TABLE policy_bindings (
+                    version INTEGER NOT NULL REFERENCES policy_versions(version),
+                    grant_id TEXT NOT NULL,
+                    table_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    column_id TEXT NOT NULL,
+                    PRIMARY KEY (version, grant_id, name)) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 
@@ -86,22 +99,40 @@ public final class PolicyStore: Sendable {
         }
     }
 
-    /// The active policy and its version; nil before the first apply.
+    /// The active policy (its column bindings laid on, see `Policy.binding`) and its version; nil before the first apply.
     public func active() throws(GovernanceError) -> (version: PolicyVersion, policy: Policy, source: String)? {
-        let row = try run("read the active policy", reading: true) { db in
-            try db.fetchOne(
-                """
-                SELECT v.version, v.created_at, v.created_by, v.comment, v.sha256, v.source
-                FROM policy_active a JOIN policy_versions v ON v.version = a.version
-                """)
+        let found = try run("read the active policy", reading: true) { db -> (Row, [ColumnBinding])? in
+            guard
+                let row = try db.fetchOne(
+                    """
+                    SELECT v.version, v.created_at, v.created_by, v.comment, v.sha256, v.source
+                    FROM policy_active a JOIN policy_versions v ON v.version = a.version
+                    """)
+            else { return nil }
+            return (row, try Self.bindings(db, version: row.value("version", as: Int.self) ?? 0))
         }
-        guard let row else { return nil }
+        guard let (row, bindings) = found else { return nil }
         let version = Self.version(row, active: true)
         let source = row.value("source", as: String.self) ?? ""
         do {
-            return (version, try PolicyFile.parse(source, file: "policy version \(version.version)"), source)
+            return (version, try PolicyFile.parse(source, file: "policy version \(version.version)").binding(bindings), source)
         } catch {
             throw GovernanceError(.store, "the active policy (version \(version.version)) no longer parses: \(error)")
+        }
+    }
+
+    /// The column bindings of one version (empty for a version that bound none).
+    public func bindings(of version: Int) throws(GovernanceError) -> [ColumnBinding] {
+        try run("read the column bindings of policy version \(version)", reading: true) { db in try Self.bindings(db, version: version) }
+    }
+
+    static func bindings(_ db: Database, version: Int) throws -> [ColumnBinding] {
+        try db.fetchAll(
+            "SELECT grant_id, table_id, name, column_id FROM policy_bindings WHERE version = ? ORDER BY grant_id, name", [version]
+        ).map { row in
+            ColumnBinding(
+                grantID: row.value("grant_id", as: String.self) ?? "", tableID: row.value("table_id", as: String.self) ?? "",
+                name: row.value("name", as: String.self) ?? "", columnID: row.value("column_id", as: String.self) ?? "")
         }
     }
 
@@ -130,20 +161,23 @@ public final class PolicyStore: Sendable {
         return source
     }
 
-    /// Validates `source` and makes it the active policy as a new version; an identical text changes nothing.
+    /// Validates `source` and makes it the active policy as a new version, with its column bindings;
+    /// an identical text with identical bindings changes nothing.
     ///
     /// - Returns: the active version, and whether this call created it.
     @discardableResult
-    public func apply(_ source: String, file: String? = nil, by user: String, comment: String = "")
+    public func apply(_ source: String, file: String? = nil, by user: String, comment: String = "", bindings: [ColumnBinding] = [])
         throws(GovernanceError) -> (version: PolicyVersion, created: Bool)
     {
         _ = try PolicyFile.parse(source, file: file)
         let digest = SHA256.hash(data: Array(source.utf8)).map { String(format2: $0) }.joined()
+        let bindings = bindings.sorted()
         return try run("apply the policy") { db in
             do {
                 if let current = try db.fetchOne(
                     "SELECT v.* FROM policy_active a JOIN policy_versions v ON v.version = a.version"),
-                    current.value("sha256", as: String.self) == digest
+                    current.value("sha256", as: String.self) == digest,
+                    try Self.bindings(db, version: current.value("version", as: Int.self) ?? 0) == bindings
                 {
                     return (Self.version(current, active: true), false)
                 }
@@ -152,6 +186,11 @@ public final class PolicyStore: Sendable {
                 try db.execute(
                     "INSERT INTO policy_versions (version, created_at, created_by, comment, sha256, source) VALUES (?, ?, ?, ?, ?, ?)",
                     [next, now, user, comment, digest, source])
+                for binding in bindings {
+                    try db.execute(
+                        "INSERT INTO policy_bindings (version, grant_id, table_id, name, column_id) VALUES (?, ?, ?, ?, ?)",
+                        [next, binding.grantID, binding.tableID, binding.name, binding.columnID])
+                }
                 try db.execute("INSERT INTO policy_active (id, version) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET version = excluded.version", [next])
                 return (
                     PolicyVersion(version: next, createdAt: now, createdBy: user, comment: comment, sha256: digest, isActive: true), true
@@ -160,11 +199,13 @@ public final class PolicyStore: Sendable {
         }
     }
 
-    /// Makes an earlier version's text active again, as a new version (history stays linear).
+    /// Makes an earlier version's text and column bindings active again, as a new version (history stays linear).
     @discardableResult
     public func rollback(to version: Int, by user: String) throws(GovernanceError) -> PolicyVersion {
         let text = try source(of: version)
-        return try apply(text, file: "policy version \(version)", by: user, comment: "rollback to version \(version)").version
+        return try apply(
+            text, file: "policy version \(version)", by: user, comment: "rollback to version \(version)", bindings: bindings(of: version)
+        ).version
     }
 
     static func version(_ row: Row, active: Bool) -> PolicyVersion {

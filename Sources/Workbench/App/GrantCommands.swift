@@ -10,17 +10,21 @@ private func changePolicy(_ domain: DomainOptions, command: String, comment: Str
     let service = try PolicyCommand.service(domain, command: command)
     do {
         guard let active = try service.store.active() else { throw GovernanceError(.store, "the domain has no active policy") }
-        var policy = active.policy
+        // Bound columns under their current names, so the new text reads as the catalog does today.
+        var policy = try service.withCurrentNames(active.policy)
         try change(&policy)
         try policy.validate()
         let text = PolicyFile.render(policy, header: "Written by `wb \(command)` from policy version \(active.version.version); \(comment)")
-        let (version, created) = try service.apply(text, file: "wb \(command)", by: Environment.userName, comment: comment)
+        let applied = try service.apply(text, file: "wb \(command)", by: Environment.userName, comment: comment)
+        let version = applied.version
         if json {
             var object = PolicyCommand.json(version)
-            object["created"] = .bool(created)
+            object["created"] = .bool(applied.created)
+            object["warnings"] = .array(applied.warnings.map(JSON.string))
             printJSON(object)
         } else {
-            print(created ? "Policy version \(version.version): \(comment)." : "No change: the policy already says that (version \(version.version)).")
+            for warning in applied.warnings { printError("wb \(command): warning: \(warning)") }
+            print(applied.created ? "Policy version \(version.version): \(comment)." : "No change: the policy already says that (version \(version.version)).")
         }
     } catch let error as GovernanceError {
         throw PolicyCommand.fail(command, error)

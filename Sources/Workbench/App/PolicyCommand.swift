@@ -46,6 +46,21 @@ struct PolicyCommand: AsyncParsableCommand {
         }
     }
 
+    /// The text of a version with its bound columns under their current names: the text as applied when
+    /// no column it names was renamed since, else the policy rendered again (`renamed` is then true).
+    static func currentText(of version: Int, _ service: GovernanceService) throws(GovernanceError) -> (text: String, renamed: Bool) {
+        let source = try service.store.source(of: version)
+        let bindings = try service.store.bindings(of: version)
+        guard !bindings.isEmpty else { return (source, false) }
+        let policy = try PolicyFile.parse(source, file: "policy version \(version)").binding(bindings)
+        let names = try service.currentColumnNames(of: policy)
+        guard bindings.contains(where: { binding in names[binding.columnID].map { $0.lowercased() != binding.name } ?? false }) else {
+            return (source, false)
+        }
+        let header = "Policy version \(version), with columns renamed since it was applied under their current names."
+        return (PolicyFile.render(policy.renamingColumns(names), header: header), true)
+    }
+
     static func json(_ version: PolicyVersion) -> JSON {
         [
             "version": .int(version.version), "created_at": .string(version.createdAt), "created_by": .string(version.createdBy),
@@ -56,22 +71,36 @@ struct PolicyCommand: AsyncParsableCommand {
     struct Validate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a policy file without applying it.",
-            discussion: "Prints FILE:LINE:COLUMN: reason for the first problem. Exit 0 valid, 20 invalid, 66 unreadable.")
+            discussion: """
+                Prints FILE:LINE:COLUMN: reason for the first problem. When the domain exists (--home, \
+                else $WB_HOME), the grants' column names are also checked against its catalog, as apply \
+                does: a column a table does not have is an error; a column dropped since, a column \
+                renamed since and a table that does not exist yet are warnings (on standard error). \
+                Exit 0 valid, 20 invalid, 66 unreadable.
+                """)
 
+        @OptionGroup var domain: DomainOptions
         @Argument(help: "The policy file.") var file: String
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() async throws {
             let text = try PolicyCommand.read(file, command: "validate")
+            let root = domain.home ?? Environment.workbenchHome
+            let checked = FileIO.exists(FilePath.join(root, Domain.infoFileName))
+            let service = checked ? try PolicyCommand.service(domain, command: "validate") : nil
             do {
                 let policy = try PolicyFile.parse(text, file: file)
+                let warnings = try service?.preview(text, file: file).binding.warnings ?? []
                 if json {
                     printJSON([
                         "valid": true, "groups": .int(policy.groups.count), "roles": .int(policy.roles.count),
                         "tags": .int(policy.tags.count), "grants": .int(policy.grants.count),
+                        "checked_against_catalog": .bool(checked), "warnings": .array(warnings.map(JSON.string)),
                     ])
                 } else {
-                    print("\(file): valid (\(policy.grants.count) grants, \(policy.roles.count) roles, \(policy.groups.count) groups)")
+                    for warning in warnings { printError("wb policy validate: warning: \(warning)") }
+                    print("\(file): valid (\(policy.grants.count) grants, \(policy.roles.count) roles, \(policy.groups.count) groups)"
+                        + (checked ? "" : "; column names not checked (no domain at \(root))"))
                 }
             } catch {
                 if json {
@@ -98,9 +127,12 @@ struct PolicyCommand: AsyncParsableCommand {
             let text = try PolicyCommand.read(file, command: "plan")
             let service = try PolicyCommand.service(domain, command: "plan")
             do {
-                let new = try PolicyFile.parse(text, file: file)
+                let (bound, binding) = try service.preview(text, file: file)
+                let new = bound.renamingColumns(binding.currentNames)
                 let active = try service.store.active()
-                let changes = (active?.policy ?? Policy()).changes(to: new)
+                var old = Policy()
+                if let active { old = try service.withCurrentNames(active.policy) }
+                let changes = old.changes(to: new)
                 if json {
                     printJSON([
                         "active_version": active.map { .int($0.version.version) } ?? .null,
@@ -108,8 +140,12 @@ struct PolicyCommand: AsyncParsableCommand {
                             changes.map {
                                 ["kind": .string("\($0.kind)"), "subject": .string($0.subject), "details": .array($0.details.map(JSON.string))]
                             }),
+                        "warnings": .array(binding.warnings.map(JSON.string)),
                     ])
-                } else if changes.isEmpty {
+                    return
+                }
+                for warning in binding.warnings { print("! \(warning)") }
+                if changes.isEmpty {
                     print("No changes: \(file) matches the active policy (version \(active?.version.version ?? 0)).")
                 } else {
                     print("Against the active policy (version \(active?.version.version ?? 0)), \(file) would make \(changes.count) change\(changes.count == 1 ? "" : "s"):")
@@ -138,13 +174,16 @@ struct PolicyCommand: AsyncParsableCommand {
             let text = try PolicyCommand.read(file, command: "apply")
             let service = try PolicyCommand.service(domain, command: "apply")
             do {
-                let (version, created) = try service.apply(text, file: file, by: Environment.userName, comment: comment)
+                let applied = try service.apply(text, file: file, by: Environment.userName, comment: comment)
+                let version = applied.version
                 if json {
                     var object = PolicyCommand.json(version)
-                    object["created"] = .bool(created)
+                    object["created"] = .bool(applied.created)
+                    object["warnings"] = .array(applied.warnings.map(JSON.string))
                     printJSON(object)
                 } else {
-                    print(created ? "Applied \(file) as policy version \(version.version)." : "Unchanged: \(file) is already the active policy (version \(version.version)).")
+                    for warning in applied.warnings { printError("wb policy apply: warning: \(warning)") }
+                    print(applied.created ? "Applied \(file) as policy version \(version.version)." : "Unchanged: \(file) is already the active policy (version \(version.version)).")
                 }
             } catch {
                 throw PolicyCommand.fail("apply", error)
@@ -196,7 +235,13 @@ struct PolicyCommand: AsyncParsableCommand {
     }
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the active policy (or one version) as it was applied.")
+        static let configuration = CommandConfiguration(
+            abstract: "Print the active policy (or one version) as it was applied.",
+            discussion: """
+                Grants follow their columns by id. When a column a version names has been renamed since, \
+                the policy is printed again from its parsed form with the column's current name (comments \
+                and layout of the original text are not kept then; a note on standard error says so).
+                """)
 
         @OptionGroup var domain: DomainOptions
         @Option(help: "A version other than the active one.") var version: Int?
@@ -205,12 +250,14 @@ struct PolicyCommand: AsyncParsableCommand {
         func run() async throws {
             let service = try PolicyCommand.service(domain, command: "export")
             do {
-                let text: String
-                if let version {
-                    text = try service.store.source(of: version)
-                } else {
-                    text = try service.store.active()?.source ?? ""
+                guard let number = try version ?? service.store.activeVersion() else {
+                    throw GovernanceError(.store, "the domain has no active policy")
                 }
+                let current = try PolicyCommand.currentText(of: number, service)
+                if current.renamed {
+                    printError("wb policy export: columns renamed since version \(number) was applied are shown under their current names")
+                }
+                let text = current.text
                 if let output {
                     do {
                         try AtomicFile.write(text, to: output)
@@ -405,6 +452,7 @@ extension PolicyCommand {
                 }),
                 "denied_rows": .array(plan.deniedRows.map { ["grant": .string($0.grantID), "rows": .string($0.rows.description)] }),
                 "problems": .array(plan.problems.map(JSON.string)),
+                "warnings": .array(plan.warnings.map(JSON.string)),
                 "sql": sql ? compiled.map(JSON.string) ?? .null : .null,
             ]
         }
@@ -430,6 +478,7 @@ extension PolicyCommand {
                 for denied in plan.deniedRows { print("\(indent)  deny \(denied.grantID): removes rows where \(denied.rows)") }
             }
             for problem in plan.problems { print("\(indent)  problem: \(problem)") }
+            for warning in plan.warnings { print("\(indent)  warning: \(warning)") }
             if sql, let compiled = SecureView.select(plan, from: "main.\"_lh_v\(info.id)\"") { print("\(indent)  SQL: \(compiled)") }
         }
     }
