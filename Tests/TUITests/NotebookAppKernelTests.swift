@@ -59,6 +59,24 @@ struct NotebookAppKernelTests {
         { state in state.cells.count > index && state.cells[index].run == .idle && state.cells[index].executionCount != nil }
     }
 
+    @Test func markdownFromIPythonDisplayRenders() async throws {
+        let (runtime, _) = try Self.runtime([
+            "from IPython.display import Markdown, display\ndisplay(Markdown('# Résumé 東京\\n\\n- **bold** item\\n- see [docs](https://example.com)\\n\\n| a | b |\\n|---|--:|\\n| x | 10 |'))"
+        ])
+        let session = runtime.session
+        defer { Task { await session?.shutdown() } }
+        Self.press(runtime, .key(.function(6)))
+        guard await Self.pump(runtime, "the Markdown output", until: Self.finished(0)) else { return }
+        let output = try #require(runtime.state.cells[0].outputs.first)
+        #expect(output.outputType == "display_data")
+        #expect(output.data?["text/markdown"] != nil, "the kernel sent Markdown")
+        let screen = Self.screen(runtime)
+        for line in ["  # Résumé 東京", "  • bold item", "  • see docs (https://example.com)", "  a   b", "  x  10"] {
+            #expect(screen.contains { $0.hasSuffix(line) }, "\(line) on screen:\n\(screen.joined(separator: "\n"))")
+        }
+        #expect(!screen.contains { $0.hasSuffix("  - **bold** item") || $0.contains("<IPython.core.display.Markdown") })
+    }
+
     @Test func theFirstScreenComesBeforeTheKernelAndCellsRunOnceItIsUp() async throws {
         let (runtime, _) = try Self.runtime(["print('hello from the kernel')", "21 * 2", "import sys; print('oops', file=sys.stderr)"])
         let session = runtime.session

@@ -67,7 +67,8 @@ struct NotebookAppTests {
         #expect(
             screen == [
                 Self.rule("markdown · cell 1", width: 60, selected: true),
-                "▌│ # Title",
+                "▌│ # Title",  // Markdown cells show rendered in command mode
+                "▌│",
                 "▌│ Some    text",
                 "",
                 Self.rule("[1] code · cell 2", width: 60),
@@ -90,13 +91,13 @@ struct NotebookAppTests {
                 Self.rule("[ ] code · cell 5", width: 60),
                 " │",
                 "",
-                "", "", "", "", "",
+                "", "", "", "",
                 " demo.ipynb  COMMAND  python3: idle  [0]  1/5       F1 help",
             ])
         let buffer = Self.buffer(state)
         // Colours survive sanitizing (the OSC 52 clipboard write does not): "red" is red, the traceback's name too.
-        #expect(buffer[6, 6].grapheme == "r" && buffer[6, 6].style.foreground == .red)
-        #expect(buffer[3, 19].grapheme == "V" && buffer[3, 19].style.foreground == .red)
+        #expect(buffer[6, 7].grapheme == "r" && buffer[6, 7].style.foreground == .red)
+        #expect(buffer[3, 20].grapheme == "V" && buffer[3, 20].style.foreground == .red)
         #expect(buffer[2, 29].style.attributes.contains(.reverse))
         #expect(buffer.cursor == nil, "no cursor in command mode")
     }

@@ -58,8 +58,9 @@ struct NotebookViewTests {
         #expect(
             Self.screen(state) == [
                 rule("markdown · cell 1"),
-                "│ # Title",
-                "│ Some    text",
+                "  # Title",  // Markdown cells show rendered
+                "",
+                "  Some    text",
                 "",
                 rule("[1] code · cell 2"),
                 "│ print('hi')",
@@ -81,7 +82,6 @@ struct NotebookViewTests {
                 rule("[ ] code · cell 5"),
                 "",
                 "",
-                "",
                 " demo.ipynb  cell 1/5  read-only",
             ])
     }
@@ -90,16 +90,16 @@ struct NotebookViewTests {
         let state = NotebookView.state(for: try Self.notebook(), fileName: "demo.ipynb", size: Size(width: 40, height: 20))
         var buffer = ScreenBuffer(size: state.size)
         NotebookView.render(state, into: &buffer)
-        #expect(buffer[2, 11].grapheme == "東" && buffer[3, 11].isContinuation)
-        #expect(buffer[7, 11].grapheme == "|" && buffer[7, 12].grapheme == "|")
+        #expect(buffer[2, 12].grapheme == "東" && buffer[3, 12].isContinuation)
+        #expect(buffer[7, 12].grapheme == "|" && buffer[7, 13].grapheme == "|")
     }
 
     @Test func outputStylesSurviveAndEscapesDoNot() throws {
         let state = NotebookView.state(for: try Self.notebook(), fileName: "demo.ipynb", size: Size(width: 40, height: 20))
         var buffer = ScreenBuffer(size: state.size)
         NotebookView.render(state, into: &buffer)
-        #expect(buffer[5, 6].grapheme == "r" && buffer[5, 6].style.foreground == .red)
-        #expect(buffer[2, 6].style.foreground == .default)
+        #expect(buffer[5, 7].grapheme == "r" && buffer[5, 7].style.foreground == .red)
+        #expect(buffer[2, 7].style.foreground == .default)
         #expect(buffer[0, 19].style.attributes.contains(.reverse))
     }
 

@@ -59,7 +59,11 @@ public enum NotebookView {
         for (index, cell) in notebook.cells.enumerated() {
             starts.append(lines.count)
             lines.append(.header(header(kind: cell.cellType, executionCount: cell.executionCount, number: index + 1)))
-            for line in sourceLines(cell.source) { lines.append(.source(line)) }
+            if cell.cellType == "markdown" && !cell.source.isEmpty {
+                lines += MarkdownDocument(cell.source).lines(width: max(1, size.width - 2)).map(Line.output)
+            } else {
+                for line in sourceLines(cell.source) { lines.append(.source(line)) }
+            }
             for output in cell.outputs { lines += outputLines(output, width: max(1, size.width - 2)) }
             lines.append(.blank)
         }
@@ -107,7 +111,7 @@ public enum NotebookView {
         return lines
     }
 
-    /// An output as lines: text sanitized, HTML tables laid out for `width` columns, other HTML
+    /// An output as lines: text sanitized, Markdown rendered and HTML tables laid out for `width` columns, other HTML
     /// as `text/plain` or else with its tags stripped, images as labelled placeholders.
     static func outputLines(_ output: Output, width: Int = 78) -> [Line] {
         func text(_ value: String) -> [Line] {
@@ -130,11 +134,8 @@ public enum NotebookView {
                 lines.append(placeholder(mime, detail: mime == "image/png" ? pngSize(joinLines(value)) : nil))
             }
             if !lines.isEmpty { return lines }
+            if let rich = RichOutput.lines(data, width: width) { return rich.map(Line.output) }
             let html = data["text/html"].map(joinLines)
-            if let html, let table = HTMLTable.parse(html) {
-                let laidOut = TextTable(table)
-                return (0..<laidOut.lineCount).map { .output(laidOut.line($0, width: width)) }
-            }
             if let plain = data["text/plain"] { return text(joinLines(plain)) }
             if let html {
                 let stripped = HTML.text(html).map { Line.output([Span(OutputSanitizer.plainText($0))]) }

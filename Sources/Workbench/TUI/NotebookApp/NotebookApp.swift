@@ -80,16 +80,45 @@ public enum NotebookApp {
         public var area: OutputArea
         /// Turns the running cell's IOPub messages into outputs.
         var collector: OutputCollector?
+        /// A Markdown cell's text, parsed (nil for other cells and empty Markdown).
+        var markdown: MarkdownDocument?
+        /// A Markdown cell's text rendered for `width` columns, shown while the cell is not edited.
+        public private(set) var rendered: [[Span]]?
+        /// The columns the cell's text and outputs are laid out for.
+        public private(set) var width: Int
 
-        /// A cell state for `cell` under `key`, images laid out by `images`.
-        public init(key: Int, cell: NotebookCell, images: ImageLayout = .placeholders) {
+        /// A cell state for `cell` under `key`, images laid out by `images`, text for `width` columns.
+        public init(key: Int, cell: NotebookCell, images: ImageLayout = .placeholders, width: Int = 77) {
             self.key = key
             self.base = cell
             self.source = cell.source
             self.sourceLines = NotebookView.sourceLines(cell.source)
             self.outputs = cell.outputs
             self.executionCount = cell.executionCount
-            self.area = OutputArea(outputs: cell.outputs, images: images)
+            self.width = max(1, width)
+            self.area = OutputArea(outputs: cell.outputs, images: images, width: self.width)
+            renderMarkdown()
+        }
+
+        /// Parses and lays out the text of a Markdown cell.
+        private mutating func renderMarkdown() {
+            guard base.kind == .markdown, !source.isEmpty else {
+                markdown = nil
+                rendered = nil
+                return
+            }
+            let document = MarkdownDocument(source)
+            markdown = document
+            rendered = document.lines(width: width)
+        }
+
+        /// Lays the cell out anew for `width` columns (after a resize).
+        public mutating func setWidth(_ width: Int) {
+            let width = max(1, width)
+            guard width != self.width else { return }
+            self.width = width
+            area.setWidth(width)
+            if let markdown { rendered = markdown.lines(width: width) }
         }
 
         /// `code`, `markdown`, `raw` (or whatever the file says).
@@ -102,6 +131,7 @@ public enum NotebookApp {
             guard text != source else { return }
             source = text
             sourceLines = NotebookView.sourceLines(text)
+            renderMarkdown()
         }
 
         /// Replaces the outputs and lays them out again.
@@ -256,6 +286,8 @@ public enum NotebookApp {
         public var size: Size
         /// How image outputs show on this terminal (`setImageLayout` changes it).
         public internal(set) var imageLayout = ImageLayout.placeholders
+        /// Markdown cells show their source rather than rendered (while the find bar marks matches in it).
+        public var markdownAsSource = false
         /// The first document row on screen.
         public var scrollTop = 0
         /// Whether the view follows the selection (off after scrolling by hand, on again when the selection moves).
@@ -337,7 +369,7 @@ public enum NotebookApp {
         /// A cell state with a fresh key.
         mutating func makeCell(_ cell: NotebookCell) -> CellState {
             defer { nextKey += 1 }
-            return CellState(key: nextKey, cell: cell, images: imageLayout)
+            return CellState(key: nextKey, cell: cell, images: imageLayout, width: textWidth)
         }
 
         /// A new empty cell, with an id when the format has them.

@@ -21,6 +21,8 @@ public struct OutputArea: Sendable {
         var image: TerminalImage?
         /// The rows the image takes.
         var imageRows = 0
+        /// Markdown, parsed; `lines` holds it laid out for the area's width.
+        var markdown: MarkdownDocument?
 
         /// How many lines the block shows.
         var count: Int {
@@ -47,15 +49,30 @@ public struct OutputArea: Sendable {
     /// How images are laid out: placeholders, or pictures some rows high.
     public private(set) var imageLayout: ImageLayout
 
-    /// An area showing `outputs`, images laid out by `images`.
-    public init(outputs: [Output] = [], images: ImageLayout = .placeholders) {
+    /// The columns Markdown is wrapped to.
+    public private(set) var width: Int
+
+    /// An area showing `outputs`, images laid out by `images`, Markdown wrapped to `width` columns.
+    public init(outputs: [Output] = [], images: ImageLayout = .placeholders, width: Int = 77) {
         imageLayout = images
+        self.width = max(1, width)
         rebuild(outputs)
     }
 
     /// Lays out `outputs` from scratch.
     public mutating func rebuild(_ outputs: [Output]) {
-        blocks = outputs.map { Self.block($0, images: imageLayout) }
+        blocks = outputs.map { Self.block($0, images: imageLayout, width: width) }
+        lineCount = blocks.reduce(0) { $0 + $1.count }
+    }
+
+    /// Wraps Markdown outputs anew for an area `width` columns wide.
+    public mutating func setWidth(_ width: Int) {
+        let width = max(1, width)
+        guard width != self.width else { return }
+        self.width = width
+        for i in blocks.indices {
+            if let markdown = blocks[i].markdown { blocks[i].lines = markdown.lines(width: width) }
+        }
         lineCount = blocks.reduce(0) { $0 + $1.count }
     }
 
@@ -113,9 +130,10 @@ public struct OutputArea: Sendable {
 
     /// The lines of one output, sanitized; streams keep their sanitizer so they can grow.
     ///
-    /// What shows, first match wins: a PNG (a picture, or its placeholder); Markdown as its source;
-    /// an HTML table as an aligned text table; `text/plain`; other HTML with its tags stripped; a placeholder.
-    static func block(_ output: Output, images: ImageLayout = .placeholders) -> Block {
+    /// What shows, first match wins: a PNG (a picture, or its placeholder); Markdown rendered for
+    /// `width` columns; an HTML table as an aligned text table; `text/plain`; other HTML with its
+    /// tags stripped; a placeholder.
+    static func block(_ output: Output, images: ImageLayout = .placeholders, width: Int = 77) -> Block {
         if output.outputType == "stream" {
             var sanitizer = OutputSanitizer()
             sanitizer.feed(output.text ?? "")
@@ -124,11 +142,10 @@ public struct OutputArea: Sendable {
         if let data = output.data, let png = data["image/png"], let image = TerminalImage(base64: NotebookView.joinLines(png)) {
             return Block(image: image, imageRows: images.rows(for: image))
         }
-        // Markdown (IPython's display(Markdown(...))) reads better as its source than as its repr.
-        if let data = output.data, data.keys.allSatisfy({ !$0.hasPrefix("image/") }), let markdown = data["text/markdown"] {
-            var lines = OutputSanitizer.sanitize(NotebookView.joinLines(markdown))
-            if lines.last == [] { lines.removeLast() }
-            return Block(lines: lines)
+        // Markdown (IPython's display(Markdown(...))), rendered rather than shown as its repr.
+        if let data = output.data, data.keys.allSatisfy({ !$0.hasPrefix("image/") }), let source = data["text/markdown"] {
+            let markdown = MarkdownDocument(NotebookView.joinLines(source))
+            return Block(lines: markdown.lines(width: width), markdown: markdown)
         }
         if let data = output.data, data.keys.allSatisfy({ !$0.hasPrefix("image/") }), let html = data["text/html"],
             let table = HTMLTable.parse(NotebookView.joinLines(html))

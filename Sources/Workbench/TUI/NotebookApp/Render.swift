@@ -117,6 +117,10 @@ extension NotebookApp {
                 let rect = Rect(x: textX, y: first, width: max(0, width - textX), height: last - first)
                 buffer.cursor = editor.render(into: &buffer, rect: rect, focused: true, scrollRow: first - y)
             }
+        } else if let rendered = state.renderedMarkdown(index) {
+            for row in max(0, -y)..<min(rendered.count, max(0, page - y)) {
+                buffer.write(rendered[row], x: textX, y: y + row, clip: clip)
+            }
         } else if !cell.sourceLines.isEmpty {
             let from = max(0, -y)
             let to = min(cell.sourceLines.count, page - y)

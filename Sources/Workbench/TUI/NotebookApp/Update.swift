@@ -16,6 +16,10 @@ extension NotebookApp {
             next.size = size
             let width = next.textWidth
             next.editor?.wrapWidth = width
+            for i in next.cells.indices { next.cells[i].setWidth(width) }
+            for i in next.deleted.indices {
+                for j in next.deleted[i].cells.indices { next.deleted[i].cells[j].setWidth(width) }
+            }
         case .tick(let now): next.tick(now)
         case .session(let report): next.apply(report)
         case .input(let input): next.handle(input)
@@ -408,7 +412,7 @@ extension NotebookApp.State {
             json["execution_count"] = nil
             json["outputs"] = nil
         }
-        var replacement = NotebookApp.CellState(key: cell.key, cell: NotebookCell(json: json))
+        var replacement = NotebookApp.CellState(key: cell.key, cell: NotebookCell(json: json), images: imageLayout, width: textWidth)
         replacement.setSource(cell.source)
         cells[selected] = replacement
         touch()
@@ -518,10 +522,17 @@ extension NotebookApp.State {
         return count
     }
 
-    /// Rows of the cell's text (the edited cell's wrap at the window's edge; others are cut).
+    /// Rows of the cell's text (the edited cell's wrap at the window's edge; rendered Markdown wraps; others are cut).
     func sourceRows(_ index: Int) -> Int {
         if mode == .edit && index == selected, let editor { return max(1, editor.height(width: textWidth)) }
+        if let rendered = renderedMarkdown(index) { return max(1, rendered.count) }
         return max(1, cells[index].sourceLines.count)
+    }
+
+    /// Cell `index`'s Markdown as rendered, when it shows rendered: a Markdown cell not being edited, as in JupyterLab.
+    func renderedMarkdown(_ index: Int) -> [[Span]]? {
+        guard !markdownAsSource, !(mode == .edit && index == selected) else { return nil }
+        return cells[index].rendered
     }
 
     /// Rows cell `index` takes: header, text, outputs, an input line, a gap.

@@ -64,8 +64,11 @@ extension Workspace.State {
     func sized(_ document: Workspace.Document) -> Workspace.Document {
         let area = documentSize
         switch document {
-        case .notebook(let notebook):
-            guard notebook.size != area else { return document }
+        case .notebook(var notebook):
+            // While the find bar is open, Markdown cells show the source its matches are marked in.
+            let asSource = find != nil
+            guard notebook.size != area || notebook.markdownAsSource != asSource else { return document }
+            notebook.markdownAsSource = asSource
             return .notebook(NotebookApp.update(notebook, .resize(area)))
         case .text(var text):
             guard text.size != area else { return document }
