@@ -105,5 +105,52 @@ struct SQLMagicTests {
         #expect(result.stderr.contains("cell 2 raised UsageError"))
     }
 
+    /// The lines a run logged for cell `number` (`wb run --log-output`), between its marker and the next.
+    func logged(_ stderr: String, cell number: Int) -> [String] {
+        var lines: [String] = []
+        var inside = false
+        for line in stderr.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line.hasPrefix("--- cell ") {
+                inside = line.hasPrefix("--- cell \(number) ")
+                continue
+            }
+            if inside && !line.isEmpty && !line.hasPrefix("wb run: ") { lines.append(line) }
+        }
+        return lines
+    }
+
+    @Test func theTUIAndWbRunShowASQLResultTheSameWay() async throws {
+        let sources = [
+            "%%sql\nCREATE TABLE sales.orders (id INTEGER PRIMARY KEY, customer TEXT, amount REAL)",
+            "%%sql\nINSERT INTO sales.orders VALUES (1, '東京', 9.5), (2, 'b<o>b', 3), (3, NULL, 120.25)",
+            "%%sql\nSELECT customer, amount FROM sales.orders ORDER BY id",
+        ]
+        // wb run's log: each cell's outputs as text, the %%sql table as the TUI lays it out.
+        let dir = WB.scratch("sql-magic-tui")
+        let input = try WB.notebook(sources, in: dir)
+        let result = try WB.run(
+            ["run", input, "-o", FilePath.join(dir, "out.ipynb"), "--log-output"], environment: ["WB_HOME": FilePath.join(dir, "home-run"), "NO_COLOR": "1"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let expected = (1...3).map { logged(result.stderr, cell: $0) }
+        #expect(expected[0] == ["created table sales.orders (3 columns)", "snapshot 1 of sales.orders: create, 0 rows"])
+        #expect(expected[2] == ["customer  amount", "────────────────", "東京         9.5", "b<o>b        3.0", "NULL      120.25", "(3 rows)"])
+
+        // The same cells run in the TUI (a domain of its own, so the snapshot ids match), in a real terminal.
+        let tuiDir = WB.scratch("sql-magic-tui-open")
+        let notebook = try WB.notebook(sources, in: tuiDir)
+        let (tmux, _) = try await OpenTests.start(notebook, in: tuiDir, home: FilePath.join(tuiDir, "home"))
+        defer { tmux.kill() }
+        guard await OpenTests.wait(tmux, "the notebook", { $0.hasPrefix(" nb.ipynb  COMMAND") }) else { return }
+        try await tmux.keys("F6")
+        guard await OpenTests.wait(tmux, "the SELECT's rows", { $0.hasSuffix("(3 rows)") }) else { return }
+        // Output lines start after the selection marker and the gutter (three columns).
+        let screen = await tmux.screen().map { String($0.dropFirst(3)) }
+        for line in expected.joined() {
+            #expect(screen.contains(line), "\(line) on the TUI's screen as in wb run's log:\n\(screen.joined(separator: "\n"))")
+        }
+        let rule = try #require(screen.firstIndex(of: "────────────────"))
+        #expect(Array(screen[(rule - 1)...(rule + 4)]) == expected[2], "the table's lines in the same order")
+    }
+
     func pythonString(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "\\'") + "'" }
 }

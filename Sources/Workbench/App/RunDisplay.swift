@@ -57,8 +57,8 @@ final class RunDisplay: Sendable {
                 drawBar(&s)
             case .output(_, let message):
                 // Kernel output is untrusted: only colour and style reach the terminal.
-                if style == .transcript || logOutput, let text = RunDisplay.text(of: message) {
-                    emit(&s, ANSIEncoding.text(OutputSanitizer.sanitize(text), color: useColor) + "\n")
+                if style == .transcript || logOutput, let lines = RunDisplay.lines(of: message, width: transcriptWidth) {
+                    emit(&s, ANSIEncoding.text(lines, color: useColor) + "\n")
                 }
             case .cellFinished(let index, let ordinal, let total, let result):
                 if !showProgress, style == .progress, !logOutput {
@@ -113,6 +113,20 @@ final class RunDisplay: Sendable {
         var err = StandardError()
         err.write("\r\u{1B}[2K\(inputName) [\(bar)] \(s.ordinal)/\(s.total) \(String(format1(elapsed))) s")
         s.barShown = true
+    }
+
+    /// Columns for Markdown and tables in the log: the terminal's, or (into a file or pipe) enough that no column is cut.
+    private let transcriptWidth = terminalColumns(2) ?? 1000
+
+    /// The lines an IOPub message shows in a terminal log, sanitized: Markdown and HTML tables as the
+    /// notebook app draws them (`RichOutput`), other outputs as their text.
+    static func lines(of message: KernelMessage, width: Int) -> [[Span]]? {
+        if message.msgType == "execute_result" || message.msgType == "display_data",
+            let data = message.content["data"]?.objectValue, let rich = RichOutput.lines(data, width: width)
+        {
+            return rich
+        }
+        return text(of: message).map(OutputSanitizer.sanitize)
     }
 
     /// The text an IOPub message shows in a terminal log, if any.

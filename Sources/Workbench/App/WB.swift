@@ -90,6 +90,13 @@ struct StandardError: TextOutputStream {
 /// Whether a file descriptor is a terminal.
 func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
+/// The width of the terminal on a file descriptor, or nil when it is not a terminal.
+func terminalColumns(_ fd: Int32) -> Int? {
+    var size = winsize()
+    guard isatty(fd) == 1, ioctl(fd, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+    return Int(size.ws_col)
+}
+
 /// Prints a JSON value for scripts.
 func printJSON(_ value: JSON) {
     print(value.serialized(.pretty))
