@@ -204,6 +204,74 @@ public final class GovernanceService: Sendable {
         return Applied(version: result.version, created: result.created, warnings: binding.warnings)
     }
 
+    /// Adds `grant` to the active policy as a new version, made by `user`; audited either way.
+    ///
+    /// A holder of `governance:admin` may add any grant. Anyone else may add only what they hold
+    /// with grant option, as narrowly as they hold it (`PolicyEngine.canGrant`); the grant
+    /// records them as its grantor (`granted_by`), so they may revoke it again.
+    @discardableResult
+    public func grant(_ grant: Grant, by user: String) throws(GovernanceError) -> Applied {
+        guard let active = try store.active() else { throw GovernanceError(.store, "the domain has no active policy") }
+        var policy = try withCurrentNames(active.policy)
+        if policy.grants.contains(where: { $0.id == grant.id }) {
+            throw GovernanceError(.invalidPolicy, "there is already a grant '\(grant.id)'; give another id, or revoke '\(grant.id)' first")
+        }
+        let engine = PolicyEngine(policy: policy, defaultCatalog: defaultCatalog)
+        let admin = engine.decide(user: user, action: Self.adminPermission)
+        let decision = admin.allowed ? admin : engine.canGrant(user: user, grant: grant)
+        let resource = "grant \(grant.id)"
+        guard decision.allowed else {
+            audit.append(
+                AuditRecord(
+                    principal: "user:\(user)", action: "policy:grant", resource: resource, allowed: false, grants: decision.decidingGrants,
+                    policyVersion: active.version.version, detail: decision.reason))
+            try audit.flush()
+            throw GovernanceError(.denied, "\(user) may not grant '\(grant.id)': \(decision.reason)")
+        }
+        var added = grant
+        added.grantedBy = Principal(.user, user)
+        policy.grants.append(added)
+        try policy.validate()
+        let text = PolicyFile.render(policy, header: "Written by `wb grant` from policy version \(active.version.version); grant \(grant.id) by \(user)")
+        return try store(
+            text, file: "wb grant", by: user, comment: "grant \(grant.id)", action: "policy:grant", grants: decision.decidingGrants)
+    }
+
+    /// Removes grants from the active policy as a new version; audited either way.
+    ///
+    /// An admin may revoke any grant; anyone else only grants they made (`granted_by`).
+    @discardableResult
+    public func revoke(_ ids: [String], by user: String) throws(GovernanceError) -> Applied {
+        guard let active = try store.active() else { throw GovernanceError(.store, "the domain has no active policy") }
+        var policy = try withCurrentNames(active.policy)
+        for id in ids where !policy.grants.contains(where: { $0.id == id }) {
+            throw GovernanceError(.unknownReference, "there is no grant '\(id)' in the active policy")
+        }
+        let engine = PolicyEngine(policy: policy, defaultCatalog: defaultCatalog)
+        var decision = engine.decide(user: user, action: Self.adminPermission)
+        if !decision.allowed {
+            let others = policy.grants.filter { ids.contains($0.id) && $0.grantedBy != Principal(.user, user) }
+            if others.isEmpty {
+                decision = Decision(allowed: true, decidingGrants: ids, reason: "\(user) granted \(ids.joined(separator: ", "))")
+            } else {
+                decision.reason = "\(user) may revoke only grants they made, and \(others.map { "'\($0.id)' was granted by \($0.grantedBy?.description ?? "an admin")" }.joined(separator: ", ")) (\(decision.reason))"
+            }
+        }
+        let resource = "grant \(ids.joined(separator: ","))"
+        guard decision.allowed else {
+            audit.append(
+                AuditRecord(
+                    principal: "user:\(user)", action: "policy:revoke", resource: resource, allowed: false, grants: decision.decidingGrants,
+                    policyVersion: active.version.version, detail: decision.reason))
+            try audit.flush()
+            throw GovernanceError(.denied, "\(user) may not revoke \(ids.joined(separator: ", ")): \(decision.reason)")
+        }
+        policy.grants.removeAll { ids.contains($0.id) }
+        let text = PolicyFile.render(policy, header: "Written by `wb revoke` from policy version \(active.version.version); revoke \(ids.joined(separator: ", ")) by \(user)")
+        return try store(
+            text, file: "wb revoke", by: user, comment: "revoke \(ids.joined(separator: ", "))", action: "policy:revoke", grants: decision.decidingGrants)
+    }
+
     /// Rolls back to an earlier version if `user` may administer governance; audited.
     ///
     /// The old text comes back with the old version's column bindings (names it used are bound to

@@ -89,6 +89,8 @@ public enum ResourcePattern: Sendable, Hashable, CustomStringConvertible {
     /// Plugin actions only (no catalog object).
     case none
 
+    var isTags: Bool { if case .tags = self { true } else { false } }
+
     public var description: String {
         switch self {
         case .catalog(let c): "catalog \(c)"
@@ -168,6 +170,8 @@ public struct Grant: Sendable, Hashable {
     public var masks: [ColumnMask]
     /// Whether the grantee may grant the same to others.
     public var grantOption: Bool
+    /// Who added the grant with `wb grant` (an admin, or a holder of the grant option), so they may revoke it.
+    public var grantedBy: Principal?
     /// The catalog id of the table whose column ids the grant's column names were bound to when the
     /// policy was applied (nil: not bound, names are matched at decision time).
     public var boundTable: String?
@@ -194,7 +198,7 @@ public struct Grant: Sendable, Hashable {
     public static func == (a: Grant, b: Grant) -> Bool {
         a.id == b.id && a.effect == b.effect && a.principals == b.principals && a.permissions == b.permissions
             && a.resource == b.resource && a.columns == b.columns && a.rows == b.rows && a.masks == b.masks
-            && a.grantOption == b.grantOption && a.boundTable == b.boundTable
+            && a.grantOption == b.grantOption && a.grantedBy == b.grantedBy && a.boundTable == b.boundTable
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(id) }
@@ -265,6 +269,9 @@ public struct Policy: Sendable, Equatable {
             }
             for principal in grant.principals {
                 try checkExists(principal, in: "grant '\(grant.id)'", location: grant.location)
+            }
+            if let grantor = grant.grantedBy, grantor.kind != .user {
+                throw GovernanceError(.invalidPolicy, "grant '\(grant.id)': granted_by is a user (user:NAME), not \(grantor)", at: grant.location)
             }
             if case .tags(let expression) = grant.resource {
                 for clause in expression.clauses {

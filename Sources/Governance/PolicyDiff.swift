@@ -77,6 +77,7 @@ extension Grant {
             "rows: \(rows?.description ?? "all")",
             "masks: \(masks.isEmpty ? "none" : masks.map { "\($0.column) \($0.mask)" }.joined(separator: ", "))",
             "grant option: \(grantOption ? "yes" : "no")",
+            "granted by: \(grantedBy?.description ?? "-")",
         ]
     }
 }

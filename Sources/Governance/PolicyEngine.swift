@@ -147,6 +147,23 @@ public struct PolicyEngine: Sendable {
         func covers(action: String) -> Bool {
             everyAction || exactActions.contains(action) || actionPrefixes.contains { action.hasPrefix($0) }
         }
+
+        /// Whether every action `pattern` (`ns:verb`, `ns:*` or `*:*`) matches is covered.
+        func covers(actionPattern pattern: String) -> Bool {
+            if pattern == "*:*" { return everyAction }
+            if pattern.hasSuffix(":*") { return everyAction || actionPrefixes.contains(String(pattern.dropLast())) }
+            return covers(action: pattern)
+        }
+
+        /// Whether some action `pattern` matches is also matched here.
+        func overlaps(actionPattern pattern: String) -> Bool {
+            if everyAction || pattern == "*:*" { return givesActions }
+            if pattern.hasSuffix(":*") {
+                let prefix = String(pattern.dropLast())
+                return actionPrefixes.contains { $0.hasPrefix(prefix) || prefix.hasPrefix($0) } || exactActions.contains { $0.hasPrefix(prefix) }
+            }
+            return covers(action: pattern)
+        }
     }
 
     private final class Cache: Sendable {
@@ -527,16 +544,133 @@ public struct PolicyEngine: Sendable {
         return Decision(allowed: false, decidingGrants: [], reason: "\(user) holds no permission on \(table.qualifiedName)")
     }
 
-    /// Whether `user` may grant `permission` on `table` to others (an allowing grant with grant option, and no deny).
-    public func canGrant(user: String, permission: DataPermission, table: TableDescriptor) -> Decision {
-        let plan = accessPlan(user: user, table: table, permission: permission)
-        guard plan.decision.allowed else { return plan.decision }
-        let withOption = plan.branches.map(\.grantID).filter { id in policy.grants.first { $0.id == id }?.grantOption == true }
-        if withOption.isEmpty {
-            return Decision(
-                allowed: false, decidingGrants: plan.branches.map(\.grantID),
-                reason: "\(user) holds \(permission.rawValue) on \(table.qualifiedName) without grant option")
+    // MARK: Grant option
+
+    /// Whether `user` may add `grant` to the policy on the strength of grant options they hold.
+    ///
+    /// Each permission the grant gives must be held by the user through an allowing grant with
+    /// `grant_option: true` that covers the new grant's resource (the same resource or one below it:
+    /// catalog ⊇ database ⊇ table; tags only by an equal or narrower tag expression) and gives at
+    /// least as much: when that grant has a column list, the new one names the same table and no
+    /// other columns; when it has a row filter, the new grant has the same filter (or that filter
+    /// ANDed with more); when it masks a column, the new grant masks it the same way or leaves the
+    /// column out. No deny of the user's may touch the resource for that permission, and only
+    /// admins add denies. Policy administration (`governance:admin`) is decided apart.
+    public func canGrant(user: String, grant new: Grant) -> Decision {
+        guard new.effect == .allow else {
+            return Decision(allowed: false, decidingGrants: [], reason: "only governance admins add denies")
         }
-        return Decision(allowed: true, decidingGrants: withOption, reason: "\(user) holds \(permission.rawValue) with grant option")
+        let mine = grantIndexes(for: user)
+        var deciding: [String] = []
+        for permission in new.permissions {
+            let what = "\(permission) on \(new.resource)"
+            switch permission {
+            case .action(let pattern):
+                let denies = mine.action.map { compiled[$0] }.filter { $0.isDeny && $0.overlaps(actionPattern: pattern) }
+                if !denies.isEmpty {
+                    return Decision(
+                        allowed: false, decidingGrants: denies.map(\.id), reason: "\(user) is denied \(permission), so cannot grant it")
+                }
+                let allows = mine.action.map { compiled[$0] }.filter { !$0.isDeny && $0.covers(actionPattern: pattern) }
+                guard let holder = allows.first(where: { $0.grant.grantOption }) else {
+                    return Decision(
+                        allowed: false, decidingGrants: allows.map(\.id),
+                        reason: allows.isEmpty
+                            ? "\(user) does not hold \(permission), so cannot grant it"
+                            : "\(user) holds \(permission) without grant option (grants: \(allows.map(\.id).joined(separator: ", ")))")
+                }
+                deciding.append(holder.id)
+            case .data(let data):
+                let bit = CompiledGrant.bit(data)
+                let relevant = mine.data.map { compiled[$0] }.filter { $0.dataMask & bit != 0 }
+                let denies = relevant.filter { $0.isDeny && (resourceCovers($0.resource, new.resource) || resourceCovers(new.resource, $0.resource) || $0.resource.isTags || new.resource.isTags) }
+                if !denies.isEmpty {
+                    return Decision(
+                        allowed: false, decidingGrants: denies.map(\.id),
+                        reason: "\(user) is denied \(data.rawValue) on part of \(new.resource) (grants: \(denies.map(\.id).joined(separator: ", "))), so cannot grant \(what)")
+                }
+                let covering = relevant.filter { !$0.isDeny && resourceCovers($0.resource, new.resource) }
+                let optioned = covering.filter { $0.grant.grantOption }
+                var why: [String] = []
+                var found: CompiledGrant?
+                for holder in optioned {
+                    if let problem = widening(new, beyond: holder.grant) { why.append("\(holder.id) \(problem)") } else { found = holder; break }
+                }
+                guard let holder = found else {
+                    let reason: String
+                    if covering.isEmpty {
+                        reason = "\(user) does not hold \(what), so cannot grant it"
+                    } else if optioned.isEmpty {
+                        reason = "\(user) holds \(what) without grant option (grants: \(covering.map(\.id).joined(separator: ", ")))"
+                    } else {
+                        reason = "\(user) may grant \(data.rawValue) there only as narrowly as held: \(why.joined(separator: "; "))"
+                    }
+                    return Decision(allowed: false, decidingGrants: covering.map(\.id), reason: reason)
+                }
+                deciding.append(holder.id)
+            }
+        }
+        var unique: [String] = []
+        for id in deciding where !unique.contains(id) { unique.append(id) }
+        return Decision(
+            allowed: true, decidingGrants: unique, reason: "\(user) holds what grant '\(new.id)' gives with grant option (\(unique.joined(separator: ", ")))")
+    }
+
+    /// Whether a grant on `outer` covers everything on `inner` (the same resource or one below it).
+    private func resourceCovers(_ outer: ResourcePattern, _ inner: ResourcePattern) -> Bool {
+        func same(_ a: String?, _ b: String?) -> Bool { (a ?? defaultCatalog).lowercased() == (b ?? defaultCatalog).lowercased() }
+        switch (outer, inner) {
+        case (.catalog(let c), .catalog(let d)): return c == "*" || (d != "*" && same(c, d))
+        case (.catalog(let c), .database(let d, _)), (.catalog(let c), .table(let d, _, _)): return c == "*" || same(c, d)
+        case (.catalog(let c), .tags): return c == "*"
+        case (.database(let c, let d), .database(let c2, let d2)): return same(c, c2) && d.lowercased() == d2.lowercased()
+        case (.database(let c, let d), .table(let c2, let d2, _)): return same(c, c2) && d.lowercased() == d2.lowercased()
+        case (.table(let c, let d, let t), .table(let c2, let d2, let t2)):
+            return same(c, c2) && d.lowercased() == d2.lowercased() && (t == "*" || (t2 != "*" && t.lowercased() == t2.lowercased()))
+        case (.tags(let outer), .tags(let inner)):
+            // Narrower: every key of the outer expression is there, with a subset of its values.
+            return outer.clauses.allSatisfy { clause in
+                inner.clauses.contains { $0.key == clause.key && Set($0.values).isSubset(of: clause.values) }
+            }
+        default: return false
+        }
+    }
+
+    /// Why `new` would give more than `held` does in columns, rows or masks (nil: it does not).
+    private func widening(_ new: Grant, beyond held: Grant) -> String? {
+        // Compared by name (the engine's policy carries the current names), case-insensitively.
+        let new = new.mappingColumns { ColumnRef($0.name.lowercased()) }
+        let held = held.mappingColumns { ColumnRef($0.name.lowercased()) }
+        func names(_ refs: [ColumnRef]) -> Set<String> { Set(refs.map { $0.name.lowercased() }) }
+        /// Whether a column (lower-cased) is among those the new grant gives.
+        func gives(_ column: String) -> Bool {
+            switch new.columns {
+            case nil: return true
+            case .include(let refs)?: return names(refs).contains(column)
+            case .exclude(let refs)?: return !names(refs).contains(column)
+            }
+        }
+        switch held.columns {
+        case nil: break
+        case .include(let refs)?:
+            guard case .include(let mine)? = new.columns, names(mine).isSubset(of: names(refs)) else {
+                return "gives only the columns \(refs.map(\.name).joined(separator: ", "))"
+            }
+        case .exclude(let refs)?:
+            let hidden = names(refs)
+            if let column = hidden.sorted().first(where: gives) { return "does not give column \(column)" }
+        }
+        if let rows = held.rows {
+            let conjuncts: [RowPredicate] = if case .and(let parts)? = new.rows { parts } else { new.rows.map { [$0] } ?? [] }
+            let required: [RowPredicate] = if case .and(let parts) = rows { parts } else { [rows] }
+            guard new.rows == rows || required.allSatisfy(conjuncts.contains) else {
+                return "gives only rows where \(rows) (the new grant needs that filter, or it ANDed with more)"
+            }
+        }
+        for mask in held.masks where gives(mask.column.name.lowercased()) {
+            let same = new.masks.contains { $0.column.name.lowercased() == mask.column.name.lowercased() && $0.mask == mask.mask }
+            if !same { return "masks \(mask.column.name) as \(mask.mask) (the new grant must mask it so, or leave it out)" }
+        }
+        return nil
     }
 }

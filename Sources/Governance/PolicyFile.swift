@@ -139,7 +139,7 @@ public enum PolicyFile {
 
         func grant(_ node: Node) throws(GovernanceError) -> Grant {
             let fields = try mapping(
-                node, "a grant", keys: ["id", "effect", "to", "permissions", "on", "columns", "rows", "masks", "grant_option", "comment"])
+                node, "a grant", keys: ["id", "effect", "to", "permissions", "on", "columns", "rows", "masks", "grant_option", "granted_by", "comment"])
             guard let idField = fields.first(where: { $0.key == "id" }) else { throw fail(node, "a grant needs an 'id'") }
             let id = try string(idField.value, "id")
             guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
@@ -182,6 +182,10 @@ public enum PolicyFile {
                 case "grant_option":
                     guard let flag = value.bool else { throw fail(value, "grant '\(id)': grant_option must be true or false") }
                     grant.grantOption = flag
+                case "granted_by":
+                    let grantors = try principals(value, "grant '\(id)': granted_by")
+                    guard grantors.count == 1 else { throw fail(value, "grant '\(id)': granted_by names one user") }
+                    grant.grantedBy = grantors[0]
                 default:
                     break
                 }

@@ -70,6 +70,7 @@ extension PolicyFile {
             }
         }
         if grant.grantOption { lines.append("    grant_option: true") }
+        if let grantor = grant.grantedBy { lines.append("    granted_by: \(quote(grantor.description))") }
         return lines
     }
 

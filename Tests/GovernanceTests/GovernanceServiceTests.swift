@@ -73,4 +73,93 @@ import TestSupport
         #expect(changes[1].details == ["was: rows: all", "now: rows: k = 1"])
         #expect(new.changes(to: new).isEmpty)
     }
+
+    /// A holder of a permission with grant option may pass it on, as narrowly as held, and revoke what they
+    /// passed on; without it (or wider than held) the change is refused and audited. Each change is a version.
+    @Test func theGrantOptionLetsAHolderPassOnWhatItHolds() throws {
+        let domain = try Domain.open(at: try Scratch.directory("gov-grant-option"))
+        let service = try GovernanceService(domain: domain)
+        let creator = domain.info.createdBy
+        try service.apply(
+            """
+            version: 1
+            grants:
+              - {id: admin, to: "user:\(creator)", permissions: ["governance:admin"]}
+              - {id: alice-sales, to: user:alice, permissions: [SELECT, INSERT], on: {database: sales}, grant_option: true}
+              - id: alice-people
+                to: user:alice
+                permissions: [SELECT]
+                on: {table: hr.people}
+                columns: [id, name, email]
+                rows: "region = 'EU'"
+                masks: {email: hash}
+                grant_option: true
+              - {id: alice-import, to: user:alice, permissions: ["lakehouse:import"], grant_option: true}
+              - {id: alice-export, to: user:alice, permissions: ["lakehouse:export"]}
+              - {id: carol-sales, to: user:carol, permissions: [SELECT], on: {database: sales}}
+            """, file: "p.yaml", by: creator)
+        let start = try service.store.versions().count
+        func grant(_ id: String, _ permissions: [GrantedPermission], on resource: ResourcePattern = .none, columns: ColumnSelection? = nil,
+                   rows: String? = nil, masks: [ColumnMask] = [], effect: Effect = .allow) throws -> Grant {
+            Grant(id: id, effect: effect, principals: [Principal(.user, "bob")], permissions: permissions, resource: resource, columns: columns,
+                  rows: try rows.map { try RowPredicate.parse($0) }, masks: masks)
+        }
+        func refusal(_ body: () throws -> Void) -> String {
+            do {
+                try body()
+                return "not refused"
+            } catch let error as GovernanceError {
+                return error.code == .denied ? error.message : "wrong code: \(error)"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let orders = ResourcePattern.table(catalog: nil, database: "sales", name: "orders")
+        let people = ResourcePattern.table(catalog: nil, database: "hr", name: "people")
+
+        // Below the held resource, a held permission: allowed, a new version recording its grantor.
+        let passed = try service.grant(try grant("bob-orders", [.data(.select)], on: orders), by: "alice")
+        #expect(passed.created && passed.version.version == start + 1)
+        let active = try #require(try service.store.active())
+        #expect(active.policy.grants.last?.grantedBy == Principal(.user, "alice"))
+        let table = TableDescriptor(
+            id: "7", database: DatabaseDescriptor(catalog: "lakehouse", name: "sales"), name: "orders",
+            columns: [ColumnDescriptor(id: "70", name: "id")])
+        #expect(try service.engine().engine.accessPlan(user: "bob", table: table).decision.allowed)
+        #expect(try service.grant(try grant("bob-import", [.action("lakehouse:import")]), by: "alice").created)
+
+        // Not held, held without grant option, wider than held, a deny: refused, nothing applied.
+        #expect(refusal { try service.grant(try grant("x1", [.data(.delete)], on: orders), by: "alice") }.contains("alice does not hold DELETE"))
+        #expect(refusal { try service.grant(try grant("x2", [.data(.select)], on: .catalog("lakehouse")), by: "alice") }.contains("does not hold SELECT on catalog lakehouse"))
+        #expect(refusal { try service.grant(try grant("x3", [.action("lakehouse:export")]), by: "alice") }.contains("holds lakehouse:export without grant option"))
+        #expect(refusal { try service.grant(try grant("x4", [.data(.select)], on: orders), by: "carol") }.contains("without grant option (grants: carol-sales)"))
+        #expect(refusal { try service.grant(try grant("x5", [.data(.select)], on: orders, effect: .deny), by: "alice") }.contains("only governance admins add denies"))
+        // A data cell filter is passed on only as narrowly: no other columns, the same filter, the same masks.
+        let hashed = [ColumnMask(ColumnRef("email"), .hash)]
+        #expect(refusal { try service.grant(try grant("x6", [.data(.select)], on: people, columns: .include([ColumnRef("id"), ColumnRef("salary")]), rows: "region = 'EU'", masks: hashed), by: "alice") }.contains("gives only the columns id, name, email"))
+        #expect(refusal { try service.grant(try grant("x7", [.data(.select)], on: people, columns: .include([ColumnRef("id")]), masks: hashed), by: "alice") }.contains("gives only rows where region = 'EU'"))
+        #expect(refusal { try service.grant(try grant("x8", [.data(.select)], on: people, columns: .include([ColumnRef("id"), ColumnRef("email")]), rows: "region = 'EU'"), by: "alice") }.contains("masks email as hash"))
+        #expect(try service.store.versions().count == start + 2)
+        let narrower = try service.grant(
+            try grant("bob-people", [.data(.select)], on: people, columns: .include([ColumnRef("id"), ColumnRef("EMAIL")]), rows: "region = 'EU' AND id > 1", masks: hashed),
+            by: "alice")
+        #expect(narrower.created)
+
+        // A grantor revokes what they granted, and nothing else; an admin revokes anything.
+        #expect(refusal { try service.revoke(["bob-orders"], by: "carol") }.contains("'bob-orders' was granted by user:alice"))
+        #expect(refusal { try service.revoke(["carol-sales"], by: "alice") }.contains("'carol-sales' was granted by an admin"))
+        #expect(try service.revoke(["bob-orders", "bob-people"], by: "alice").created)
+        #expect(try service.revoke(["bob-import"], by: creator).created)
+        #expect(try service.store.versions().count == start + 5)
+
+        // Every change and every refusal is in the audit log.
+        try service.audit.flush()
+        let grants = try service.audit.search(action: "policy:grant")
+        #expect(grants.filter(\.record.allowed).count == 3)
+        #expect(grants.filter { !$0.record.allowed }.count == 8)
+        #expect(grants.first?.record.grants == ["alice-sales"])
+        let revokes = try service.audit.search(action: "policy:revoke")
+        #expect(revokes.map(\.record.allowed) == [false, false, true, true])
+        #expect(try service.audit.verify().isIntact)
+    }
 }

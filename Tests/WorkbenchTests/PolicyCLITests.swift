@@ -230,6 +230,40 @@ struct PolicyCLITests {
         #expect(typo.stderr.contains("\(file):5:5: grant 'eu' names column 'emial', which lakehouse.r.t does not have"), "\(typo.stderr)")
     }
 
+    /// Without governance:admin, `wb grant` passes on only what the user holds with grant option, and
+    /// `wb revoke` takes back only what they granted; a refusal exits 21 with the reason.
+    @Test func aHolderOfTheGrantOptionGrantsAndRevokes() throws {
+        let file = FilePath.join(home, "delegate.yaml")
+        try AtomicFile.write(
+            """
+            version: 1
+            grants:
+              - {id: mine, to: "user:\(me)", permissions: [SELECT], on: {database: s}, grant_option: true}
+              - {id: reader, to: "user:\(me)", permissions: [INSERT], on: {database: s}}
+            """, to: file)
+        #expect(try wb(["policy", "apply", file]).status == 0)  // from now on, this user is no admin
+        let passed = try wb(["grant", "SELECT", "--to", "user:bob", "--on", "table:s.t", "--id", "bob-t", "--grant-option", "--json"])
+        #expect(passed.status == 0, "\(passed.stderr)")
+        #expect(try JSON.parse(passed.stdout)["created"] == .bool(true))
+        #expect(try wb(["policy", "export"]).stdout.contains("granted_by: \"user:\(me)\""))
+        let noOption = try wb(["grant", "INSERT", "--to", "user:bob", "--on", "table:s.t", "--id", "bob-insert"])
+        #expect(noOption.status == 21)
+        #expect(noOption.stderr.contains("may not grant 'bob-insert': \(me) holds INSERT on table s.t without grant option (grants: reader)"), "\(noOption.stderr)")
+        let wider = try wb(["grant", "SELECT", "--to", "user:bob", "--on", "catalog:lakehouse", "--id", "bob-all"])
+        #expect(wider.status == 21)
+        #expect(wider.stderr.contains("does not hold SELECT on catalog lakehouse"), "\(wider.stderr)")
+        let notMine = try wb(["revoke", "reader"])
+        #expect(notMine.status == 21)
+        #expect(notMine.stderr.contains("may revoke only grants they made"))
+        #expect(try wb(["revoke", "bob-t"]).status == 0)
+        #expect(try wb(["role", "create", "x"]).status == 21)  // everything else still needs governance:admin
+        let versions = try JSON.parse(try wb(["policy", "versions", "--json"]).stdout)
+        #expect(versions.arrayValue?.count == 4)  // initial, the file, grant, revoke
+        let audit = try wb(["audit", "search", "--action", "policy:grant", "--json"])
+        let decisions = audit.stdout.split(separator: "\n").compactMap { try? JSON.parse(String($0))["decision"]?.stringValue }
+        #expect(decisions == ["allow", "deny", "deny"], "\(audit.stdout)")
+    }
+
     @Test func imperativeCommandsMakeNewVersions() throws {
         #expect(try wb(["sql", "CREATE DATABASE s; CREATE TABLE s.t (id INTEGER, region TEXT, email TEXT); INSERT INTO s.t VALUES (1, 'EU', 'a@x'), (2, 'US', 'b@x')"]).status == 0)
         let grant = try wb(["grant", "SELECT", "--to", "user:erin", "--on", "table:s.t", "--rows", "region = 'EU'", "--mask", "email=hash", "--id", "eu"])

@@ -3,6 +3,20 @@ import Catalog
 import CoreSupport
 import Governance
 
+/// Prints what an imperative command applied.
+private func report(_ applied: GovernanceService.Applied, command: String, comment: String, json: Bool) {
+    let version = applied.version
+    if json {
+        var object = PolicyCommand.json(version)
+        object["created"] = .bool(applied.created)
+        object["warnings"] = .array(applied.warnings.map(JSON.string))
+        printJSON(object)
+    } else {
+        for warning in applied.warnings { printError("wb \(command): warning: \(warning)") }
+        print(applied.created ? "Policy version \(version.version): \(comment)." : "No change: the policy already says that (version \(version.version)).")
+    }
+}
+
 /// Changes the active policy with `change` and applies the result as a new version (needs governance:admin).
 private func changePolicy(_ domain: DomainOptions, command: String, comment: String, json: Bool, _ change: (inout Policy) throws -> Void)
     throws
@@ -16,16 +30,7 @@ private func changePolicy(_ domain: DomainOptions, command: String, comment: Str
         try policy.validate()
         let text = PolicyFile.render(policy, header: "Written by `wb \(command)` from policy version \(active.version.version); \(comment)")
         let applied = try service.apply(text, file: "wb \(command)", by: Environment.userName, comment: comment)
-        let version = applied.version
-        if json {
-            var object = PolicyCommand.json(version)
-            object["created"] = .bool(applied.created)
-            object["warnings"] = .array(applied.warnings.map(JSON.string))
-            printJSON(object)
-        } else {
-            for warning in applied.warnings { printError("wb \(command): warning: \(warning)") }
-            print(applied.created ? "Policy version \(version.version): \(comment)." : "No change: the policy already says that (version \(version.version)).")
-        }
+        report(applied, command: command, comment: comment, json: json)
     } catch let error as GovernanceError {
         throw PolicyCommand.fail(command, error)
     }
@@ -104,6 +109,17 @@ private let imperativeDiscussion = """
     \(Exit.governanceHelp)
     """
 
+private let delegationDiscussion = """
+    Each command changes the active policy and applies the result as a new version, audited \
+    (`wb policy versions` and `rollback` see it). A holder of governance:admin may grant and revoke \
+    anything. Anyone else may grant what they hold with grant option, no wider than they hold it: \
+    the same resource or one below it, no other columns, the same row filter (or it ANDed with more), \
+    the same masks; not a deny. The new grant records its grantor (granted_by), who may revoke it \
+    again. Otherwise the command is refused with exit 21 and the reason.
+
+    \(Exit.governanceHelp)
+    """
+
 struct GrantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grant", abstract: "Add a grant (or, with --deny, a deny) to the access policy.",
@@ -113,8 +129,9 @@ struct GrantCommand: AsyncParsableCommand {
               wb grant SELECT,INSERT --to role:engineer --on database:staging
               wb grant lakehouse:import --to user:ivan
               wb grant SELECT --deny --to group:stewards --on tags:classification=pii
+              wb grant SELECT --to user:bob --on table:sales.orders --columns id,total --grant-option
 
-            \(imperativeDiscussion)
+            \(delegationDiscussion)
             """)
 
     @OptionGroup var domain: DomainOptions
@@ -166,29 +183,31 @@ struct GrantCommand: AsyncParsableCommand {
         let grant = Grant(
             id: grantID, effect: deny ? .deny : .allow, principals: principals, permissions: granted, resource: resource,
             columns: selection, rows: filter, masks: masks, grantOption: grantOption)
-        try changePolicy(domain, command: "grant", comment: "\(deny ? "deny" : "grant") \(grantID)", json: json) { policy in
-            if policy.grants.contains(where: { $0.id == grantID }) {
-                throw GovernanceError(.invalidPolicy, "there is already a grant '\(grantID)'; give another --id, or `wb revoke \(grantID)` first")
-            }
-            policy.grants.append(grant)
+        let service = try PolicyCommand.service(domain, command: "grant")
+        do {
+            let applied = try service.grant(grant, by: Environment.userName)
+            report(applied, command: "grant", comment: "\(deny ? "deny" : "grant") \(grantID)", json: json)
+        } catch {
+            throw PolicyCommand.fail("grant", error)
         }
     }
 }
 
 struct RevokeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "revoke", abstract: "Remove grants from the access policy, by id.", discussion: imperativeDiscussion)
+        commandName: "revoke", abstract: "Remove grants from the access policy, by id.", discussion: delegationDiscussion)
 
     @OptionGroup var domain: DomainOptions
     @Argument(help: "Grant ids (see `wb policy export`).") var ids: [String]
     @Flag(help: "Print the new version as JSON.") var json = false
 
     func run() async throws {
-        try changePolicy(domain, command: "revoke", comment: "revoke \(ids.joined(separator: ", "))", json: json) { policy in
-            for id in ids where !policy.grants.contains(where: { $0.id == id }) {
-                throw GovernanceError(.unknownReference, "there is no grant '\(id)' in the active policy")
-            }
-            policy.grants.removeAll { ids.contains($0.id) }
+        let service = try PolicyCommand.service(domain, command: "revoke")
+        do {
+            let applied = try service.revoke(ids, by: Environment.userName)
+            report(applied, command: "revoke", comment: "revoke \(ids.joined(separator: ", "))", json: json)
+        } catch {
+            throw PolicyCommand.fail("revoke", error)
         }
     }
 }
