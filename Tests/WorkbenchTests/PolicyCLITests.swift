@@ -15,7 +15,7 @@ struct PolicyCLITests {
 
     @Test(arguments: [
         ["policy", "--help"], ["policy", "validate", "--help"], ["policy", "plan", "--help"], ["policy", "apply", "--help"],
-        ["policy", "rollback", "--help"], ["policy", "versions", "--help"], ["policy", "export", "--help"], ["policy", "check", "--help"], ["policy", "explain", "--help"], ["grant", "--help"], ["revoke", "--help"], ["role", "--help"], ["filter", "--help"], ["mask", "--help"],
+        ["policy", "rollback", "--help"], ["policy", "versions", "--help"], ["policy", "export", "--help"], ["policy", "check", "--help"], ["policy", "explain", "--help"], ["grant", "--help"], ["revoke", "--help"], ["role", "--help"], ["filter", "--help"], ["mask", "--help"], ["tag", "--help"], ["tag", "define", "--help"], ["tag", "list", "--help"], ["tag", "remove", "--help"],
         ["audit", "search", "--help"], ["audit", "verify", "--help"],
     ])
     func everyCommandHasHelp(_ args: [String]) throws {
@@ -262,6 +262,50 @@ struct PolicyCLITests {
         let audit = try wb(["audit", "search", "--action", "policy:grant", "--json"])
         let decisions = audit.stdout.split(separator: "\n").compactMap { try? JSON.parse(String($0))["decision"]?.stringValue }
         #expect(decisions == ["allow", "deny", "deny"], "\(audit.stdout)")
+    }
+
+    /// `wb tag` keeps the policy's tag ontology; `wb catalog tag` assigns only its values, and assigning is a permission.
+    @Test func tagKeepsTheOntologyAndAssigningNeedsItsPermission() throws {
+        #expect(try wb(["sql", "CREATE DATABASE t; CREATE TABLE t.x (id INTEGER, email TEXT); CREATE DATABASE u; CREATE TABLE u.y (id INTEGER)"]).status == 0)
+        #expect(try wb(["tag", "list"]).stdout.contains("defines no tags"))
+        #expect(try wb(["tag", "define", "classification", "public", "pii"]).status == 0)
+        #expect(try wb(["tag", "define", "classification", "internal", "public"]).status == 0)  // adds internal only
+        #expect(try wb(["tag", "define", "bad key", "x"]).status == 64)
+        #expect(try wb(["grant", "SELECT", "--deny", "--to", "user:erin", "--on", "tags:classification=pii", "--id", "no-pii"]).status == 0)
+        let inUse = try wb(["tag", "remove", "classification", "pii"])
+        #expect(inUse.status == 20)
+        #expect(inUse.stderr.contains("tag classification=pii is used by grant no-pii"), "\(inUse.stderr)")
+        #expect(try wb(["tag", "remove", "classification", "internal"]).status == 0)
+        #expect(try wb(["tag", "remove", "nope"]).status == 20)
+        let list = try JSON.parse(try wb(["tag", "list", "--json"]).stdout)
+        let tag = list["tags"]?.arrayValue?.first
+        #expect(tag?["key"] == .string("classification") && tag?["values"] == .array([.string("public"), .string("pii")]))
+        #expect(tag?["grants"] == .array([.string("no-pii")]))
+        #expect(try wb(["tag", "list"]).stdout.contains("classification: public, pii  (grants: no-pii)"))
+
+        // Assignment uses the ontology's values for its keys; other keys are free.
+        let wrong = try wb(["catalog", "tag", "t.x.email", "classification=PII"])
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains("'PII' is not a value of tag 'classification' (the policy allows: public, pii"), "\(wrong.stderr)")
+        #expect(try wb(["catalog", "tag", "t.x.email", "classification=pii", "owner=sales"]).status == 0)
+        #expect(try wb(["catalog", "describe", "t.x.email", "--json"]).stdout.contains("\"pii\""))
+
+        // Assigning tags is itself a permission (ASSIGN_TAG on the object), and the ontology is the admin's.
+        let file = FilePath.join(home, "tags.yaml")
+        try AtomicFile.write(
+            """
+            version: 1
+            tags: {classification: [public, pii]}
+            grants:
+              - {id: read, to: "user:\(me)", permissions: [SELECT, "lakehouse:*"], on: {catalog: "*"}}
+              - {id: tag-u, to: "user:\(me)", permissions: [ASSIGN_TAG], on: {database: u}}
+            """, to: file)
+        #expect(try wb(["policy", "apply", file]).status == 0)
+        #expect(try wb(["catalog", "tag", "u.y", "classification=public"]).status == 0)
+        let refused = try wb(["catalog", "tag", "t.x", "classification=public"])
+        #expect(refused.status == 21)
+        #expect(refused.stderr.contains("ASSIGN_TAG"), "\(refused.stderr)")
+        #expect(try wb(["tag", "define", "domain", "sales"]).status == 21)
     }
 
     @Test func imperativeCommandsMakeNewVersions() throws {

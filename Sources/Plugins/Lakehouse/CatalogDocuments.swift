@@ -87,6 +87,7 @@ enum CatalogDocuments {
         default:
             throw LakehouseError(.invalidInput, "'\(request.name)' is not a name of the form db, db.table or db.table.column")
         }
+        try visibility?.checkOntology(request.setTags)
         for (key, value) in request.setTags { try access.setTag(kind, id: id, key: key, value: value) }
         for key in request.removeTags { try access.removeTag(kind, id: id, key: key) }
         if let comment = request.comment { try access.setComment(kind, id: id, comment.isEmpty ? nil : comment) }

@@ -323,6 +323,145 @@ struct MaskCommand: AsyncParsableCommand {
     }
 }
 
+/// `wb tag`: the policy's tag ontology, the keys and values tags on catalog objects may use.
+struct TagCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tag", abstract: "Define, list and remove the tag keys and values of the access policy.",
+        discussion: """
+            The policy's tags are its ontology (LF-Tags): grants on tags may name only these keys and \
+            values, and `wb catalog tag` may give a key defined here only one of its values. Assigning \
+            tags to databases, tables and columns is `wb catalog tag` (it needs ASSIGN_TAG on the object).
+
+              wb tag define classification public internal pii   # a new key, or more values for a key
+              wb tag list [--json]
+              wb tag remove classification internal              # some values; refused while a grant uses them
+              wb tag remove classification                       # the whole key
+
+            \(imperativeDiscussion)
+            """,
+        subcommands: [Define.self, List.self, Remove.self])
+
+    struct Define: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a tag key with its allowed values, or add values to a key.", discussion: imperativeDiscussion)
+
+        @OptionGroup var domain: DomainOptions
+        @Argument(help: "The tag key.") var key: String
+        @Argument(help: "Allowed values (one or more).") var values: [String]
+        @Flag(help: "Print the new version as JSON.") var json = false
+
+        func validate() throws {
+            try TagCommand.checkName(key, "tag key")
+            guard !values.isEmpty else { throw ValidationError("give the key's allowed values") }
+            for value in values { try TagCommand.checkName(value, "tag value") }
+        }
+
+        func run() async throws {
+            let key = self.key, values = self.values
+            try changePolicy(domain, command: "tag", comment: "tag \(key): define \(values.joined(separator: ", "))", json: json) { policy in
+                var allowed = policy.tags[key] ?? []
+                for value in values where !allowed.contains(value) { allowed.append(value) }
+                policy.tags[key] = allowed
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the tag keys, their values, and the grants that use each.")
+
+        @OptionGroup var domain: DomainOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let service = try PolicyCommand.service(domain, command: "tag list")
+            do {
+                guard let active = try service.store.active() else { throw GovernanceError(.store, "the domain has no active policy") }
+                let policy = active.policy
+                var items: [JSON] = []
+                for key in policy.tags.keys.sorted() {
+                    let values = policy.tags[key]!
+                    let users = TagCommand.grants(using: key, value: nil, in: policy)
+                    if json {
+                        items.append([
+                            "key": .string(key), "values": .array(values.map(JSON.string)),
+                            "grants": .array(users.map(JSON.string)),
+                        ])
+                    } else {
+                        print("\(key): \(values.joined(separator: ", "))" + (users.isEmpty ? "" : "  (grants: \(users.joined(separator: ", ")))"))
+                    }
+                }
+                if json {
+                    printJSON(["policy_version": .int(active.version.version), "tags": .array(items)])
+                } else if policy.tags.isEmpty {
+                    print("The policy defines no tags (version \(active.version.version)); `wb tag define KEY VALUE...` adds one.")
+                }
+            } catch let error as GovernanceError {
+                throw PolicyCommand.fail("tag list", error)
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove values of a tag key, or the whole key.",
+            discussion: """
+                Refused (exit 20) while a grant uses the key or a removed value. Tags already on catalog \
+                objects stay; a removed value can no longer be assigned.
+
+                \(imperativeDiscussion)
+                """)
+
+        @OptionGroup var domain: DomainOptions
+        @Argument(help: "The tag key.") var key: String
+        @Argument(help: "Values to remove (none: the whole key).") var values: [String] = []
+        @Flag(help: "Print the new version as JSON.") var json = false
+
+        func run() async throws {
+            let key = self.key, values = self.values
+            let what = values.isEmpty ? "remove" : "remove \(values.joined(separator: ", "))"
+            try changePolicy(domain, command: "tag", comment: "tag \(key): \(what)", json: json) { policy in
+                guard var allowed = policy.tags[key] else { throw GovernanceError(.unknownReference, "the policy defines no tag '\(key)'") }
+                for value in values where !allowed.contains(value) {
+                    throw GovernanceError(.unknownReference, "'\(value)' is not a value of tag '\(key)' (values: \(allowed.joined(separator: ", ")))")
+                }
+                let users = values.isEmpty
+                    ? TagCommand.grants(using: key, value: nil, in: policy)
+                    : values.flatMap { TagCommand.grants(using: key, value: $0, in: policy) }
+                if !users.isEmpty {
+                    throw GovernanceError(
+                        .invalidPolicy,
+                        "tag \(key)\(values.isEmpty ? "" : "=" + values.joined(separator: "|")) is used by grant\(users.count == 1 ? "" : "s") "
+                            + "\(Array(Set(users)).sorted().joined(separator: ", ")); change or revoke \(users.count == 1 ? "it" : "them") first")
+                }
+                if values.isEmpty {
+                    policy.tags[key] = nil
+                } else {
+                    allowed.removeAll { values.contains($0) }
+                    guard !allowed.isEmpty else {
+                        throw GovernanceError(.invalidPolicy, "tag '\(key)' would have no values left; remove the key instead: wb tag remove \(key)")
+                    }
+                    policy.tags[key] = allowed
+                }
+            }
+        }
+    }
+
+    /// The ids of grants on tags that use `key` (and `value`, when given).
+    static func grants(using key: String, value: String?, in policy: Policy) -> [String] {
+        policy.grants.compactMap { grant in
+            guard case .tags(let expression) = grant.resource else { return nil }
+            let uses = expression.clauses.contains { $0.key == key && (value.map($0.values.contains) ?? true) }
+            return uses ? grant.id : nil
+        }
+    }
+
+    static func checkName(_ text: String, _ what: String) throws {
+        guard !text.isEmpty, !text.contains(where: { $0 == "=" || $0 == "," || $0 == "|" || $0.isWhitespace || $0.isNewline }) else {
+            throw ValidationError("'\(text)' is not a \(what): no spaces, '=', ',' or '|'")
+        }
+    }
+}
+
 extension String {
     fileprivate var trimmingSpaces: String {
         var s = Substring(self)

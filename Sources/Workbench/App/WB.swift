@@ -17,7 +17,7 @@ struct WB: AsyncParsableCommand {
         version: WorkbenchVersion.string,
         subcommands: [
             OpenCommand.self, ViewCommand.self, RunCommand.self, KernelsCommand.self, ConvertCommand.self, DoctorCommand.self,
-            SQLCommand.self, CatalogCommand.self, PolicyCommand.self, AuditCommand.self, GrantCommand.self, RevokeCommand.self, RoleCommand.self,
+            SQLCommand.self, CatalogCommand.self, PolicyCommand.self, AuditCommand.self, GrantCommand.self, RevokeCommand.self, RoleCommand.self, TagCommand.self,
             FilterCommand.self, MaskCommand.self, BenchCommand.self, GitCommand.self,
             NbdiffCommand.self,
             ImportCommand.self, ExportCommand.self, KernelCommand.self, SessionsCommand.self, LifecycleCommand.self,

@@ -67,6 +67,19 @@ struct CatalogVisibility {
                 policyVersion: (try? service.engine().version) ?? 0, detail: decision.reason))
     }
 
+    /// Checks tags to assign against the policy's tag ontology: a key the ontology defines takes only
+    /// its allowed values (so `classification=PII` cannot slip past a grant or deny on `pii`); other
+    /// keys are free (no grant can name them).
+    func checkOntology(_ tags: [String: String]) throws {
+        let ontology = try service.engine().engine.policy.tags
+        for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
+            guard let allowed = ontology[key], !allowed.contains(value) else { continue }
+            throw LakehouseError(
+                .invalidInput,
+                "'\(value)' is not a value of tag '\(key)' (the policy allows: \(allowed.joined(separator: ", ")); `wb tag define \(key) \(value)` adds it)")
+        }
+    }
+
     /// Checks `permission` on a table (ASSIGN_TAG, ALTER), audited; throws `.denied`.
     func require(_ permission: DataPermission, on table: TableInfo, _ access: CatalogAccess) throws {
         guard let descriptor = try descriptor(table, access) else { return }
