@@ -308,6 +308,54 @@ struct PolicyCLITests {
         #expect(try wb(["tag", "define", "domain", "sales"]).status == 21)
     }
 
+    /// `wb policy check --as P ACTION RESOURCE` decides on a table, database or catalog: a data permission, or
+    /// a lakehouse action together with what that action needs there.
+    @Test func checkDecidesOnAResource() throws {
+        #expect(try wb(["sql", "CREATE DATABASE c; CREATE TABLE c.t (id INTEGER, region TEXT); INSERT INTO c.t VALUES (1, 'EU'), (2, 'US')"]).status == 0)
+        let file = FilePath.join(home, "check.yaml")
+        try AtomicFile.write(
+            """
+            version: 1
+            grants:
+              - {id: admin, to: "user:\(me)", permissions: [ALL, "*:*"], on: {catalog: "*"}}
+              - {id: ivan-import, to: user:ivan, permissions: ["lakehouse:import"]}
+              - {id: ivan-insert, to: user:ivan, permissions: [INSERT], on: {table: c.t}}
+              - {id: carol-import, to: user:carol, permissions: ["lakehouse:import"]}
+              - {id: carol-create, to: user:carol, permissions: [CREATE_TABLE], on: {database: c}}
+              - {id: erin-export, to: user:erin, permissions: ["lakehouse:export", "lakehouse:catalog-read"]}
+              - {id: erin-eu, to: user:erin, permissions: [SELECT], on: {table: c.t}, rows: "region = 'EU'"}
+            """, to: file)
+        #expect(try wb(["policy", "apply", file]).status == 0)
+
+        let ivan = try wb(["policy", "check", "--as", "ivan", "lakehouse:import", "c.t", "--json"])
+        #expect(ivan.status == 0, "\(ivan.stderr)")
+        let decided = try JSON.parse(ivan.stdout)
+        #expect(decided["allowed"] == .bool(true) && decided["grants"] == .array([.string("ivan-import"), .string("ivan-insert")]))
+        #expect(decided["decisions"]?.arrayValue?.map { $0["permission"] } == [.string("lakehouse:import"), .string("INSERT")])
+        #expect(try wb(["policy", "check", "--as", "ivan", "lakehouse:import", "c.new"]).status == 21)  // creating needs CREATE_TABLE
+        #expect(try wb(["policy", "check", "--as", "carol", "lakehouse:import", "c.new"]).status == 0)
+        let carol = try wb(["policy", "check", "--as", "carol", "lakehouse:import", "table:c.t"])
+        #expect(carol.status == 21)
+        #expect(carol.stdout.contains("ALLOW: carol is granted lakehouse:import") && carol.stdout.contains("DENY: no grant gives carol INSERT on lakehouse.c.t"), "\(carol.stdout)")
+
+        let select = try JSON.parse(try wb(["policy", "check", "--as", "erin", "SELECT", "lakehouse.c.t", "--json"]).stdout)
+        #expect(select["allowed"] == .bool(true) && select["decisions"]?.arrayValue?.first?["filtered"] == .bool(true), "\(select)")
+        #expect(try wb(["policy", "check", "--as", "erin", "lakehouse:export", "c.t"]).stdout.contains("ALLOW, filtered"))
+        #expect(try wb(["policy", "check", "--as", "erin", "DELETE", "c.t"]).status == 21)
+        #expect(try wb(["policy", "check", "--as", "erin", "CREATE_TABLE", "database:c"]).status == 21)
+        #expect(try wb(["policy", "check", "--as", "erin", "lakehouse:catalog-read", "c"]).status == 0)  // sees a table of c
+        #expect(try wb(["policy", "check", "--as", "ivan", "lakehouse:catalog-read", "c"]).status == 21)  // no catalog-read
+        #expect(try wb(["policy", "check", "CREATE_DATABASE", "catalog:lakehouse"]).status == 0)
+        #expect(try wb(["policy", "check", "--as", "ivan", "lakehouse:import"]).status == 0)
+
+        #expect(try wb(["policy", "check", "--as", "erin", "SELECT"]).status == 64)  // a data permission needs a resource
+        #expect(try wb(["policy", "check", "--as", "erin", "experiments:write", "c.t"]).status == 64)
+        #expect(try wb(["policy", "check", "--as", "erin", "SELECT", "c.nope"]).status == 1)
+        #expect(try wb(["policy", "check", "--as", "erin", "SELECT", "nodb.t"]).status == 1)
+        let audit = try wb(["audit", "search", "--principal", "user:carol", "--action", "INSERT", "--json"])
+        #expect(audit.stdout.contains("\"deny\""), "\(audit.stdout)")
+    }
+
     @Test func imperativeCommandsMakeNewVersions() throws {
         #expect(try wb(["sql", "CREATE DATABASE s; CREATE TABLE s.t (id INTEGER, region TEXT, email TEXT); INSERT INTO s.t VALUES (1, 'EU', 'a@x'), (2, 'US', 'b@x')"]).status == 0)
         let grant = try wb(["grant", "SELECT", "--to", "user:erin", "--on", "table:s.t", "--rows", "region = 'EU'", "--mask", "email=hash", "--id", "eu"])

@@ -443,3 +443,40 @@ extension DatabaseValue {
         }
     }
 }
+
+// MARK: What each action needs on catalog objects
+
+extension LakehousePlugin {
+    /// What a lakehouse action needs on a catalog object besides the action itself, as its request checks it.
+    public enum ObjectRequirement: Sendable, Equatable {
+        /// This data permission on the object.
+        case permission(DataPermission)
+        /// Any data permission on the object (seeing it in `wb catalog`).
+        case anyPermission
+    }
+
+    /// The kind of catalog object an action is asked about.
+    public enum ObjectKind: Sendable, Equatable {
+        case catalog, database, table
+        /// A table that does not exist (yet): what creating it needs, on its database.
+        case newTable
+    }
+
+    /// What `action` (`lakehouse:import`, ...) needs on an object of `kind`; nil when the action does not act on such objects.
+    ///
+    /// Queries read (SELECT); imports append to a table (INSERT) or create one (CREATE_TABLE on its
+    /// database); exports read (SELECT); catalog reads need any permission, catalog writes ASSIGN_TAG
+    /// (tags; a comment needs ALTER); maintenance ALTER; registering sources CREATE_DATABASE on a catalog.
+    public static func requirement(of action: String, on kind: ObjectKind) -> ObjectRequirement? {
+        switch (action, kind) {
+        case (LakehouseQuery.permission.name, .table), (LakehouseExport.permission.name, .table): .permission(.select)
+        case (LakehouseImport.permission.name, .table): .permission(.insert)
+        case (LakehouseImport.permission.name, .newTable): .permission(.createTable)
+        case (LakehouseDescribe.permission.name, .table), (LakehouseDescribe.permission.name, .database): .anyPermission
+        case (LakehouseAnnotate.permission.name, .table), (LakehouseAnnotate.permission.name, .database): .permission(.assignTag)
+        case (LakehouseCompact.permission.name, .table): .permission(.alter)
+        case (LakehouseRegisterSource.permission.name, .catalog): .permission(.createDatabase)
+        default: nil
+        }
+    }
+}

@@ -276,42 +276,212 @@ struct PolicyCommand: AsyncParsableCommand {
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Decide whether a user may use a plugin action, and say which grants decided.",
+            abstract: "Decide whether a user may do something, and say which grants decided.",
             discussion: """
-                Checking for another user needs the governance:explain permission; the check is audited. \
-                Exit 0 allowed, 21 denied (or not permitted to ask).
+                ACTION is a plugin action (lakehouse:import, experiments:write, ...) or a data permission \
+                (SELECT, INSERT, UPDATE, DELETE, ALTER, DROP, DESCRIBE, CREATE_TABLE, CREATE_DATABASE, ASSIGN_TAG). \
+                RESOURCE is a table (db.table, catalog.db.table or table:db.table), a database (db or \
+                database:db) or a catalog (catalog:NAME); a data permission needs one. For a lakehouse \
+                action on a resource, the decision also covers what that action needs there, as the \
+                lakehouse checks it: lakehouse:import needs INSERT on an existing table (CREATE_TABLE on \
+                the database of a new one), lakehouse:export and lakehouse:query SELECT, \
+                lakehouse:catalog-read any permission, lakehouse:catalog-write ASSIGN_TAG, \
+                lakehouse:maintain ALTER, lakehouse:admin CREATE_DATABASE on a catalog. A table read \
+                through a row filter, column list or mask is allowed and reported as filtered. \
+                Checking for another user needs the governance:explain permission; every decision is \
+                audited. Exit 0 allowed, 21 denied (or not permitted to ask), 1 no such table or \
+                database, 64 bad usage.
                 """)
 
         @OptionGroup var domain: DomainOptions
         @Option(name: .customLong("as"), help: "The user to decide for (default: you).") var user: String?
-        @Argument(help: "The plugin permission, such as lakehouse:import.") var permission: String
+        @Argument(help: "A plugin permission such as lakehouse:import, or a data permission such as SELECT.") var permission: String
+        @Argument(help: "What it is on: db.table, db, catalog:NAME (see the discussion).") var resource: String?
         @Flag(help: "Print the decision as JSON.") var json = false
 
+        /// What RESOURCE names.
+        enum Target {
+            case catalog(String)
+            case database(String)
+            case table(catalog: String?, TableName)
+
+            init(parsing text: String) throws {
+                let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+                let kind = parts.count == 2 ? parts[0] : nil
+                let names = (parts.count == 2 ? parts[1] : text).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+                guard !names.contains(where: \.isEmpty) else { throw ValidationError("'\(text)' is not a resource (db.table, db or catalog:NAME)") }
+                switch (kind, names.count) {
+                case ("catalog", 1): self = .catalog(names[0])
+                case ("database", 1), (nil, 1): self = .database(names[0])
+                case ("table", 2), (nil, 2): self = .table(catalog: nil, TableName(names[0], names[1]))
+                case ("table", 3), (nil, 3): self = .table(catalog: names[0], TableName(names[1], names[2]))
+                default: throw ValidationError("'\(text)' is not a resource (db.table, catalog.db.table, db, database:DB or catalog:NAME)")
+                }
+            }
+        }
+
+        /// One decision of the check, for the report.
+        struct Part {
+            var permission: String
+            var resource: String
+            var decision: Decision
+            var filtered = false
+        }
+
         func run() async throws {
-            let service = try PolicyCommand.service(domain, command: "check")
+            let isAction = permission.contains(":")
+            let data = DataPermission(rawValue: permission.uppercased())
+            guard isAction || data != nil else { throw ValidationError("unknown permission '\(permission)' (a plugin action ns:verb, or SELECT, INSERT, ...)") }
+            if !isAction, resource == nil { throw ValidationError("\(permission.uppercased()) is a data permission: give the table, database or catalog it is on") }
+            let target = try resource.map { try Target(parsing: $0) }
+            let domain = try self.domain.open(command: "policy check")
+            let service = try PolicyCommand.service(self.domain, command: "check")
             let me = Environment.userName
+            let subject = user ?? me
+            var parts: [Part] = []
             do {
-                if let user, user != me {
-                    let may = try service.authorize(user: me, action: "governance:explain", resource: "user:\(user)", detail: "policy check --as \(user)")
+                if subject != me {
+                    let may = try service.authorize(user: me, action: "governance:explain", resource: "user:\(subject)", detail: "policy check --as \(subject)")
                     guard may.allowed else {
                         try service.audit.flush()
                         throw GovernanceError(.denied, "\(me) may not check decisions for other users: \(may.reason)")
                     }
                 }
-                let decision = try service.authorize(user: user ?? me, action: permission, detail: "policy check by \(me)")
-                try service.audit.flush()
-                if json {
-                    printJSON([
-                        "allowed": .bool(decision.allowed), "grants": .array(decision.decidingGrants.map(JSON.string)),
-                        "reason": .string(decision.reason),
-                    ])
-                } else {
-                    let grants = decision.decidingGrants.isEmpty ? "" : " (grants: \(decision.decidingGrants.joined(separator: ", ")))"
-                    print("\(decision.allowed ? "ALLOW" : "DENY"): \(decision.reason)\(grants)")
+                if isAction {
+                    let decision = try service.authorize(user: subject, action: permission, resource: resource, detail: "policy check by \(me)")
+                    parts.append(Part(permission: permission, resource: permission, decision: decision))
                 }
-                if !decision.allowed { throw Exit.denied }
+                if let target {
+                    parts.append(try decide(target, data: data, service: service, domain: domain, user: subject, by: me))
+                }
+                try service.audit.flush()
             } catch let error as GovernanceError {
                 throw PolicyCommand.fail("check", error)
+            }
+            let allowed = parts.allSatisfy(\.decision.allowed)
+            var grants: [String] = []
+            for part in parts { for id in part.decision.decidingGrants where !grants.contains(id) { grants.append(id) } }
+            let reason = parts.map(\.decision.reason).joined(separator: "; ")
+            if json {
+                printJSON([
+                    "user": .string(subject), "permission": .string(permission), "resource": resource.map(JSON.string) ?? .null,
+                    "allowed": .bool(allowed), "grants": .array(grants.map(JSON.string)), "reason": .string(reason),
+                    "decisions": .array(parts.map { part in
+                        [
+                            "permission": .string(part.permission), "resource": .string(part.resource), "allowed": .bool(part.decision.allowed),
+                            "filtered": .bool(part.filtered), "grants": .array(part.decision.decidingGrants.map(JSON.string)),
+                            "reason": .string(part.decision.reason),
+                        ]
+                    }),
+                ])
+            } else {
+                for part in parts {
+                    let verdict = !part.decision.allowed ? "DENY" : (part.filtered ? "ALLOW, filtered" : "ALLOW")
+                    let ids = part.decision.decidingGrants.isEmpty ? "" : " (grants: \(part.decision.decidingGrants.joined(separator: ", ")))"
+                    print("\(verdict): \(part.decision.reason)\(ids)")
+                }
+            }
+            if !allowed { throw Exit.denied }
+        }
+
+        /// The decision on the resource: the data permission asked for, or the one the lakehouse action needs there. Audited.
+        func decide(_ target: Target, data: DataPermission?, service: GovernanceService, domain: Domain, user: String, by me: String) throws
+            -> Part
+        {
+            let (version, engine) = try service.engine()
+            let catalog: Catalog
+            do {
+                catalog = try Catalog(domain: domain)
+            } catch {
+                printError("wb policy check: \(error)")
+                throw Exit.domainUnavailable
+            }
+            func requirement(_ kind: LakehousePlugin.ObjectKind) throws -> LakehousePlugin.ObjectRequirement {
+                if let data { return .permission(data) }
+                guard let needed = LakehousePlugin.requirement(of: permission, on: kind) else {
+                    throw ValidationError("\(permission) does not act on \(kind == .newTable ? "a new table" : "a \(kind)") (give no resource, or another)")
+                }
+                return needed
+            }
+            func audited(_ part: Part) -> Part {
+                service.audit.append(
+                    AuditRecord(
+                        principal: "user:\(user)", action: part.permission, resource: part.resource, allowed: part.decision.allowed,
+                        grants: part.decision.decidingGrants, policyVersion: version, detail: "policy check by \(me): \(part.decision.reason)"))
+                return part
+            }
+            func any(_ decide: (DataPermission) -> Decision, _ object: String) -> Decision {
+                for permission in DataPermission.allCases {
+                    let decision = decide(permission)
+                    if decision.allowed {
+                        return Decision(allowed: true, decidingGrants: decision.decidingGrants, reason: "\(user) holds \(permission.rawValue) on \(object)")
+                    }
+                }
+                return Decision(allowed: false, decidingGrants: [], reason: "\(user) holds no permission on \(object)")
+            }
+            let found: (TableInfo?, DatabaseInfo?)
+            do {
+                found = try catalog.read { access -> (TableInfo?, DatabaseInfo?) in
+                    switch target {
+                    case .catalog: return (nil, nil)
+                    case .database(let name): return (nil, try access.database(named: name))
+                    case .table(_, let name): return (try access.table(database: name.database, name: name.table), try access.database(named: name.database))
+                    }
+                }
+            } catch {
+                printError("wb policy check: \(error)")
+                throw Exit.domainUnavailable
+            }
+            func describe(_ database: DatabaseInfo) -> DatabaseDescriptor {
+                DatabaseDescriptor(catalog: database.catalogName, name: database.name, tags: database.tags)
+            }
+            func missing(_ what: String) -> ExitCode {
+                printError("wb policy check: there is no \(what)")
+                return ExitCode.failure
+            }
+            switch target {
+            case .catalog(let name):
+                guard case .permission(let needed) = try requirement(.catalog) else { throw ValidationError("a catalog takes a data permission") }
+                return audited(Part(permission: needed.rawValue, resource: name, decision: engine.decide(user: user, permission: needed, catalog: name)))
+            case .database(let name):
+                guard let database = found.1 else { throw missing("database \(name)") }
+                let object = "\(database.catalogName).\(database.name)"
+                switch try requirement(.database) {
+                case .permission(let needed):
+                    return audited(Part(permission: needed.rawValue, resource: object, decision: engine.decide(user: user, permission: needed, database: describe(database))))
+                case .anyPermission:
+                    // As `wb catalog` shows it: a permission on the database, or on one of its tables.
+                    var decision = any({ engine.decide(user: user, permission: $0, database: describe(database)) }, "database \(object)")
+                    if !decision.allowed {
+                        let tables = (try? catalog.read { try $0.tables(inDatabase: database.id) }) ?? []
+                        for table in tables {
+                            let seen = engine.canDescribe(user: user, table: StatementGovernance.descriptor(table, database: database))
+                            if seen.allowed {
+                                decision = Decision(allowed: true, decidingGrants: seen.decidingGrants, reason: "\(seen.reason), in database \(object)")
+                                break
+                            }
+                        }
+                    }
+                    return audited(Part(permission: "any", resource: object, decision: decision))
+                }
+            case .table(let catalogName, let name):
+                guard let database = found.1, catalogName.map({ $0.lowercased() == database.catalogName.lowercased() }) ?? true else {
+                    throw missing("database \(name.database)")
+                }
+                guard let table = found.0 else {
+                    // A table that does not exist yet: only creating it can be decided, on its database.
+                    guard data == nil, case .permission(let needed) = try requirement(.newTable) else { throw missing("table \(name)") }
+                    let object = "\(database.catalogName).\(database.name)"
+                    return audited(Part(permission: needed.rawValue, resource: object, decision: engine.decide(user: user, permission: needed, database: describe(database))))
+                }
+                let descriptor = StatementGovernance.descriptor(table, database: database)
+                switch try requirement(.table) {
+                case .permission(let needed):
+                    let plan = engine.accessPlan(user: user, table: descriptor, permission: needed)
+                    return audited(Part(permission: needed.rawValue, resource: descriptor.qualifiedName, decision: plan.decision, filtered: plan.decision.allowed && !plan.isUnrestricted))
+                case .anyPermission:
+                    return audited(Part(permission: "any", resource: descriptor.qualifiedName, decision: engine.canDescribe(user: user, table: descriptor)))
+                }
             }
         }
     }
