@@ -44,7 +44,7 @@ enum GitCLI {
 struct GitCLITests {
     @Test(arguments: [
         ["git", "--help"], ["git", "init", "--help"], ["git", "status", "--help"], ["git", "add", "--help"],
-        ["git", "restore", "--help"], ["git", "commit", "--help"], ["git", "log", "--help"], ["git", "diff", "--help"],
+        ["git", "restore", "--help"], ["git", "commit", "--help"], ["git", "log", "--help"], ["git", "show", "--help"], ["git", "diff", "--help"],
         ["git", "branch", "--help"], ["git", "switch", "--help"], ["git", "stash", "--help"], ["git", "merge", "--help"],
         ["git", "resolve", "--help"], ["git", "remote", "--help"], ["git", "clone", "--help"], ["git", "fetch", "--help"],
         ["git", "pull", "--help"], ["git", "push", "--help"], ["git", "config", "--help"], ["nbdiff", "--help"],
@@ -101,6 +101,37 @@ struct GitCLITests {
         let gitLog = try GitCLI.git(["log", "--format=%an %s"], in: dir, env: env)
         #expect(gitLog.stdout == "Grace Hopper first\n")
         #expect(try GitCLI.git(["fsck", "--strict"], in: dir, env: env).status == 0)
+    }
+
+    @Test func showACommitAndDiffUntrackedFiles() throws {
+        let (home, env) = GitCLI.sandbox()
+        try GitCLI.identity(home)
+        let dir = WB.scratch("git-cli-show") + "/project"
+        func wb(_ args: [String]) throws -> Command.Result { try WB.run(["git"] + args, environment: env, cwd: dir) }
+        #expect(try WB.run(["git", "init", dir], environment: env).status == 0)
+        try GitCLI.notebook(["x = 1"], path: dir + "/nb.ipynb")
+        #expect(try wb(["add", "nb.ipynb"]).status == 0)
+        #expect(try wb(["commit", "-m", "first"]).status == 0)
+        // The first commit: everything it adds, against nothing.
+        let root = try JSON.parse(try wb(["show", "--json"]).stdout)
+        #expect(root["commit"]?["summary"] == "first")
+        #expect(root["files"]?.arrayValue?.first?["change"] == "added")
+        #expect(root["files"]?.arrayValue?.first?["notebook"]?["cells"]?.arrayValue?.first?["kind"] == "added")
+        try GitCLI.notebook(["x = 2"], path: dir + "/nb.ipynb")
+        #expect(try wb(["commit", "-a", "-m", "second"]).status == 0)
+        let text = try wb(["show", "--color", "never"])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("    second"))
+        #expect(text.stdout.contains("## modified cell 1 (code, id cell0)"))
+        #expect(text.stdout.contains("-x = 1\n+x = 2"))
+        #expect(try wb(["show", "nope"]).status == 36)
+        // Untracked files only with --untracked, whole, as added.
+        try AtomicFile.write("a\nb\n", to: dir + "/notes.txt")
+        #expect(try wb(["diff", "--json"]).stdout.contains("notes.txt") == false)
+        let untracked = try JSON.parse(try wb(["diff", "--untracked", "--json"]).stdout)
+        #expect(untracked["files"]?.arrayValue?.first?["path"] == "notes.txt")
+        #expect(untracked["files"]?.arrayValue?.first?["change"] == "added")
+        #expect(untracked["files"]?.arrayValue?.first?["patch"]?.stringValue?.contains("+a\n+b\n") == true)
     }
 
     @Test func nbdiffComparesTwoFiles() throws {
@@ -222,6 +253,13 @@ struct GitCLITests {
         try AtomicFile.write("mine\n", to: root + "/copy/c.txt")
         #expect(try wb(["add", "c.txt"], in: root + "/copy").status == 0)
         #expect(try wb(["commit", "-m", "mine"], in: root + "/copy").status == 0)
+        // Status tells how the branch stands against its upstream (what the TUI's git panel shows).
+        let ahead = try JSON.parse(try wb(["status", "--json"], in: root + "/copy").stdout)
+        #expect(ahead["upstream"] == ["name": "origin/main", "ahead": 1, "behind": 0])
+        #expect(ahead["root"]?.stringValue?.hasSuffix("/copy/") == true)
+        #expect(try wb(["fetch"], in: root + "/copy").status == 0)
+        let diverged = try wb(["status"], in: root + "/copy")
+        #expect(diverged.stdout.contains("Your branch and 'origin/main' have diverged: 1 commit here, 1 commit there."))
         let refused = try wb(["push"], in: root + "/copy")
         #expect(refused.status == 38)
         #expect(refused.stderr.contains("pull"))

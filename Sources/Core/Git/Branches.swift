@@ -247,3 +247,42 @@ extension Repository {
         try check(rc, "cannot drop stash@{\(index)}", path: gitDirectory)
     }
 }
+
+/// How the current branch stands against the branch it follows.
+public struct UpstreamStatus: Sendable, Equatable {
+    /// The remote-tracking branch (`origin/main`).
+    public var name: String
+    /// Commits on the branch that the upstream lacks.
+    public var ahead: Int
+    /// Commits on the upstream that the branch lacks.
+    public var behind: Int
+
+    public init(name: String, ahead: Int, behind: Int) {
+        self.name = name
+        self.ahead = ahead
+        self.behind = behind
+    }
+
+    public var json: JSON { ["name": .string(name), "ahead": .int(ahead), "behind": .int(behind)] }
+}
+
+extension Repository {
+    /// The current branch's upstream and how far apart they are; nil on a detached or unborn HEAD,
+    /// or when the branch follows nothing (or its upstream is not fetched).
+    public func upstreamStatus() throws(GitError) -> UpstreamStatus? {
+        guard case .branch(let name, let commit) = try head() else { return nil }
+        var ref: OpaquePointer?
+        guard git_branch_lookup(&ref, pointer, name, GIT_BRANCH_LOCAL) == 0 else { return nil }
+        defer { git_reference_free(ref) }
+        var upstream: OpaquePointer?
+        guard git_branch_upstream(&upstream, ref) == 0 else { return nil }
+        defer { git_reference_free(upstream) }
+        var upstreamName: UnsafePointer<CChar>?
+        git_branch_name(&upstreamName, upstream)
+        guard let target = git_reference_target(upstream) else { return nil }
+        var local = commit.oid
+        var ahead = 0, behind = 0
+        try check(git_graph_ahead_behind(&ahead, &behind, pointer, &local, target), "cannot compare \(name) with its upstream", path: gitDirectory)
+        return UpstreamStatus(name: upstreamName.map { String(cString: $0) } ?? "", ahead: ahead, behind: behind)
+    }
+}

@@ -7,6 +7,8 @@ public enum DiffSide: Sendable, Equatable {
     case workingTree
     case index
     case revision(String)
+    /// No files at all: the side before a root commit.
+    case empty
 }
 
 /// How one file changed, with a unified diff or, for notebooks, a per-cell diff.
@@ -24,6 +26,19 @@ public struct FileDiff: Sendable, Equatable {
     /// Why a notebook could not be diffed cell by cell (it then gets a plain patch).
     public var notebookProblem: String?
 
+    public init(
+        path: String, oldPath: String? = nil, change: Change, isBinary: Bool = false, patch: String? = nil, notebook: NotebookDiff? = nil,
+        notebookProblem: String? = nil
+    ) {
+        self.path = path
+        self.oldPath = oldPath
+        self.change = change
+        self.isBinary = isBinary
+        self.patch = patch
+        self.notebook = notebook
+        self.notebookProblem = notebookProblem
+    }
+
     public var isNotebook: Bool { path.hasSuffix(".ipynb") }
 
     public var json: JSON {
@@ -39,15 +54,20 @@ public struct FileDiff: Sendable, Equatable {
 extension Repository {
     /// Compares two sides, as `git diff` does: index→working tree by default, HEAD→index with
     /// `from: .revision("HEAD"), to: .index`, a revision→working tree, or two revisions.
-    /// Notebooks get a per-cell diff; other files a unified diff.
+    /// Notebooks get a per-cell diff; other files a unified diff. With `includeUntracked` (to the
+    /// working tree only), untracked files show as added, their whole content as the change.
     public func diff(
-        from: DiffSide = .index, to: DiffSide = .workingTree, paths: [String] = [],
+        from: DiffSide = .index, to: DiffSide = .workingTree, paths: [String] = [], includeUntracked: Bool = false,
         options notebookOptions: NotebookDiffOptions = NotebookDiffOptions()
     ) throws(GitError) -> [FileDiff] {
         if to == .workingTree || from == .workingTree || to == .index || from == .index { _ = try requireWorkingDirectory("diff") }
         var options = git_diff_options()
         git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION))
         options.context_lines = UInt32(max(0, notebookOptions.context))
+        if includeUntracked, to == .workingTree {
+            options.flags |= GIT_DIFF_INCLUDE_UNTRACKED.rawValue | GIT_DIFF_RECURSE_UNTRACKED_DIRS.rawValue
+                | GIT_DIFF_SHOW_UNTRACKED_CONTENT.rawValue
+        }
         return try withStrarray(paths.filter { $0 != "." && !$0.isEmpty }) { pathspec throws(GitError) in
             if pathspec.count > 0 { options.pathspec = pathspec }
             var diff: OpaquePointer?
@@ -94,6 +114,10 @@ extension Repository {
             let tb = try tree(b)
             defer { git_tree_free(tb) }
             try check(git_diff_tree_to_tree(&diff, pointer, ta, tb, &options), what, path: gitDirectory)
+        case (.empty, .revision(let b)):
+            let tb = try tree(b)
+            defer { git_tree_free(tb) }
+            try check(git_diff_tree_to_tree(&diff, pointer, nil, tb, &options), what, path: gitDirectory)
         default:
             throw GitError(.invalid, "cannot compare \(from) with \(to): choose index→working tree, a revision→index, a revision→working tree or two revisions")
         }
@@ -157,6 +181,19 @@ extension Repository {
             }
         }
         return try blobBytes(id)
+    }
+}
+
+extension Repository {
+    /// A commit and what it changed: the diff from its first parent (from nothing for a root commit), as `git show` shows it.
+    public func show(
+        _ revision: String = "HEAD", paths: [String] = [], options: NotebookDiffOptions = NotebookDiffOptions()
+    ) throws(GitError) -> (commit: CommitInfo, files: [FileDiff]) {
+        guard let commit = try log(from: revision, limit: 1).first else {
+            throw GitError(.notFound, "unknown revision \(revision)", path: gitDirectory)
+        }
+        let parent: DiffSide = commit.parents.first.map { .revision($0.hex) } ?? .empty
+        return (commit, try diff(from: parent, to: .revision(commit.id.hex), paths: paths, options: options))
     }
 }
 

@@ -82,6 +82,13 @@ public struct SubmoduleInfo: Sendable, Equatable {
 
 /// The state of a working tree: HEAD, the operation in progress, changed paths and submodules.
 public struct Status: Sendable {
+    public init(head: Head, state: RepositoryState, entries: [StatusEntry], submodules: [SubmoduleInfo] = []) {
+        self.head = head
+        self.state = state
+        self.entries = entries
+        self.submodules = submodules
+    }
+
     public var head: Head
     public var state: RepositoryState
     public var entries: [StatusEntry]
@@ -97,6 +104,16 @@ public struct Status: Sendable {
 
     /// Whether nothing is staged, changed or conflicted (untracked and ignored files do not count).
     public var isClean: Bool { staged.isEmpty && unstaged.isEmpty && conflicted.isEmpty }
+
+    /// The status as `wb git status --json` prints it (and the TUI's git panel reads it), with the
+    /// working tree's root, the upstream and whether output stripping is on.
+    public func json(root: String?, upstream: UpstreamStatus?, stripOutputs: Bool) -> JSON {
+        [
+            "root": root.map(JSON.string) ?? .null, "head": head.json, "upstream": upstream?.json ?? .null,
+            "state": .string(state.rawValue), "strip_outputs": .bool(stripOutputs), "clean": .bool(isClean),
+            "files": .array(entries.map(\.json)), "submodules": .array(submodules.map(\.json)),
+        ]
+    }
 }
 
 extension Head {

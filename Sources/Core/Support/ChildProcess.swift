@@ -49,6 +49,8 @@ public final class ChildProcess: Sendable {
         case null
         /// Appended to this file (created 0600).
         case file(String)
+        /// Standard output and standard error each appended to its own file (created 0600).
+        case files(stdout: String, stderr: String)
     }
 
     /// Starts `argv[0]` (searched in `PATH` when it has no slash).
@@ -69,6 +71,9 @@ public final class ChildProcess: Sendable {
         case .file(let path):
             posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        case .files(let stdout, let stderr):
+            posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         }
         if let directory { wb_spawn_file_actions_addchdir(&actions, directory) }
         var attributes = posix_spawnattr_t()

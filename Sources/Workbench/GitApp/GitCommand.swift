@@ -14,7 +14,7 @@ struct GitCommand: AsyncParsableCommand {
             \(GitExit.help)
             """,
         subcommands: [
-            GitInit.self, GitStatus.self, GitAdd.self, GitRestore.self, GitCommit.self, GitLog.self, GitDiff.self,
+            GitInit.self, GitStatus.self, GitAdd.self, GitRestore.self, GitCommit.self, GitLog.self, GitShow.self, GitDiff.self,
             GitBranch.self, GitSwitch.self, GitStash.self, GitMerge.self, GitResolve.self, GitRemote.self, GitClone.self,
             GitFetch.self, GitPull.self, GitPush.self, GitConfigCommand.self,
         ])
@@ -144,14 +144,14 @@ struct GitStatus: AsyncParsableCommand {
             var specs: [String] = []
             for path in paths { specs.append(try options.repoPath(repo, path)) }
             let status = try repo.status(includeIgnored: ignored, paths: specs)
+            let upstream = try repo.upstreamStatus()
             if options.json {
-                printJSON([
-                    "head": status.head.json, "state": .string(status.state.rawValue), "clean": .bool(status.isClean),
-                    "files": .array(status.entries.map(\.json)), "submodules": .array(status.submodules.map(\.json)),
-                ])
+                printJSON(status.json(root: repo.workingDirectory, upstream: upstream, stripOutputs: repo.stripsOutputs))
                 return
             }
-            print(GitText.status(status, short: short, color: isTerminal(1) && Environment.get("NO_COLOR") == nil), terminator: "")
+            print(
+                GitText.status(status, upstream: upstream, short: short, color: isTerminal(1) && Environment.get("NO_COLOR") == nil),
+                terminator: "")
         } catch {
             throw options.failure(error, "status")
         }
@@ -275,6 +275,36 @@ struct GitLog: AsyncParsableCommand {
     }
 }
 
+struct GitShow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show a commit and what it changed (notebooks per cell).",
+        discussion: "The diff is against the commit's first parent (against nothing for the first commit). \(GitExit.help)")
+
+    @OptionGroup var options: GitOptions
+    @OptionGroup var flags: NotebookDiffFlags
+    @Argument(help: "The commit (default HEAD).")
+    var revision: String = "HEAD"
+    @Argument(help: "Limit the diff to these paths.")
+    var paths: [String] = []
+
+    func run() async throws {
+        do {
+            let repo = try options.open()
+            var specs: [String] = []
+            for path in paths { specs.append(try options.repoPath(repo, path)) }
+            let (commit, files) = try repo.show(revision, paths: specs, options: flags.notebookOptions)
+            if options.json {
+                printJSON(["commit": commit.json, "files": .array(files.map(\.json))])
+            } else {
+                print(GitText.log([commit], oneline: false, color: flags.useColor), terminator: "")
+                print(DiffText(color: flags.useColor).render(files), terminator: "")
+            }
+        } catch {
+            throw options.failure(error, "show")
+        }
+    }
+}
+
 /// Options for notebook diffs, shared by `wb git diff` and `wb nbdiff`.
 struct NotebookDiffFlags: ParsableArguments {
     @Flag(name: .customLong("ignore-outputs"), help: "Ignore outputs and execution counts.")
@@ -319,6 +349,8 @@ struct GitDiff: AsyncParsableCommand {
     @OptionGroup var flags: NotebookDiffFlags
     @Flag(name: [.customLong("cached"), .customLong("staged")], help: "Compare the index with HEAD (or REV).")
     var cached = false
+    @Flag(help: "Show untracked files too, as added (when comparing with the working tree).")
+    var untracked = false
     @Argument(help: "[REV [REV]] [PATH...]")
     var arguments: [String] = []
 
@@ -346,7 +378,7 @@ struct GitDiff: AsyncParsableCommand {
             case (false, 2): (from, to) = (.revision(revisions[0]), .revision(revisions[1]))
             default: throw ValidationError("--cached takes at most one revision")
             }
-            let files = try repo.diff(from: from, to: to, paths: paths, options: flags.notebookOptions)
+            let files = try repo.diff(from: from, to: to, paths: paths, includeUntracked: untracked, options: flags.notebookOptions)
             if options.json {
                 printJSON(["files": .array(files.map(\.json))])
             } else {
@@ -402,7 +434,7 @@ struct NbdiffCommand: AsyncParsableCommand {
 enum GitText {
     static func paint(_ on: Bool, _ code: String, _ text: String) -> String { on ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
 
-    static func status(_ status: Status, short: Bool, color: Bool) -> String {
+    static func status(_ status: Status, upstream: UpstreamStatus? = nil, short: Bool, color: Bool) -> String {
         var out = ""
         if short {
             // In git's porcelain order: tracked changes, then untracked, then ignored files.
@@ -418,6 +450,7 @@ enum GitText {
         case .unborn(let name): out += "On branch \(name) (no commits yet)\n"
         case .detached(let id): out += "HEAD detached at \(id.short) (not on a branch: new commits belong to no branch; `wb git switch -c NAME` keeps them)\n"
         }
+        if let upstream { out += upstreamLine(upstream) + "\n" }
         if status.state != .none { out += "A \(status.state.rawValue) is in progress.\n" }
         func section(_ title: String, _ entries: [StatusEntry], _ code: String, _ describe: (StatusEntry) -> String) {
             guard !entries.isEmpty else { return }
@@ -443,6 +476,17 @@ enum GitText {
         }
         if status.entries.isEmpty { out += "\nNothing to commit, working tree clean.\n" }
         return out
+    }
+
+    /// "Your branch is ahead of 'origin/main' by 2 commits", as git says it.
+    static func upstreamLine(_ upstream: UpstreamStatus) -> String {
+        func commits(_ n: Int) -> String { n == 1 ? "1 commit" : "\(n) commits" }
+        switch (upstream.ahead, upstream.behind) {
+        case (0, 0): return "Your branch is up to date with '\(upstream.name)'."
+        case (let a, 0): return "Your branch is ahead of '\(upstream.name)' by \(commits(a))."
+        case (0, let b): return "Your branch is behind '\(upstream.name)' by \(commits(b))."
+        case (let a, let b): return "Your branch and '\(upstream.name)' have diverged: \(commits(a)) here, \(commits(b)) there."
+        }
     }
 
     static func log(_ commits: [CommitInfo], oneline: Bool, color: Bool) -> String {
