@@ -141,7 +141,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TUITests", dependencies: ["TUI", "Notebook", "Kernels", "CoreSupport", "TestSupport"], exclude: ["Fixtures"],
+            // Git only to make wb-git's output (status JSON, DiffText) for the git panel's snapshots.
+            name: "TUITests", dependencies: ["TUI", "Notebook", "Kernels", "CoreSupport", "TestSupport", "Git"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "LifecycleTests", dependencies: ["Lifecycle", "Kernels", "Storage", "CoreSupport", "TestSupport"],

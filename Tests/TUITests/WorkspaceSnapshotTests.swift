@@ -51,7 +51,7 @@ struct WorkspaceSnapshotTests {
               │ F8                    run this cell and all below        │
               │ Alt-Enter             run cell, insert a cell below      │
               │ Alt-A                 replace all matches (one undo step)│
-              │ Ctrl-D                detach: the notebooks' kernels keep│
+              │ x                     discard the file's unstaged changes│
               └──────────────────────────────────────────────────────────┘
              demo.ipynb  COMMAND  python3: starting  [0]  1/2       F1 help
             """

@@ -32,12 +32,17 @@ struct NbdiffCommand: ParsableCommand {
 }
 
 enum GitTool {
-    /// Replaces this process by `wb-git` with the given arguments.
-    static func exec(_ arguments: [String]) throws {
+    /// `wb-git`, next to this executable.
+    static var path: String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         let own = n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-        let tool = FilePath.join(FilePath.directory(of: own), "wb-git")
+        return FilePath.join(FilePath.directory(of: own), "wb-git")
+    }
+
+    /// Replaces this process by `wb-git` with the given arguments.
+    static func exec(_ arguments: [String]) throws {
+        let tool = path
         let argv = [tool] + arguments
         let cArgs = argv.map { strdup($0) } + [nil]
         execv(tool, cArgs)

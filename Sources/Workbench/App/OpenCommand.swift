@@ -83,7 +83,9 @@ struct OpenCommand: AsyncParsableCommand {
                 throw ExitCode.failure
             }
         }
-        let runtime = TUI.Workspace.Runtime(state: TUI.Workspace.State(documents: documents), home: home, kernelName: kernel) { notebook, name, queue in
+        let runtime = TUI.Workspace.Runtime(
+            state: TUI.Workspace.State(documents: documents), home: home, kernelName: kernel, gitTool: GitTool.path
+        ) { notebook, name, queue in
             NotebookHosting.attach(&notebook, kernelName: name, queue: queue, registry: registry, home: home)
         }
         let ending: NotebookApp.Ending

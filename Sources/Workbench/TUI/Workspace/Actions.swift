@@ -16,6 +16,8 @@ extension Workspace {
         case prompt
         /// In the file browser, switcher or kernel picker.
         case list
+        /// In the git panel (the palette opens it first).
+        case git
     }
 
     /// One action: its keys as shown, what it does, where it applies, and the keys the palette feeds to run it.
@@ -53,6 +55,7 @@ extension Workspace {
     private static let findBar = "Find and replace (Ctrl-F)"
     private static let lists = "Lists (palette, files, kernels, switcher)"
     private static let prompts = "input() prompts"
+    private static let gitPanel = "Git panel (Ctrl-G)"
 
     /// Every action, in help screen order; `update` implements exactly these keys.
     ///
@@ -109,6 +112,7 @@ extension Workspace {
         Action(files, "Ctrl-K", "change the notebook's kernel", .notebook, [char("k", .control)]),
         Action(files, "Ctrl-Q", "quit (asks when a file has unsaved changes)", .anywhere, [char("q", .control)]),
         Action(files, "Ctrl-D", "detach: the notebooks' kernels keep running; wb open re-attaches", .anywhere, [char("d", .control)]),
+        Action(files, "Ctrl-G", "git panel: changes, stage, commit, branches, history", .anywhere, [char("g", .control)]),
         Action(files, "F1", "this help", .anywhere, [key(.function(1))]),
 
         Action(findBar, "Enter / Down", "next match (in the replace field: replace it, then next)", .find, [key(.down)]),
@@ -126,6 +130,17 @@ extension Workspace {
         Action(lists, ".", "file browser: show / hide hidden files", .list, []),
         Action(lists, "x", "switcher: close the file", .list, []),
         Action(lists, "Esc", "close the list", .list, []),
+
+        Action(gitPanel, "s / S", "stage the chosen file / everything", .git, [char("s")]),
+        Action(gitPanel, "u / U", "unstage the chosen file / everything", .git, [char("u")]),
+        Action(gitPanel, "x", "discard the file's unstaged changes (asks first)", .git, [char("x")]),
+        Action(gitPanel, "Enter", "the file's diff (notebooks per cell); a conflict: resolve it", .git, [key(.enter)]),
+        Action(gitPanel, "c", "write the commit message; Ctrl-S commits", .git, [char("c")]),
+        Action(gitPanel, "b", "branches; Enter switches", .git, [char("b")]),
+        Action(gitPanel, "l", "history, with the chosen commit's diff", .git, [char("l")]),
+        Action(gitPanel, "o / t / b", "conflicting cell: keep ours / theirs / both", .git, []),
+        Action(gitPanel, "r / F5", "read the status again", .git, [char("r")]),
+        Action(gitPanel, "Esc", "back; on the file list, close the panel", .git, [key(.escape)]),
 
         Action(prompts, "Enter", "send the answer", .prompt, [key(.enter)]),
         Action(prompts, "Ctrl-C", "interrupt instead", .prompt, [char("c", .control)]),

@@ -119,6 +119,9 @@ extension Workspace.State {
             tabs[active].document = .notebook(notebook)
         case .find:
             if find == nil { openFind() }
+        case .git:
+            if panel != .git { openGit() }
+            guard panel == .git else { return }
         }
         for key in action.invoke { handle(.key(key)) }
     }
@@ -161,6 +164,7 @@ extension Workspace {
             case .find: suffix = "  (find bar)"
             case .prompt: suffix = "  (input prompt)"
             case .edit: suffix = "  (edit mode)"
+            case .git: suffix = "  (git panel)"
             default: suffix = ""
             }
             buffer.write(action.title + suffix, x: titleX, y: y, style: base, clip: inner)

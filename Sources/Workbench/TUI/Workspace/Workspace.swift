@@ -1,5 +1,5 @@
 internal import CoreSupport
-internal import Notebook
+public import Notebook
 
 /// Several files open at once in one full-screen app: notebooks and plain text files, each in a tab.
 ///
@@ -76,6 +76,8 @@ public enum Workspace {
         case confirmClose(tab: Int)
         /// The list of keys, scrolled down this many lines.
         case help(scroll: Int)
+        /// The git panel (`State.git` holds it, so its work survives closing it).
+        case git
     }
 
     /// Work the runtime does for the workspace; results come back as events.
@@ -94,6 +96,20 @@ public enum Workspace {
         case changeKernel(tab: Int, name: String)
         /// The tab was closed (a notebook's last state with it): let its kernel go.
         case closed(tab: Int, NotebookApp.State?)
+        /// Run a git panel request with `wb-git` in `directory`, after the ones before it; `.git` reports it.
+        case git(GitPanel.Job, directory: String)
+        /// Read tab `id`'s file again (git changed it on disk); `.reloaded` reports it.
+        case reload(tab: Int, path: String)
+    }
+
+    /// A file read again after git changed it.
+    public enum Reloaded: Sendable {
+        /// A notebook's new content.
+        case notebook(Notebook)
+        /// A text file's new content.
+        case text(String)
+        /// It could not be read, and why.
+        case failed(String)
     }
 
     /// One entry of a folder, as the file browser shows it.
@@ -147,6 +163,10 @@ public enum Workspace {
         case listed(directory: String, entries: [DirectoryEntry], error: String?)
         /// The installed kernelspecs, and the ones that could not be read.
         case kernelsFound([KernelChoice], problems: [String])
+        /// A git panel request finished.
+        case git(GitResult)
+        /// A tab's file was read again.
+        case reloaded(tab: Int, Reloaded)
     }
 
     /// Everything the screen shows and the workspace remembers.
@@ -161,6 +181,8 @@ public enum Workspace {
         public var panel: Panel?
         /// The find bar, when open.
         public var find: FindBar?
+        /// The git panel, once opened (it is shown while `panel` is `.git`).
+        public var git: GitPanel?
         /// Replacements in notebooks, newest last, each undone as one step.
         public var replacements: [Replacement] = []
         /// The latest time seen (monotonic seconds).

@@ -85,6 +85,10 @@ extension Workspace {
             drawKernelPicker(picker, into: &buffer)
         case .help(let scroll):
             NotebookApp.box(title: "Keys (j/k scroll, other keys close)", lines: Array(NotebookApp.helpLines.dropFirst(scroll)), into: &buffer)
+        case .git:
+            guard let git = state.git else { return }
+            buffer.cursor = nil
+            git.render(into: &buffer, unsaved: state.unsavedPaths)
         case .confirmQuit:
             let unsaved = state.tabs.filter(\.document.isDirty).map { OutputSanitizer.plainText($0.document.fileName) }
             var lines: [[Span]]

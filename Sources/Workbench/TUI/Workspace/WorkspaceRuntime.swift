@@ -100,6 +100,10 @@ extension Workspace {
         public let home: String
         /// The last file write queued; each waits for the one before.
         public private(set) var writes: Task<Void, Never>?
+        /// The last git panel request queued; each waits for the one before (git locks its index).
+        public private(set) var gitJobs: Task<Void, Never>?
+        /// The `wb-git` executable the git panel runs (nil: the panel says git is not available).
+        public let gitTool: String?
         /// When user input was last reported as activity (monotonic seconds).
         private var lastActivityReport = -Double.infinity
         /// Kernels of closed tabs or replaced kernels, shutting down.
@@ -120,10 +124,11 @@ extension Workspace {
         /// `kernelName` replaces the kernelspec of the notebooks open now (`wb open --kernel`), not of those opened later.
         public init(
             state: State, home: String = Environment.workbenchHome, finder: KernelSpecFinder = KernelSpecFinder(), kernelName: String? = nil,
-            startKernel: @escaping StartKernel
+            gitTool: String? = nil, startKernel: @escaping StartKernel
         ) {
             self.state = state
             self.home = home
+            self.gitTool = gitTool
             self.finder = finder
             self.startKernel = startKernel
             startKernels(override: kernelName)
@@ -191,6 +196,8 @@ extension Workspace {
             }
             for task in retired { await task.value }
             await writes?.value
+            // A commit or a resolve under way is let finish, never cut off.
+            await gitJobs?.value
         }
 
         /// Stops every kernel (open and retired) and waits for the file writes.
@@ -277,6 +284,27 @@ extension Workspace {
                 kernels[id] = Kernel(path: notebook.path, queue: queue, attached: attached)
             case .closed(let id, let last):
                 retire(kernels.removeValue(forKey: id), state: last)
+            case .git(let job, let directory):
+                let previous = gitJobs
+                let tool = gitTool
+                gitJobs = Task.detached { [mailbox, wake] in
+                    await previous?.value
+                    let result = await GitRunner.run(job, tool: tool, directory: directory)
+                    mailbox.events.withLock { $0.append(.git(result)) }
+                    wake.wake()
+                }
+            case .reload(let id, let path):
+                let content: Reloaded
+                do {
+                    if state.index(ofTab: id).map({ state.tabs[$0].document.notebook != nil }) == true {
+                        content = .notebook(try Notebook.read(path: path))
+                    } else {
+                        content = .text(try FileIO.readText(path))
+                    }
+                } catch {
+                    content = .failed("\(error)")
+                }
+                send(.reloaded(tab: id, content))
             }
         }
 

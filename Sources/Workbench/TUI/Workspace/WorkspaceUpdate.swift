@@ -36,7 +36,12 @@ extension Workspace {
             }
         case .input(let input):
             next.handle(input)
+        case .git(let result):
+            next.gitDone(result)
+        case .reloaded(let id, let content):
+            next.reloaded(tab: id, content)
         }
+        next.takeGitRequests()
         next.refreshFind()
         if next.quitAfterSave && !next.isDirty { next.quit = true }
         return next
@@ -122,6 +127,7 @@ extension Workspace.State {
         // A text file's message said before the first tick (on open) counts from it, as a notebook's does.
         let first = now == 0
         now = max(now, time)
+        git?.now = now
         for i in tabs.indices {
             switch tabs[i].document {
             case .notebook: updateNotebook(at: i, .tick(time))
@@ -318,6 +324,8 @@ extension Workspace.State {
             openKernelPicker()
         case (.function(1), []):
             panel = .help(scroll: 0)
+        case (.character("g"), .control):
+            openGit()
         default:
             return false
         }
@@ -330,9 +338,13 @@ extension Workspace.State {
             paletteKey(palette, input)
             return
         }
+        if panel == .git {
+            gitInput(input)
+            return
+        }
         guard case .key(let key) = input else { return }
         switch panel {
-        case .palette:
+        case .palette, .git:
             break
         case .switcher(let selected):
             switcherKey(selected, key)
