@@ -51,6 +51,11 @@ struct GitPanelTmuxTests {
         try GitCLI.notebook(["x = 1", "print(x)"], path: path)
         #expect(try WB.run(["git", "add", "nb.ipynb"], environment: env, cwd: dir).status == 0)
         #expect(try WB.run(["git", "commit", "-m", "First notebook"], environment: env, cwd: dir).status == 0)
+        // A second branch where the notebook differs, to switch to.
+        #expect(try WB.run(["git", "switch", "-c", "other"], environment: env, cwd: dir).status == 0)
+        try GitCLI.notebook(["x = 'other'", "print(x)"], path: path)
+        #expect(try WB.run(["git", "commit", "-a", "-m", "Other idea"], environment: env, cwd: dir).status == 0)
+        #expect(try WB.run(["git", "switch", "main"], environment: env, cwd: dir).status == 0)
 
         let (tmux, _) = try await O.start(path, in: scratch, home: home, environment: env)
         defer { O.cleanUp(tmux, home: home) }
@@ -71,6 +76,15 @@ struct GitPanelTmuxTests {
         guard await O.wait(tmux, "the panel", { $0.hasPrefix(" Git  project  on main") }) else { return }
         guard await O.wait(tmux, "the unstaged notebook", { $0.contains("Changed, not staged") }) else { return }
         guard await O.wait(tmux, "the notebook listed", { $0.contains("modified") && $0.contains("nb.ipynb") }) else { return }
+
+        // Switching now would overwrite the saved edit: refused, naming the file, nothing changed.
+        try await tmux.keys("b")
+        guard await O.wait(tmux, "the branches", { $0.contains("other") && !$0.contains("*") }) else { return }
+        try await tmux.keys("Down", "Enter")
+        guard await O.wait(tmux, "the refusal", { $0.contains("local changes to nb.ipynb would be overwritten") }) else { return }
+        #expect(try Notebook.read(path: path).cells[0].source == "x = 10  # ten")
+        try await tmux.keys("Space", "Escape")
+        guard await O.wait(tmux, "the list again", { $0.contains("Changed, not staged") }) else { return }
         try await tmux.keys("s")
         guard await O.wait(tmux, "the staged notebook", { $0.contains("Staged (will be committed)") }) else { return }
         guard await GitPanelTmuxTests.gone(tmux, "Changed, not staged") else { return }
@@ -95,17 +109,29 @@ struct GitPanelTmuxTests {
         guard await O.wait(tmux, "the history", { $0.contains("Make x ten") && $0.contains("Grace Hopper") }) else { return }
         guard await O.wait(tmux, "the commit's diff", { $0.contains("+x = 10  # ten") }) else { return }
 
+        // Now the switch goes through, and the open notebook (no unsaved edits) shows the other branch's cells.
+        try await tmux.keys("Escape")
+        // (Wait for the list: Esc and a key at once read as Alt and that key.)
+        guard await O.wait(tmux, "the list", { $0.contains("Nothing to commit, working tree clean.") }) else { return }
+        try await tmux.keys("b")
+        guard await O.wait(tmux, "the branches", { $0.contains("* main") }) else { return }
+        try await tmux.keys("End", "Enter")
+        guard await O.wait(tmux, "the switch", { $0.contains("switched to other") }) else { return }
+        guard await O.wait(tmux, "the new branch", { $0.hasPrefix(" Git  project  on other") }) else { return }
         try await tmux.keys("C-g")
         guard await GitPanelTmuxTests.gone(tmux, " Git  project") else { return }
+        guard await O.wait(tmux, "the other branch's cell", { $0.contains("x = 'other'") }) else { return }
         try await tmux.keys("C-q")
         guard await O.wait(tmux, "wb's exit status", { $0.hasPrefix("wb-exit=") }) else { return }
         #expect(await tmux.screen().contains("wb-exit=0"))
 
         // git itself sees the commit, by the configured identity, and a sound repository.
-        let log = try GitCLI.git(["log", "--format=%s|%an <%ae>"], in: dir, env: env)
+        #expect(try GitCLI.git(["branch", "--show-current"], in: dir, env: env).stdout == "other\n")
+        let log = try GitCLI.git(["log", "main", "--format=%s|%an <%ae>"], in: dir, env: env)
         #expect(log.stdout == "Make x ten|Grace Hopper <grace@example.com>\nFirst notebook|Grace Hopper <grace@example.com>\n")
-        let committed = try GitCLI.git(["show", "HEAD:nb.ipynb"], in: dir, env: env)
+        let committed = try GitCLI.git(["show", "main:nb.ipynb"], in: dir, env: env)
         #expect(try Notebook(ipynb: Array(committed.stdout.utf8)).cells.map(\.source) == ["x = 10  # ten", "print(x)"])
+        #expect(try Notebook.read(path: path).cells.map(\.source) == ["x = 'other'", "print(x)"])
         try Self.checkWithGit(dir, env)
     }
 

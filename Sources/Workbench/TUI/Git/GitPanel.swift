@@ -134,10 +134,18 @@ public struct GitPanel: Sendable, Equatable {
         public var started: Double
     }
 
-    /// A line under the panel, or a box for a long error.
+    /// A line under the panel, or a box for what git refused.
     public struct Notice: Sendable, Equatable {
         public var text: String
         public var isError: Bool
+        /// Shown in a box (wrapped, whole) until a key is pressed: `wb-git`'s refusals and errors.
+        public var isBox = false
+
+        public init(text: String, isError: Bool, isBox: Bool = false) {
+            self.text = text
+            self.isError = isError
+            self.isBox = isBox
+        }
     }
 
     /// The folder the panel was opened from (the active file's).
@@ -218,9 +226,9 @@ public struct GitPanel: Sendable, Equatable {
         }
     }
 
-    /// Says something under the panel.
-    mutating func say(_ text: String, error: Bool = false) {
-        notice = Notice(text: text, isError: error)
+    /// Says something under the panel (in a box with `box`).
+    mutating func say(_ text: String, error: Bool = false, box: Bool = false) {
+        notice = Notice(text: text, isError: error, isBox: box)
     }
 }
 

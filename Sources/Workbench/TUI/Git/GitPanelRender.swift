@@ -38,13 +38,13 @@ extension GitPanel {
                     [Span("n / Esc", style: Style(attributes: .bold)), Span("  keep them")],
                 ], into: &buffer)
         }
-        if let notice, notice.isError, notice.text.contains("\n") {
+        if let notice, notice.isBox {
             var lines: [[Span]] = []
             for text in notice.text.split(separator: "\n", omittingEmptySubsequences: false) {
                 lines += Self.wrap(OutputSanitizer.plainText(String(text)), width: max(10, buffer.width - 6)).map { [Span($0)] }
             }
             lines += [[], [Span("any key closes", style: NotebookApp.noteStyle)]]
-            NotebookApp.box(title: "git refused", lines: lines, into: &buffer)
+            NotebookApp.box(title: "git: not done", lines: lines, into: &buffer)
         }
     }
 
@@ -247,7 +247,7 @@ extension GitPanel {
 
     /// The last message (an error in red).
     func drawNotice(y: Int, into buffer: inout ScreenBuffer) {
-        guard let notice, !(notice.isError && notice.text.contains("\n")) else { return }
+        guard let notice, !notice.isBox else { return }
         buffer.write(
             OutputSanitizer.plainText(notice.text), x: 1, y: y,
             style: notice.isError ? Style(foreground: .red, attributes: .bold) : Style(foreground: .green))

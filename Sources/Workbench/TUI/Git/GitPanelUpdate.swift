@@ -89,7 +89,7 @@ extension GitPanel {
         default:
             break
         }
-        say(text, error: true)
+        say(text, error: true, box: true)
     }
 
     /// The history screen shows the selected commit's diff; ask for it unless it is shown or on its way.
@@ -209,8 +209,8 @@ extension GitPanel {
             }
             return
         }
-        // A box with a long error goes with any key.
-        if let notice, notice.isError, notice.text.contains("\n") {
+        // A box with what git refused goes with any key.
+        if let notice, notice.isBox {
             self.notice = nil
             return
         }
