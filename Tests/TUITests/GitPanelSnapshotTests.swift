@@ -295,6 +295,9 @@ struct GitPanelSnapshotTests {
         // F1 in the panel shows the keys at the panel's section.
         state = Self.keys(state, .key(.function(1)))
         #expect(T.screen(state).contains { $0.contains("Git panel (Ctrl-G)") })
+        // Any other key closes the help and the panel is back.
+        state = Self.keys(state, .key(.escape))
+        #expect(state.panel == .git)
     }
 }
 

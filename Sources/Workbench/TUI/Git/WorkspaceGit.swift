@@ -32,6 +32,7 @@ extension Workspace.State {
         }
         if case .key(let key) = input, key == KeyEvent(.function(1)), git.message == nil {
             panel = .help(scroll: Self.gitHelpLine)
+            helpReturnsToGit = true
             return
         }
         git.handle(input)

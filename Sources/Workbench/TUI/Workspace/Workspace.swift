@@ -183,6 +183,8 @@ public enum Workspace {
         public var find: FindBar?
         /// The git panel, once opened (it is shown while `panel` is `.git`).
         public var git: GitPanel?
+        /// Whether the help screen was opened from the git panel (closing it goes back there).
+        var helpReturnsToGit = false
         /// Replacements in notebooks, newest last, each undone as one step.
         public var replacements: [Replacement] = []
         /// The latest time seen (monotonic seconds).

@@ -359,7 +359,10 @@ extension Workspace.State {
             case .up, .character("k"): self.panel = .help(scroll: max(0, scroll - 1))
             case .pageDown, .character(" "): self.panel = .help(scroll: min(most, scroll + size.height / 2))
             case .pageUp: self.panel = .help(scroll: max(0, scroll - size.height / 2))
-            default: self.panel = nil
+            default:
+                // Help opened from the git panel goes back to it.
+                self.panel = helpReturnsToGit && git != nil ? .git : nil
+                helpReturnsToGit = false
             }
         case .confirmQuit:
             switch key.key {
