@@ -34,10 +34,23 @@ extension Workspace {
         var lastTick = Clock.monotonic()
         var needsDraw = true
         var fatal: Int32?
+        // WB_FRAME_LOG: per-frame render, paint and update times for Benchmarks/tui.
+        let frameLog = FrameLog.fromEnvironment()
+        var updateTime = 0.0
         loop: while !runtime.state.quit {
             var now = Clock.monotonic()
             if needsDraw && now - lastDraw >= frame {
-                terminal.draw { Workspace.render(runtime.state, into: &$0) }
+                var renderTime = 0.0
+                terminal.draw { buffer in
+                    let start = Clock.monotonic()
+                    Workspace.render(runtime.state, into: &buffer)
+                    renderTime = Clock.monotonic() - start
+                }
+                if let frameLog {
+                    let end = Clock.monotonic()
+                    frameLog.record(at: now, render: renderTime, paint: end - now - renderTime, update: updateTime)
+                    updateTime = 0
+                }
                 lastDraw = now
                 needsDraw = false
             }
@@ -46,6 +59,7 @@ extension Workspace {
             let tickDue = max(0, lastTick + NotebookApp.tickInterval - now)
             let wakes = backend.wait(also: needsDraw ? nil : runtime.readFD, timeout: min(frameDue, tickDue))
             now = Clock.monotonic()
+            let updateStart = now
             if now - lastTick >= NotebookApp.tickInterval {
                 runtime.send(.tick(now))
                 lastTick = now
@@ -73,6 +87,7 @@ extension Workspace {
             if !needsDraw || now - lastDraw >= frame {
                 if runtime.drain() { needsDraw = true }
             }
+            if frameLog != nil { updateTime += Clock.monotonic() - updateStart }
         }
         if fatal != nil || !runtime.state.quit { runtime.writeRecoveryNow() }
         backend.restore()
