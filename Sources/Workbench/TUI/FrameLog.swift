@@ -20,7 +20,12 @@ final class FrameLog {
     /// The log named by `WB_FRAME_LOG`, or nil when it is unset or cannot be opened.
     static func fromEnvironment() -> FrameLog? {
         guard let path = Environment.get("WB_FRAME_LOG"), !path.isEmpty else { return nil }
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        return open(path: path)
+    }
+
+    /// A log appending to `path`, or nil when it cannot be opened.
+    static func open(path: String) -> FrameLog? {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         return fd >= 0 ? FrameLog(fd: fd) : nil
     }
 
