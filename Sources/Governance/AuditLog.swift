@@ -204,7 +204,21 @@ public final class AuditLog: Sendable {
         hex(SHA256.hash(data: Array("\(previous)\n\(sequence)\n\(record.json.serialized())".utf8)))
     }
 
-    static func hex(_ digest: SHA256.Digest) -> String { digest.map { String(format2: $0) }.joined() }
+    /// The digest in lowercase hex (one allocation: it runs for every audited statement).
+    static func hex(_ digest: SHA256.Digest) -> String {
+        let digits: StaticString = "0123456789abcdef"
+        return digest.withUnsafeBytes { bytes in
+            String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+                digits.withUTF8Buffer { digits in
+                    for (i, byte) in bytes.enumerated() {
+                        out[2 * i] = digits[Int(byte >> 4)]
+                        out[2 * i + 1] = digits[Int(byte & 0xF)]
+                    }
+                }
+                return bytes.count * 2
+            }
+        }
+    }
 
     /// Records matching the filters, oldest first.
     public func search(

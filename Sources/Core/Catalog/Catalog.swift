@@ -101,6 +101,25 @@ public final class Catalog: Sendable {
                 CREATE INDEX commits_time ON commits (committed_at);
                 """)
         }
+        // A counter every change of names, storage, columns or tags moves (not row counts or
+        // snapshots), so the lakehouse can keep what it derived from the catalog until it changes.
+        migrator.register("catalog-version") { db in
+            var script = """
+                CREATE TABLE catalog_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+                INSERT INTO catalog_version VALUES (1, 1);
+
+                """
+            let bump = "BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;\n"
+            for (table, updateOf) in [
+                ("catalogs", "name, kind, location"), ("databases", "name, catalog_id"),
+                ("tables", "name, database_id, kind, storage_name"), ("columns", nil), ("tags", nil),
+            ] {
+                script += "CREATE TRIGGER _catalog_version_\(table)_insert AFTER INSERT ON \(table) " + bump
+                script += "CREATE TRIGGER _catalog_version_\(table)_delete AFTER DELETE ON \(table) " + bump
+                script += "CREATE TRIGGER _catalog_version_\(table)_update AFTER UPDATE \(updateOf.map { "OF \($0) " } ?? "")ON \(table) " + bump
+            }
+            try db.execute(script)
+        }
         return migrator
     }
 }
@@ -512,7 +531,13 @@ public struct CatalogAccess {
         try db.fetchValue("SELECT max(id) FROM commits WHERE committed_at <= ?", [time], as: Int64.self)
     }
 
-    /// The newest commit id, or 0 when nothing was committed.
+    /// The catalog's version: it moves with every change of a name, storage name, column or tag
+    /// (not with row counts or snapshots), so what was derived from those can be kept until it does.
+    public func version() throws -> Int64 {
+        try db.fetchValue("SELECT version FROM catalog_version WHERE id = 1", as: Int64.self) ?? 0
+    }
+
+    /// The id of the newest commit, 0 when there is none.
     public func lastCommit() throws -> Int64 {
         try db.fetchValue("SELECT max(id) FROM commits", as: Int64.self) ?? 0
     }

@@ -38,7 +38,7 @@ public final class Statement {
     public var isReadOnly: Bool { sqlite3_stmt_readonly(handle) != 0 }
 
     /// Whether the statement has started and not yet finished or been reset.
-    var isBusy: Bool { sqlite3_stmt_busy(handle) != 0 }
+    public var isBusy: Bool { sqlite3_stmt_busy(handle) != 0 }
 
     /// Resets the statement to run again (bindings are kept).
     public func reset() {

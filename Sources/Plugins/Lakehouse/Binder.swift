@@ -163,11 +163,15 @@ final class Binder {
 
     /// The authorizer for a user statement: reads of lakehouse storage and federated sources, writes of the target only.
     func authorizer(writing target: TableInfo?) -> (AuthorizerAction) -> AuthorizerDecision {
+        Binder.rules(target: target, restricted: (governance?.isRestricted ?? false) || filteredWrite != nil, writeView: filteredWrite?.viewName)
+    }
+
+    /// The authorizer's rules for a statement writing `target` (nil: a read), reading some table through
+    /// a filter or mask when `restricted`, and writing through the filtered-write view `writeView` if any.
+    static func rules(target: TableInfo?, restricted: Bool, writeView: String?) -> (AuthorizerAction) -> AuthorizerDecision {
         let targetName = target.map(\.storageName)
         let historyName = target.map { TableStorage.historyName($0.id) }
         let updateTrigger = target.map { TableStorage.updateTriggerName($0.id) }
-        let restricted = (governance?.isRestricted ?? false) || filteredWrite != nil
-        let writeView = filteredWrite?.viewName
         return { action in
             // A filtered write's statement reads and writes its view; the view's triggers write the storage.
             if let writeView, action.schema == "temp", action.table == writeView,

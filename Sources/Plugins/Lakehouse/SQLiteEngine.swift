@@ -35,14 +35,12 @@ public final class SQLiteEngine: LakehouseEngine {
         return try StatementGovernance(service: governance, principal: principal, sql: sql)
     }
 
-    /// Prepares a user statement under `rules` (SQLite consults an authorizer only while preparing).
+    /// The authorizer slot of a connection, installing the one authorizer on first use.
     ///
-    /// One authorizer stays on each connection and applies `rules` only during this call, so changing
-    /// rules does not expire the connection's cached statements (`setAuthorizer` would). This is the
-    /// seam the Governance issue's per-principal rules plug into.
-    func prepareUserStatement(
-        _ sql: String, db: Database, rules: @escaping (AuthorizerAction) -> AuthorizerDecision
-    ) throws(DatabaseError) -> Statement {
+    /// One authorizer stays on each connection and applies a statement's rules only while that
+    /// statement is prepared and stepped, so changing rules does not expire the connection's cached
+    /// statements (`setAuthorizer` would). This is the seam the Governance issue's per-principal rules plug into.
+    func authorizerSlot(_ db: Database) -> AuthorizerSlot {
         let (slot, fresh) = authorizers.withLock { slots -> (AuthorizerSlot, Bool) in
             if let slot = slots[ObjectIdentifier(db)] { return (slot, false) }
             let slot = AuthorizerSlot()
@@ -50,6 +48,14 @@ public final class SQLiteEngine: LakehouseEngine {
             return (slot, true)
         }
         if fresh { db.setAuthorizer { action in slot.rules?(action) ?? .allow } }
+        return slot
+    }
+
+    /// Prepares a user statement under `rules` (SQLite consults an authorizer only while preparing).
+    func prepareUserStatement(
+        _ sql: String, db: Database, rules: @escaping (AuthorizerAction) -> AuthorizerDecision
+    ) throws(DatabaseError) -> Statement {
+        let slot = authorizerSlot(db)
         slot.rules = rules
         defer { slot.rules = nil }
         return try db.makeStatement(sql)
@@ -61,16 +67,36 @@ public final class SQLiteEngine: LakehouseEngine {
 
     // MARK: The gate
 
-    public func execute(_ sql: String, context: QueryContext, sink: QuerySink) throws -> QueryOutcome {
+    /// What the tokenizer and classifier make of one SQL text (a function of the text alone).
+    struct ParsedSQL: Sendable {
+        var statements: [[SQLToken]]
+        var kinds: [StatementKind]
+        var writes: Bool
+        /// Every word and quoted name, lowercased (to spot federated sources).
+        var names: Set<String>
+    }
+
+    /// Parsed SQL texts, so a statement run again is not tokenized again.
+    private let parsedTexts = BoundedCache<String, ParsedSQL>(capacity: 512)
+
+    func parse(_ sql: String) throws -> ParsedSQL {
+        if let parsed = parsedTexts[sql] { return parsed }
         let tokens = try SQLTokenizer.tokenize(sql)
         let statements = SQLTokenizer.statements(tokens)
         guard !statements.isEmpty else { throw LakehouseError(.syntax, "there is no SQL statement to run", sql: sql) }
         let kinds = try statements.map { try StatementKind.classify($0, sql: sql) }
-        let writes = kinds.contains { $0 != .read }
+        let names = Set(tokens.filter { $0.kind == .word || $0.kind == .quotedIdentifier }.compactMap { $0.identifier?.lowercased() })
+        let parsed = ParsedSQL(statements: statements, kinds: kinds, writes: kinds.contains { $0 != .read }, names: names)
+        parsedTexts[sql] = parsed
+        return parsed
+    }
+
+    public func execute(_ sql: String, context: QueryContext, sink: QuerySink) throws -> QueryOutcome {
+        let parsed = try parse(sql)
+        let (statements, kinds, writes, names) = (parsed.statements, parsed.kinds, parsed.writes, parsed.names)
         if writes, context.asOf != nil {
             throw LakehouseError(.readOnly, "--as-of reads the past; it cannot be used with statements that write", sql: sql)
         }
-        let names = Set(tokens.filter { $0.kind == .word || $0.kind == .quotedIdentifier }.compactMap { $0.identifier?.lowercased() })
         // Most statements name no federated source: find out inside the transaction, and only when one is
         // named start again on a connection with the sources attached (ATTACH cannot run in a transaction).
         var sources: [CatalogInfo] = []
@@ -96,17 +122,20 @@ public final class SQLiteEngine: LakehouseEngine {
     ) throws -> QueryOutcome {
         do {
             return try withConnection(write: writes, sources: sources, timeout: context.timeout) { db in
+                let catalogVersion = try CatalogAccess(db).version()
                 if sources.isEmpty {
-                    let named = try CatalogAccess(db).catalogs().filter { $0.kind != .managed && names.contains($0.name.lowercased()) }
+                    let named = try federatedCatalogs(db, version: catalogVersion).filter { names.contains($0.name.lowercased()) }
                     if !named.isEmpty { throw SourcesNeeded(sources: named) }
                 }
                 var outcome = QueryOutcome()
                 let commit = writes ? try Commit(db: db, principal: context.principal) : nil
+                // A lone read of current data names no source and writes nothing: its mapping can be kept.
+                let reusable = statements.count == 1 && !writes && sources.isEmpty && context.asOf == nil
                 for (index, statement) in statements.enumerated() {
                     try db.checkCancellation()
                     let isLast = index == statements.count - 1
                     try run(statement, kind: kinds[index], sql: sql, db: db, context: context, commit: commit,
-                        sink: isLast ? sink : .discard, outcome: &outcome)
+                        sink: isLast ? sink : .discard, catalogVersion: reusable ? catalogVersion : nil, outcome: &outcome)
                 }
                 if let commit { outcome.snapshots = try commit.finish() }
                 return outcome
@@ -155,6 +184,16 @@ public final class SQLiteEngine: LakehouseEngine {
 
     static func sourceSchema(_ catalogID: Int64) -> String { "_lh_src_\(catalogID)" }
 
+    /// The federated catalogs (not the managed one), kept while the catalog's version stays.
+    private let federated = Mutex<(version: Int64, catalogs: [CatalogInfo])?>(nil)
+
+    private func federatedCatalogs(_ db: Database, version: Int64) throws -> [CatalogInfo] {
+        if let kept = federated.withLock({ $0 }), kept.version == version { return kept.catalogs }
+        let catalogs = try CatalogAccess(db).catalogs().filter { $0.kind != .managed }
+        federated.withLock { $0 = (version, catalogs) }
+        return catalogs
+    }
+
     /// Connections that have the CSV module registered.
     private let csvModules = Mutex<Set<ObjectIdentifier>>([])
 
@@ -181,12 +220,14 @@ public final class SQLiteEngine: LakehouseEngine {
 
     private func run(
         _ tokens: [SQLToken], kind: StatementKind, sql: String, db: Database, context: QueryContext, commit: Commit?,
-        sink: QuerySink, outcome: inout QueryOutcome
+        sink: QuerySink, catalogVersion: Int64?, outcome: inout QueryOutcome
     ) throws {
         let access = CatalogAccess(db)
         switch kind {
         case .read, .dml:
-            try runMapped(tokens, kind: kind, sql: sql, db: db, access: access, context: context, commit: commit, sink: sink, outcome: &outcome)
+            try runMapped(
+                tokens, kind: kind, sql: sql, db: db, access: access, context: context, commit: commit, sink: sink,
+                catalogVersion: catalogVersion, outcome: &outcome)
         case .createDatabase:
             try Statements(engine: self, db: db, access: access, commit: commit!, sql: sql, tokens: tokens).createDatabase(&outcome)
         case .dropDatabase:
@@ -204,41 +245,88 @@ public final class SQLiteEngine: LakehouseEngine {
         }
     }
 
+    /// What mapping a lone read gave, kept per (SQL text, user, catalog version, policy version).
+    struct MappedRead: Sendable {
+        var mapped: MappedStatement
+        /// Whether some table is read through a filter or mask (the authorizer then narrows functions).
+        var restricted: Bool
+        /// The decisions the mapping made, audited again each time the read runs.
+        var decisions: [StatementGovernance.Decided]
+    }
+
+    struct MappedReadKey: Hashable, Sendable {
+        var sql: String
+        var user: String?
+        var catalogVersion: Int64
+        var policyVersion: Int
+    }
+
+    /// Mapped reads: a catalog change (names, columns, tags) or a new policy version makes a new key.
+    private let mappedReads = BoundedCache<MappedReadKey, MappedRead>(capacity: 1024)
+
     /// Maps names, then runs a query or an INSERT/UPDATE/DELETE under the authorizer.
+    ///
+    /// With `catalogVersion` (a lone read of current data), the mapping is taken from, or kept in,
+    /// `mappedReads`, and the prepared statement from the connection's cache: what the statement
+    /// means and may touch depends only on the text, the catalog, the user and the policy, which
+    /// the key holds. The decisions are audited on every run all the same.
     private func runMapped(
         _ tokens: [SQLToken], kind: StatementKind, sql: String, db: Database, access: CatalogAccess, context: QueryContext,
-        commit: Commit?, sink: QuerySink, outcome: inout QueryOutcome
+        commit: Commit?, sink: QuerySink, catalogVersion: Int64?, outcome: inout QueryOutcome
     ) throws {
-        let binder = Binder(engine: self, access: access, asOf: context.asOf, sql: sql)
-        binder.setVerb(kind == .dml ? StatementKind.dmlVerb(tokens) : nil)
-        binder.governance = try governance(for: context.principal, sql: sql)
-        binder.tokens = tokens
-        defer { if let write = binder.filteredWrite { try? FilteredWrite.remove(tableID: write.tableID, db: db) } }
-        let mapped = try NameMapper.map(tokens, sql: sql, isDatabase: binder.isDatabase, bind: { try binder.bind($0) })
-        if let governance = binder.governance, governance.isRestricted || binder.filteredWrite != nil {
-            try governance.checkRestrictedStatement(tokens)
-            try SecureView.registerFunctions(db)
+        let governance = try governance(for: context.principal, sql: sql)
+        let key = catalogVersion.map {
+            MappedReadKey(sql: sql, user: governance?.user, catalogVersion: $0, policyVersion: governance?.policyVersion ?? 0)
         }
+        let mapped: MappedStatement
+        let rules: (AuthorizerAction) -> AuthorizerDecision
         var target: TableInfo?
-        if kind == .dml {
-            target = binder.target
-            guard let target else {
-                throw LakehouseError(.syntax, "INSERT, UPDATE and DELETE write lakehouse tables named db.table", sql: sql)
+        var filteredWrite: FilteredWrite?
+        var restricted = false
+        if let key, let kept = mappedReads[key] {
+            governance?.audit(again: kept.decisions)
+            mapped = kept.mapped
+            restricted = kept.restricted
+            if restricted { try registerSecureFunctions(db) }
+            rules = Binder.rules(target: nil, restricted: restricted, writeView: nil)
+        } else {
+            let binder = Binder(engine: self, access: access, asOf: context.asOf, sql: sql)
+            binder.setVerb(kind == .dml ? StatementKind.dmlVerb(tokens) : nil)
+            binder.governance = governance
+            binder.tokens = tokens
+            mapped = try NameMapper.map(tokens, sql: sql, isDatabase: binder.isDatabase, bind: { try binder.bind($0) })
+            filteredWrite = binder.filteredWrite
+            if let governance, governance.isRestricted || filteredWrite != nil {
+                try governance.checkRestrictedStatement(tokens)
+                try registerSecureFunctions(db)
             }
-            try commit!.willChange(target, db: db)
+            restricted = (governance?.isRestricted ?? false) || filteredWrite != nil
+            if kind == .dml {
+                target = binder.target
+                guard let target else {
+                    throw LakehouseError(.syntax, "INSERT, UPDATE and DELETE write lakehouse tables named db.table", sql: sql)
+                }
+                try commit!.willChange(target, db: db)
+            }
+            rules = binder.authorizer(writing: target)
+            if let key, kind == .read, filteredWrite == nil, mapped.references.allSatisfy({ $0.asOf == nil }) {
+                mappedReads[key] = MappedRead(mapped: mapped, restricted: restricted, decisions: governance?.decided ?? [])
+            }
         }
-        let statement: Statement
+        defer { if let write = filteredWrite { try? FilteredWrite.remove(tableID: write.tableID, db: db) } }
+        // The rules stay in force while the statement runs (SQLite re-prepares a statement whose schema
+        // changed, and the re-prepare must be authorized as the first prepare was), and only then: what
+        // the gate runs itself afterwards (error messages, the commit's bookkeeping) is not the user's.
+        let slot = authorizerSlot(db)
         do {
-            statement = try prepareUserStatement(mapped.sql, db: db, rules: binder.authorizer(writing: target))
-        } catch {
-            throw positioned(error, mapped: mapped, sql: sql, access: access)
-        }
-        let columns = statement.columnNames
-        if !columns.isEmpty || kind == .read {
-            outcome.columns = columns
-            try sink.columns(columns)
-        }
-        do {
+            slot.rules = rules
+            defer { slot.rules = nil }
+            let statement = try slot.statement(mapped.sql, db: db, reusable: key != nil && kind == .read, restricted: restricted)
+            let columns = statement.columnNames
+            if !columns.isEmpty || kind == .read {
+                outcome.columns = columns
+                try sink.columns(columns)
+            }
             while try statement.step() {
                 guard !columns.isEmpty else { continue }
                 var values: [DatabaseValue] = []
@@ -253,15 +341,24 @@ public final class SQLiteEngine: LakehouseEngine {
             }
         } catch let error as DatabaseError {
             var result = positioned(error, mapped: mapped, sql: sql, access: access)
-            if binder.filteredWrite != nil, result.message.contains(FilteredWrite.violation) { result.code = .denied }
+            if filteredWrite != nil, result.message.contains(FilteredWrite.violation) { result.code = .denied }
             throw result
         }
         if let target, let commit {
             // SQLite counts no changes made through a view's triggers: a filtered write counts its own.
-            let changes = binder.filteredWrite?.changes ?? db.changesCount
+            let changes = filteredWrite?.changes ?? db.changesCount
             outcome.changes += changes
             try commit.didChange(target, statementKind: StatementKind.dmlVerb(tokens), changes: changes, tokens: tokens, db: db)
         }
+    }
+
+    /// Registers the secure views' functions (hash, show-last) once per connection: registering a
+    /// function again would expire every statement the connection has prepared.
+    private func registerSecureFunctions(_ db: Database) throws {
+        let slot = authorizerSlot(db)
+        guard !slot.secureFunctions else { return }
+        try SecureView.registerFunctions(db)
+        slot.secureFunctions = true
     }
 
     /// A database error with its place mapped back to the user's text.
@@ -448,9 +545,43 @@ extension SQLiteEngine {
     }
 }
 
-/// The rules an authorizer applies on one connection; touched only by the thread that holds the connection.
+/// The rules an authorizer applies on one connection, and the user statements it prepared;
+/// touched only by the thread that holds the connection.
 final class AuthorizerSlot: @unchecked Sendable {
     var rules: ((AuthorizerAction) -> AuthorizerDecision)?
+    /// Whether the secure views' functions are registered on the connection.
+    var secureFunctions = false
+    /// Prepared reads by (restricted, mapped SQL): the authorizer's answers for a read depend on nothing else.
+    private var statements: [String: Statement] = [:]
+
+    /// A prepared statement for `sql` under the rules in force: a kept one when `reusable` (and idle), else a new one.
+    func statement(_ sql: String, db: Database, reusable: Bool, restricted: Bool) throws(DatabaseError) -> Statement {
+        guard reusable else { return try db.makeStatement(sql) }
+        let key = (restricted ? "r:" : "u:") + sql
+        if let kept = statements[key], !kept.isBusy { return kept }
+        let statement = try db.makeStatement(sql)
+        if statements.count >= 256 { statements.removeAll() }
+        statements[key] = statement
+        return statement
+    }
+}
+
+/// A small map shared by threads, emptied when it reaches its capacity (the entries are cheap to remake).
+final class BoundedCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private let entries = Mutex<[Key: Value]>([:])
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    subscript(key: Key) -> Value? {
+        get { entries.withLock { $0[key] } }
+        set {
+            entries.withLock { entries in
+                if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+                entries[key] = newValue
+            }
+        }
+    }
 }
 
 /// Writes rows with prepared INSERTs inside the append's transaction.

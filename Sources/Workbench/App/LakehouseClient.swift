@@ -43,14 +43,17 @@ struct LakehouseClient {
 
     /// Sends a request; SIGINT/SIGTERM cancel it; a failure is printed and becomes the documented exit code.
     ///
-    /// `beforeError` runs before a failure is printed (to clear a progress line).
+    /// `beforeError` runs before a failure is printed (to clear a progress line). The audit records of
+    /// the request are on disk when it returns, unless `flushAudit` is false (a benchmark sending many
+    /// requests flushes once at the end; the log writes them in the background meanwhile).
     func send<R: BusRequest>(
-        _ request: R, as principal: Principal = .currentUser, requestID: String = Identifier.uuid(), beforeError: () -> Void = {}
+        _ request: R, as principal: Principal = .currentUser, requestID: String = Identifier.uuid(), flushAudit: Bool = true,
+        beforeError: () -> Void = {}
     ) async throws -> R.Response {
         let task = Task { try await bus.send(request, as: principal, requestID: requestID) }
         let signals = SignalWatcher([SIGINT, SIGTERM]) { task.cancel() }
         defer { signals.stop() }
-        defer { try? governance.audit.flush() }
+        defer { if flushAudit { try? governance.audit.flush() } }
         do {
             return try await task.value
         } catch {

@@ -16,7 +16,7 @@ public final class StatementGovernance {
     let sql: String
     /// Whether some table of the statement is read through a filter or mask (the authorizer then narrows functions).
     private(set) var isRestricted = false
-    private var decided: Set<String> = []
+    private var decidedKeys: Set<String> = []
 
     init(service: GovernanceService, principal: Principal, sql: String) throws {
         guard principal.kind == .user else {
@@ -44,10 +44,27 @@ public final class StatementGovernance {
             columns: cols.map { ColumnDescriptor(id: String($0.id), name: $0.name, tags: $0.tags) })
     }
 
+    /// A decision this statement audited, to audit again when a kept mapping of the same statement runs.
+    struct Decided: Sendable {
+        var permission: DataPermission
+        var table: TableDescriptor
+        var decision: Decision
+        var detail: String
+    }
+
+    /// The decisions audited so far, in order.
+    private(set) var decided: [Decided] = []
+
+    /// Audits decisions a previous run of the same statement made under the same policy version and catalog.
+    func audit(again decisions: [Decided]) {
+        for entry in decisions { audit(entry.permission, entry.table, entry.decision, detail: entry.detail) }
+    }
+
     private func audit(_ permission: DataPermission, _ table: TableDescriptor, _ decision: Decision, detail: String) {
         // One record per table and permission per statement.
         let key = "\(permission.rawValue) \(table.id)"
-        guard decided.insert(key).inserted else { return }
+        guard decidedKeys.insert(key).inserted else { return }
+        decided.append(Decided(permission: permission, table: table, decision: decision, detail: detail))
         service.audit.append(
             AuditRecord(
                 principal: "user:\(user)", action: permission.rawValue, resource: table.qualifiedName, allowed: decision.allowed,
