@@ -223,4 +223,69 @@ struct LakehouseCLITests {
         let next = try sql(home, "INSERT INTO k.t VALUES (3, 'z')")
         #expect(next.stdout.contains("snapshot 2 of k.t: append, 3 rows"), "\(next.stdout) \(next.stderr)")
     }
+
+    /// CPU seconds a process has used so far (user + system), from /proc.
+    static func cpuSeconds(_ pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime field 14, stime field 15.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Starts `wb sql` on its own, output to files the test reads when it has exited.
+    static func start(_ arguments: [String], dir: String) throws -> (Process, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: WB.binary)
+        process.arguments = ["sql"] + arguments
+        let errPath = FilePath.join(dir, "stderr")
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try process.run()
+        return (process, errPath)
+    }
+
+    @Test func ctrlCStopsARunningQueryWithExit130() async throws {
+        let home = WB.scratch("cli-sigint-read")
+        _ = try sql(home, "CREATE TABLE k.t (n INTEGER)")
+        let (process, errPath) = try Self.start(
+            ["--home", home, "SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 9000000000000) SELECT x FROM c)"],
+            dir: home)
+        // Half a second of CPU is far past starting up: the statement is running.
+        let running = await poll(120) { Self.cpuSeconds(process.processIdentifier) > 0.5 }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(running, "the query never got going")
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 130)
+        let stderr = try FileIO.readText(errPath)
+        #expect(stderr.contains("wb sql: the query was cancelled"), "\(stderr)")
+        #expect(stderr.contains("wb sql: interrupted; the statement was stopped and nothing it changed was committed"), "\(stderr)")
+        #expect(try sql(home, "SELECT 1 + 2", "--format", "csv").stdout == "1 + 2\r\n3\r\n")
+    }
+
+    @Test func ctrlCStopsARunningWriteAndCommitsNothing() async throws {
+        let home = WB.scratch("cli-sigint-write")
+        _ = try sql(home, "CREATE TABLE k.t (n INTEGER, pad TEXT); INSERT INTO k.t VALUES (1, 'x')")
+        let (process, errPath) = try Self.start(
+            ["--home", home,
+             "INSERT INTO k.t WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50000000) SELECT x, hex(randomblob(64)) FROM c"],
+            dir: home)
+        // Interrupt once its uncommitted pages spill into the WAL: the statement is mid-way.
+        let wal = FilePath.join(home, "catalog.db-wal")
+        let spilled = await poll(120) {
+            ((try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0) > 8 << 20
+        }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(spilled, "the insert never spilled 8 MiB into the WAL")
+        #expect(process.terminationStatus == 130)
+        #expect(try FileIO.readText(errPath).contains("wb sql: interrupted"))
+        #expect(try sql(home, "SELECT count(*) FROM k.t", "--format", "csv").stdout == "count(*)\r\n1\r\n")
+        let history = try JSON.parse(try WB.run(["catalog", "history", "k.t", "--json", "--home", home]).stdout)
+        #expect(history["snapshots"]?.arrayValue?.count == 1)
+    }
 }

@@ -347,6 +347,70 @@ struct LakehouseIOTests {
         #expect(run.stdout.contains("ok"), "\(run.stdout)")
     }
 
+    /// An interrupt_request, and SIGINT, stop a long query in `wb kernel sql` with a KeyboardInterrupt;
+    /// the kernel stays up and runs the next cell.
+    @Test func sqlKernelInterruptStopsALongQuery() throws {
+        let s = Setup("sql-kernel-interrupt")
+        let prefix = FilePath.join(s.dir, "prefix")
+        #expect(try s.wb(["kernels", "install", "sql", "--prefix", prefix, "--home", s.home]).status == 0)
+        var environment = ProcessInfo.processInfo.environment
+        environment["JUPYTER_PATH"] = FilePath.join(prefix, "share/jupyter")
+        environment["JUPYTER_RUNTIME_DIR"] = FilePath.join(s.dir, "runtime")
+        environment["JUPYTER_DATA_DIR"] = FilePath.join(s.dir, "jupyter-data")
+        environment["WB_HOME"] = s.home
+        let script = """
+            import os, signal, sys, time
+            from jupyter_client.manager import start_new_kernel
+
+            LONG = "SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 9000000000000) SELECT x FROM c)"
+
+            def cpu_seconds(pid):
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+            def wait_for(condition, what, seconds=120):
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline:
+                    if condition():
+                        return
+                    time.sleep(0.02)
+                raise AssertionError(f"timed out waiting for {what}")
+
+            km, kc = start_new_kernel(kernel_name="wb-sql", startup_timeout=120)
+            pid = km.provisioner.process.pid
+            try:
+                for how in ["interrupt_request", "SIGINT"]:
+                    msg_id = kc.execute(LONG)
+                    # The cell has started once its execute_input is out; then its statement is running
+                    # once the kernel has spent half a second of CPU on it.
+                    while True:
+                        msg = kc.get_iopub_msg(timeout=120)
+                        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+                            break
+                    start = cpu_seconds(pid)
+                    wait_for(lambda: cpu_seconds(pid) > start + 0.5, "the query to run")
+                    if how == "SIGINT":
+                        os.kill(pid, signal.SIGINT)
+                    else:
+                        km.interrupt_kernel()
+                    reply = kc.get_shell_msg(timeout=120)
+                    assert reply["parent_header"]["msg_id"] == msg_id, reply
+                    content = reply["content"]
+                    assert content["status"] == "error" and content["ename"] == "KeyboardInterrupt", (how, content)
+                    # Still usable: the next cell runs.
+                    again = kc.execute_interactive("SELECT 1+2 AS three", timeout=120)
+                    assert again["content"]["status"] == "ok", (how, again["content"])
+                    assert km.is_alive(), how
+            finally:
+                kc.stop_channels()
+                km.shutdown_kernel(now=True)
+            print("ok")
+            """
+        let run = try Command.run([try Python.executable(), "-X", "utf8", "-c", script], environment: environment, cwd: s.dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("ok"), "\(run.stdout)")
+    }
+
     /// Writes a deterministic orders CSV of about `megabytes` MB (seeded, so every run is the same).
     static func generateOrders(_ path: String, megabytes: Int, seed: Int) throws {
         _ = try Python.run(

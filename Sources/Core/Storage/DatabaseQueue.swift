@@ -205,6 +205,11 @@ public final class DatabasePool: DatabaseWriter {
         try withReader(AccessToken(), body)
     }
 
+    /// Runs `body` in a read-only transaction that `token` can cancel (and only it: other accesses run on).
+    public func read<T>(_ token: AccessToken, _ body: (Database) throws -> T) throws -> T {
+        try withReader(token, body)
+    }
+
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         // A queue per read: reads run side by side, each on its own thread while it waits or works.
         try await offThread(DispatchQueue(label: "wb.storage.pool.reader")) { token in
@@ -216,6 +221,11 @@ public final class DatabasePool: DatabaseWriter {
         try writer.access { db in try db.inTransaction(.immediate) { try body(db) } }
     }
 
+    /// Runs `body` in an immediate transaction that `token` can cancel (and only it).
+    public func write<T>(_ token: AccessToken, _ body: (Database) throws -> T) throws -> T {
+        try writer.access(token) { db in try db.inTransaction(.immediate) { try body(db) } }
+    }
+
     public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await offThread(writerQueue) { [writer] token in
             try writer.access(token) { db in try db.inTransaction(.immediate) { try body(db) } }
@@ -224,6 +234,11 @@ public final class DatabasePool: DatabaseWriter {
 
     public func writeWithoutTransaction<T>(_ body: (Database) throws -> T) throws -> T {
         try writer.access { db in try body(db) }
+    }
+
+    /// Runs `body` on the writer outside any transaction, cancellable by `token` (and only it).
+    public func writeWithoutTransaction<T>(_ token: AccessToken, _ body: (Database) throws -> T) throws -> T {
+        try writer.access(token) { db in try body(db) }
     }
 
     /// Stops the work in progress on the writer and on every reader.

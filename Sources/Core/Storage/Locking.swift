@@ -57,19 +57,24 @@ struct ConnectionHandle: @unchecked Sendable {
 }
 
 /// One access (a `read` or `write` closure) that can be cancelled from another thread or task.
-final class AccessToken: Sendable {
+///
+/// Cancelling stops the statement of this access only (other accesses on other connections
+/// run on), now if it is running, or as soon as the access starts; a later access given the
+/// same token is refused. Pass one to `DatabasePool.read(_:_:)` / `write(_:_:)`.
+public final class AccessToken: Sendable {
     private struct State {
         var cancelled = false
         var control: ConnectionControl?
     }
     private let state = Mutex(State())
 
-    init() {}
+    public init() {}
 
-    var isCancelled: Bool { state.withLock { $0.cancelled } }
+    /// Whether `cancel()` was called.
+    public var isCancelled: Bool { state.withLock { $0.cancelled } }
 
     /// Cancels the access: now if it is running, else as soon as it starts.
-    func cancel() {
+    public func cancel() {
         let control = state.withLock { state -> ConnectionControl? in
             state.cancelled = true
             return state.control

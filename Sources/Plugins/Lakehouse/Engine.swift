@@ -75,12 +75,32 @@ public struct QueryContext: Sendable {
     public var asOf: AsOf?
     /// Seconds the whole call may take before it stops with `.timedOut`.
     public var timeout: Double?
+    /// Stops this call (and no other) with `.cancelled` when cancelled.
+    public var cancellation: QueryCancellation?
 
-    public init(principal: Principal = .currentUser, asOf: AsOf? = nil, timeout: Double? = nil) {
+    public init(principal: Principal = .currentUser, asOf: AsOf? = nil, timeout: Double? = nil, cancellation: QueryCancellation? = nil) {
         self.principal = principal
         self.asOf = asOf
         self.timeout = timeout
+        self.cancellation = cancellation
     }
+}
+
+/// Cancels one call of the lakehouse (a statement, an append, a maintenance job) and no other.
+///
+/// Give it in a `QueryContext`; `cancel()` from any thread stops the call's running statement
+/// with a `.cancelled` error, or refuses the call if it has not started yet.
+public final class QueryCancellation: Sendable {
+    /// The store access it cancels (the SQLite engine runs the call's accesses under it).
+    let token = AccessToken()
+
+    public init() {}
+
+    /// Stops the call now, or as soon as it starts.
+    public func cancel() { token.cancel() }
+
+    /// Whether `cancel()` was called.
+    public var isCancelled: Bool { token.isCancelled }
 }
 
 /// Where a query's rows go, as they are read (nothing is buffered by the engine).
@@ -226,6 +246,7 @@ public protocol LakehouseEngine: Sendable {
     /// Registers a directory of CSV/TSV files as a read-only catalog (one table per file), without copying them.
     func registerCSVSource(name: String, directory: String, context: QueryContext) throws -> DatabaseInfo
 
-    /// Stops the work in progress (every statement running in this process's engine).
+    /// Stops the work in progress: every statement running in this process's engine (to stop one
+    /// call, give it a `QueryCancellation` in its context and cancel that).
     func interrupt()
 }

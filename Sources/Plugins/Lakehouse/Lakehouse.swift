@@ -77,9 +77,12 @@ public final class Lakehouse: Sendable {
 
     /// Runs SQL and keeps up to `limit` rows of the last statement (nil: all); reading stops after them.
     ///
-    /// Runs off the cooperative pool; cancelling the task interrupts the statement.
+    /// Runs off the cooperative pool; cancelling the task stops this statement (and no other).
     public func query(_ sql: String, context: QueryContext = QueryContext(), limit: Int? = nil) async throws -> QueryResult {
-        try await offThread(interrupt: { [engine] in engine.interrupt() }) { [self] in
+        var context = context
+        let cancellation = context.cancellation ?? QueryCancellation()
+        context.cancellation = cancellation
+        return try await offThread(interrupt: { cancellation.cancel() }) { [self, context] in
             var rows: [[DatabaseValue]] = []
             var truncated = false
             let outcome = try execute(sql, context: context, sink: QuerySink { values in

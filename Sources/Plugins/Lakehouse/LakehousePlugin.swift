@@ -65,16 +65,17 @@ public final class LakehousePlugin: Plugin {
                 return CatalogDocument(try self.catalogWrite { try CatalogDocuments.annotate(request, access: $0, visibility: visibility) })
             },
             .handle(LakehouseExpire.self) { request, context in
-                let outcome = try await self.blocking {
+                let outcome = try await self.blocking { cancellation in
                     try self.lakehouse.expireSnapshots(
                         of: TableName(parsing: request.table), policy: RetentionPolicy(olderThan: request.olderThanSeconds, keepLast: request.keepLast),
-                        context: QueryContext(principal: context.principal))
+                        context: QueryContext(principal: context.principal, cancellation: cancellation))
                 }
                 return CatalogDocument(outcome.jsonValue)
             },
             .handle(LakehouseCompact.self) { request, context in
-                let outcome = try await self.blocking {
-                    try self.lakehouse.compact(TableName(parsing: request.table), context: QueryContext(principal: context.principal))
+                let outcome = try await self.blocking { cancellation in
+                    try self.lakehouse.compact(
+                        TableName(parsing: request.table), context: QueryContext(principal: context.principal, cancellation: cancellation))
                 }
                 if let snapshot = outcome.snapshot { self.events.publish(SnapshotCommitted(snapshot), by: context.principal) }
                 return CatalogDocument(outcome.jsonValue)
@@ -83,11 +84,11 @@ public final class LakehousePlugin: Plugin {
                 let table = try TableName(parsing: request.table)
                 let options = try request.options()
                 let events = self.events
-                let summary = try await self.blocking {
+                let summary = try await self.blocking { cancellation in
                     var last = -1.0
                     return try Importer.run(
                         path: request.path, into: table, options: options, lakehouse: self.lakehouse,
-                        context: QueryContext(principal: context.principal)
+                        context: QueryContext(principal: context.principal, cancellation: cancellation)
                     ) { step in
                         // A few events a second: enough for a progress line, never a flood.
                         let now = Clock.monotonic()
@@ -116,13 +117,14 @@ public final class LakehousePlugin: Plugin {
                     }
                     format = guessed
                 }
-                return try await self.blocking {
+                return try await self.blocking { cancellation in
                     try TableExporter.export(
-                        table, to: request.path, format: format, lakehouse: self.lakehouse, context: QueryContext(principal: context.principal))
+                        table, to: request.path, format: format, lakehouse: self.lakehouse,
+                        context: QueryContext(principal: context.principal, cancellation: cancellation))
                 }
             },
             .handle(LakehouseRegisterSource.self) { request, context in
-                let database = try await self.blocking {
+                let database = try await self.blocking { _ in
                     switch request.format {
                     case .sqlite:
                         try self.lakehouse.registerSQLiteSource(name: request.name, path: request.path, context: QueryContext(principal: context.principal))
@@ -135,8 +137,10 @@ public final class LakehousePlugin: Plugin {
         ]
     }
 
-    private func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await offThread(interrupt: { [lakehouse] in lakehouse.engine.interrupt() }, work)
+    /// Runs lakehouse work off the cooperative pool; cancelling the task stops that work (and no other).
+    private func blocking<T: Sendable>(_ work: @escaping @Sendable (QueryCancellation) throws -> T) async throws -> T {
+        let cancellation = QueryCancellation()
+        return try await offThread(interrupt: { cancellation.cancel() }) { try work(cancellation) }
     }
 
     /// What the caller may see of the catalog, when the lakehouse is governed.

@@ -22,7 +22,7 @@ extension SQLiteEngine {
         }
         if let age = policy.olderThan, age < 0 { throw LakehouseError(.invalidInput, "--older-than must not be negative") }
         do {
-            return try withWriter(timeout: context.timeout) { db in
+            return try withWriter(context) { db in
                 let access = CatalogAccess(db)
                 let table = try managedTable(name, access: access)
                 try requireAlter(table, access: access, context: context, what: "expire snapshots of")
@@ -56,7 +56,7 @@ extension SQLiteEngine {
 
     public func compact(_ name: TableName, context: QueryContext) throws -> MaintenanceOutcome {
         do {
-            return try withWriter(timeout: context.timeout) { db in
+            return try withWriter(context) { db in
                 let access = CatalogAccess(db)
                 let commit = try Commit(db: db, principal: context.principal)
                 var table = try managedTable(name, access: access)
@@ -119,9 +119,10 @@ extension SQLiteEngine {
         return rows
     }
 
-    /// Runs `body` in a write transaction with an optional time limit.
-    func withWriter<T>(timeout: Double?, _ body: (Database) throws -> T) throws -> T {
-        try store.write { db in
+    /// Runs `body` in a write transaction under the context's time limit and cancellation.
+    func withWriter<T>(_ context: QueryContext, _ body: (Database) throws -> T) throws -> T {
+        let timeout = context.timeout
+        return try store.write(context.cancellation?.token ?? AccessToken()) { db in
             guard let timeout else { return try body(db) }
             return try db.withTimeout(timeout) { try body(db) }
         }

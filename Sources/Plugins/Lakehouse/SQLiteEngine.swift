@@ -121,7 +121,7 @@ public final class SQLiteEngine: LakehouseEngine {
         context: QueryContext, sink: QuerySink
     ) throws -> QueryOutcome {
         do {
-            return try withConnection(write: writes, sources: sources, timeout: context.timeout) { db in
+            return try withConnection(write: writes, sources: sources, context: context) { db in
                 let catalogVersion = try CatalogAccess(db).version()
                 if sources.isEmpty {
                     let named = try federatedCatalogs(db, version: catalogVersion).filter { names.contains($0.name.lowercased()) }
@@ -144,18 +144,22 @@ public final class SQLiteEngine: LakehouseEngine {
     }
 
     /// Runs `body` on the writer (in an immediate transaction) or a reader, with federated sources attached when needed.
+    ///
+    /// The context's time-out limits it, and its cancellation stops it (and nothing else running).
     private func withConnection<T>(
-        write: Bool, sources: [CatalogInfo], timeout: Double?, _ body: (Database) throws -> T
+        write: Bool, sources: [CatalogInfo], context: QueryContext, _ body: (Database) throws -> T
     ) throws -> T {
+        let timeout = context.timeout
         func limited(_ db: Database) throws -> T {
             guard let timeout else { return try body(db) }
             return try db.withTimeout(timeout) { try body(db) }
         }
+        let token = context.cancellation?.token ?? AccessToken()
         if sources.isEmpty {
-            return write ? try store.write(limited) : try store.read(limited)
+            return write ? try store.write(token, limited) : try store.read(token, limited)
         }
         // ATTACH cannot run inside a transaction: use the writer connection outside one.
-        return try store.writeWithoutTransaction { db in
+        return try store.writeWithoutTransaction(token) { db in
             var attached: [String] = []
             defer { for schema in attached { try? db.execute("DETACH DATABASE \(SQLName.alwaysQuoted(schema))") } }
             for source in sources {
@@ -401,7 +405,7 @@ public final class SQLiteEngine: LakehouseEngine {
         _ body: (any RowBatchWriter) throws -> Void
     ) throws -> AppendOutcome {
         do {
-            return try withConnection(write: true, sources: [], timeout: context.timeout) { db in
+            return try withConnection(write: true, sources: [], context: context) { db in
                 let access = CatalogAccess(db)
                 let commit = try Commit(db: db, principal: context.principal)
                 let governance = try governance(for: context.principal, sql: "append into \(name)")

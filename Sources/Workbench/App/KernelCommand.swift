@@ -23,8 +23,9 @@ struct KernelCommand: AsyncParsableCommand {
                 for shutdown. Install the kernelspec that starts it with `wb kernels install sql`. Cells \
                 run through the lakehouse gate as `wb sql` does (authorized as lakehouse:query and audited, one \
                 transaction each); completion and inspection show only the tables and columns the user may see; results come back as a text table, \
-                HTML and a data resource; tables are named db.table. Interrupts arrive as messages \
-                (the kernelspec says interrupt_mode "message"), so SIGINT is ignored.
+                HTML and a data resource; tables are named db.table. An interrupt (interrupt_request, which \
+                the kernelspec's interrupt_mode "message" asks clients to send, or SIGINT) stops the running \
+                cell's statement, which ends with a KeyboardInterrupt error; the kernel stays up.
 
                 Exit codes: 0 shut down; 6 the connection file cannot be read or its ports bound; \
                 23 the domain cannot be opened.
@@ -49,9 +50,12 @@ struct KernelCommand: AsyncParsableCommand {
                 printError("wb kernel sql: \(error)")
                 throw Exit.kernelUnavailable
             }
-            signal(SIGINT, SIG_IGN)
+            // SIGINT (a client in signal interrupt mode, `kill -INT`) stops the running cell as an
+            // interrupt_request does; the kernel stays up for the next one.
+            let interrupts = SignalWatcher([SIGINT]) { server.interrupt() }
             let signals = SignalWatcher([SIGTERM]) { server.stop() }
             defer {
+                interrupts.stop()
                 signals.stop()
                 try? parts.governance.audit.flush()
             }

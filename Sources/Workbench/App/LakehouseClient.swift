@@ -72,6 +72,9 @@ struct LakehouseClient {
             printError("wb \(command): \(error)")
             if let pointer = error.pointer { printError(pointer.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")) }
             if error.code == .cancelled, command == "import" { printError("wb import: interrupted; nothing was imported") }
+            if error.code == .cancelled, command == "sql" {
+                printError("wb sql: interrupted; the statement was stopped and nothing it changed was committed")
+            }
             return Exit.lakehouse(error.code)
         case let error as ImportFailure:
             for row in error.skippedBefore { printError("wb \(command): skipped \(error.path):\(row.line): \(row.reason)") }
