@@ -16,53 +16,41 @@ public final class Lakehouse: Sendable {
     /// The engine that runs the SQL.
     public let engine: any LakehouseEngine
 
-    /// Opens the lakehouse of a domain with the SQLite engine.
+    /// Makes the engine of a lakehouse from its catalog and (when governed) the domain's access policy.
+    public typealias EngineFactory = @Sendable (Catalog, GovernanceService?) -> any LakehouseEngine
+
+    /// A lakehouse over `catalog` whose SQL runs on `engine`.
+    ///
+    /// The engine must serve the same catalog and, when `governance` is given, enforce the same policy
+    /// (every statement, append and maintenance step as its context's principal, Docs/governance.md).
+    public init(catalog: Catalog, engine: any LakehouseEngine, governance: GovernanceService? = nil) {
+        self.catalog = catalog
+        self.engine = engine
+        self.governance = governance
+    }
+
+    /// Opens the lakehouse of a domain with the engine `makeEngine` makes (the embedded SQLite engine unless told otherwise).
     ///
     /// With `governance`, every statement, append and maintenance step runs as its context's principal
     /// under the domain's access policy (Docs/governance.md); without it, nothing is checked (the
-    /// engine's own tests, and code that already decided).
-    public init(domain: Domain, governance: GovernanceService? = nil) throws(LakehouseError) {
+    /// engine's own tests, and code that already decided). Engine settings that apply to the domain's
+    /// store (the SQLite engine's page cache and memory map, `SQLiteEngine.configuration`) are given
+    /// when the domain is opened.
+    public convenience init(
+        domain: Domain, governance: GovernanceService? = nil,
+        engine makeEngine: EngineFactory = { SQLiteEngine(catalog: $0, governance: $1) }
+    ) throws(LakehouseError) {
+        let catalog: Catalog
         do {
             catalog = try Catalog(domain: domain)
         } catch {
             throw LakehouseError(.storage, error.message)
         }
-        engine = SQLiteEngine(catalog: catalog, governance: governance)
-        self.governance = governance
+        self.init(catalog: catalog, engine: makeEngine(catalog, governance), governance: governance)
     }
 
     /// The domain's access policy, when this lakehouse is governed.
     public let governance: GovernanceService?
-
-    /// Page cache and memory map sizes for the store's connections (see Docs/performance.md for how they were chosen).
-    public struct Tuning: Sendable, Equatable {
-        /// SQLite's page cache per connection, in MiB (SQLite's default is 2).
-        public var cacheMiB: Int
-        /// How much of the file SQLite reads through `mmap`, in MiB (0: plain reads, SQLite's default).
-        public var mmapMiB: Int
-
-        public init(cacheMiB: Int, mmapMiB: Int) {
-            self.cacheMiB = cacheMiB
-            self.mmapMiB = mmapMiB
-        }
-
-        /// What the lakehouse uses unless told otherwise.
-        public static let standard = Tuning(cacheMiB: 64, mmapMiB: 1024)
-        /// SQLite's own defaults (for comparison).
-        public static let sqliteDefaults = Tuning(cacheMiB: 2, mmapMiB: 0)
-    }
-
-    /// A store configuration with `tuning` applied to every connection; open the domain with it.
-    public static func configuration(_ tuning: Tuning = .standard, base: Configuration = Configuration()) -> Configuration {
-        var configuration = base
-        let previous = base.prepareDatabase
-        configuration.prepareDatabase = { db in
-            try previous?(db)
-            try db.execute("PRAGMA cache_size = -\(tuning.cacheMiB * 1024)")
-            try db.execute("PRAGMA mmap_size = \(tuning.mmapMiB * 1024 * 1024)")
-        }
-        return configuration
-    }
 
     /// Runs SQL, streaming the rows of the last statement to `sink` (synchronous; the caller's thread blocks).
     public func execute(_ sql: String, context: QueryContext = QueryContext(), sink: QuerySink = .discard) throws(LakehouseError)

@@ -1,7 +1,7 @@
 public import Catalog
 import CoreSupport
-import Governance
-import Storage
+public import Governance
+public import Storage
 import Synchronization
 
 /// The embedded engine: managed tables in the catalog's SQLite file, federated SQLite files attached read-only.
@@ -27,6 +27,36 @@ public final class SQLiteEngine: LakehouseEngine {
     public init(catalog: Catalog, governance: GovernanceService? = nil) {
         self.catalog = catalog
         self.governance = governance
+    }
+
+    /// Page cache and memory map sizes for the store's connections (see Docs/performance.md for how they were chosen).
+    public struct Tuning: Sendable, Equatable {
+        /// SQLite's page cache per connection, in MiB (SQLite's default is 2).
+        public var cacheMiB: Int
+        /// How much of the file SQLite reads through `mmap`, in MiB (0: plain reads, SQLite's default).
+        public var mmapMiB: Int
+
+        public init(cacheMiB: Int, mmapMiB: Int) {
+            self.cacheMiB = cacheMiB
+            self.mmapMiB = mmapMiB
+        }
+
+        /// What the lakehouse uses unless told otherwise.
+        public static let standard = Tuning(cacheMiB: 64, mmapMiB: 1024)
+        /// SQLite's own defaults (for comparison).
+        public static let sqliteDefaults = Tuning(cacheMiB: 2, mmapMiB: 0)
+    }
+
+    /// A store configuration with `tuning` applied to every connection (its PRAGMAs); open the domain with it.
+    public static func configuration(_ tuning: Tuning = .standard, base: Configuration = Configuration()) -> Configuration {
+        var configuration = base
+        let previous = base.prepareDatabase
+        configuration.prepareDatabase = { db in
+            try previous?(db)
+            try db.execute("PRAGMA cache_size = -\(tuning.cacheMiB * 1024)")
+            try db.execute("PRAGMA mmap_size = \(tuning.mmapMiB * 1024 * 1024)")
+        }
+        return configuration
     }
 
     /// The governance of one statement run by `principal`, or nil when the lakehouse is not governed.

@@ -13,13 +13,13 @@ struct BenchQueryCommand: AsyncParsableCommand {
         commandName: "query", abstract: "Time SQL through the lakehouse gate: one warm-up run, then the median of --repeat runs.")
 
     @Option(name: .customLong("repeat"), help: "Timed runs of each query.") var repeats = 3
-    @Option(name: .customLong("cache-mib"), help: "SQLite page cache per connection (MiB).") var cacheMiB = Lakehouse.Tuning.standard.cacheMiB
-    @Option(name: .customLong("mmap-mib"), help: "SQLite memory map size (MiB).") var mmapMiB = Lakehouse.Tuning.standard.mmapMiB
+    @Option(name: .customLong("cache-mib"), help: "SQLite page cache per connection (MiB).") var cacheMiB = SQLiteEngine.Tuning.standard.cacheMiB
+    @Option(name: .customLong("mmap-mib"), help: "SQLite memory map size (MiB).") var mmapMiB = SQLiteEngine.Tuning.standard.mmapMiB
     @Argument(help: "Queries to time, one argument each.") var queries: [String]
     @OptionGroup var domain: DomainOptions
 
     func run() async throws {
-        let client = try LakehouseClient.open(domain, command: "bench query", tuning: Lakehouse.Tuning(cacheMiB: cacheMiB, mmapMiB: mmapMiB))
+        let client = try LakehouseClient.open(domain, command: "bench query", tuning: SQLiteEngine.Tuning(cacheMiB: cacheMiB, mmapMiB: mmapMiB))
         var results: [JSON] = []
         for sql in queries {
             var samples: [Double] = []

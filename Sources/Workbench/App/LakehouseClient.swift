@@ -13,7 +13,7 @@ struct LakehouseClient {
     let governance: GovernanceService
 
     /// Opens the domain, registers the Lakehouse plugin on a bus; failures exit with `Exit.domainUnavailable`.
-    static func open(_ options: DomainOptions, command: String, tuning: Lakehouse.Tuning = .standard) throws -> LakehouseClient {
+    static func open(_ options: DomainOptions, command: String, tuning: SQLiteEngine.Tuning = .standard) throws -> LakehouseClient {
         let parts = try openParts(options, command: command, tuning: tuning)
         return LakehouseClient(bus: parts.bus, command: command, governance: parts.governance)
     }
@@ -22,13 +22,13 @@ struct LakehouseClient {
     ///
     /// For code inside the plugin that also needs the lakehouse itself (the SQL kernel's completion);
     /// commands use `open`. Failures exit with `Exit.domainUnavailable`.
-    static func openParts(_ options: DomainOptions, command: String, tuning: Lakehouse.Tuning = .standard) throws
+    static func openParts(_ options: DomainOptions, command: String, tuning: SQLiteEngine.Tuning = .standard) throws
         -> (bus: Bus, lakehouse: Lakehouse, governance: GovernanceService)
     {
         let lakehouse: Lakehouse
         let governance: GovernanceService
         do {
-            let domain = try Domain.open(at: options.home, configuration: Lakehouse.configuration(tuning))
+            let domain = try Domain.open(at: options.home, configuration: SQLiteEngine.configuration(tuning))
             governance = try GovernanceService(domain: domain)
             lakehouse = try Lakehouse(domain: domain, governance: governance)
         } catch {
