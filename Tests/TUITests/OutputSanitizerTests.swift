@@ -75,7 +75,7 @@ struct OutputSanitizerTests {
         sanitizer.feed("m done")
         let yellow = Style(foreground: .yellow)
         #expect(sanitizer.lines == [[Span("warn", style: yellow)], [Span("still", style: yellow), Span(" done")]])
-        #expect(sanitizer.finishedLines == [[Span("warn", style: yellow)]])
+        #expect(Array(sanitizer.finishedLines) == [[Span("warn", style: yellow)]])
     }
 
     // MARK: What acts on the terminal

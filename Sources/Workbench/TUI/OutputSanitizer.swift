@@ -31,7 +31,7 @@ public struct OutputSanitizer: Sendable {
     }
 
     /// Lines ended by a newline.
-    public private(set) var finishedLines: [[Span]] = []
+    public private(set) var finishedLines = ChunkedLines()
     /// The line being written while only appended to, and its width in columns.
     private var appended: [Span] = []
     private var lineWidth = 0
@@ -61,7 +61,7 @@ public struct OutputSanitizer: Sendable {
 
     /// All lines so far: the finished ones and the line being written, if it has anything.
     public var lines: [[Span]] {
-        (editing ? cells.isEmpty : appended.isEmpty) ? finishedLines : finishedLines + [currentLine]
+        (editing ? cells.isEmpty : appended.isEmpty) ? Array(finishedLines) : Array(finishedLines) + [currentLine]
     }
 
     /// The line being written (not yet ended by a newline).
@@ -445,4 +445,40 @@ public struct OutputSanitizer: Sendable {
         }
         return spans
     }
+}
+
+/// Lines kept in chunks of 1,024, so a copy of a long stream's lines is cheap.
+///
+/// A notebook's state is a value that `update` copies; a stream output of 100,000 lines held in
+/// one array made every change to it (each arriving chunk of output) copy all 100,000 line
+/// references first. Chunks share storage: appending copies at most the last chunk and the
+/// small array of chunks.
+public struct ChunkedLines: RandomAccessCollection, Sendable {
+    static let chunkSize = 1024
+    private var chunks: [[[Span]]] = []
+    /// The number of lines.
+    public private(set) var count = 0
+
+    /// No lines.
+    public init() {}
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+
+    /// Line `index`.
+    public subscript(index: Int) -> [Span] {
+        chunks[index / Self.chunkSize][index % Self.chunkSize]
+    }
+
+    /// Adds a line at the end.
+    public mutating func append(_ line: [Span]) {
+        if count % Self.chunkSize == 0 {
+            var chunk: [[Span]] = []
+            chunk.reserveCapacity(Self.chunkSize)
+            chunks.append(chunk)
+        }
+        chunks[chunks.count - 1].append(line)
+        count += 1
+    }
+
 }
