@@ -148,6 +148,6 @@ let package = Package(
             name: "LifecycleTests", dependencies: ["Lifecycle", "Kernels", "Storage", "CoreSupport", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(name: "GitTests", dependencies: ["Git", "Notebook", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "WorkbenchTests", dependencies: ["CoreSupport", "Notebook", "TestSupport", "Lifecycle", "Storage"], swiftSettings: swiftSettings),
+        .testTarget(name: "WorkbenchTests", dependencies: ["CoreSupport", "Notebook", "TestSupport", "Lifecycle", "Storage", "Kernels"], swiftSettings: swiftSettings),
     ]
 )

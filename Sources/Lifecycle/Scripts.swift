@@ -124,12 +124,24 @@ public struct LifecycleScripts: Sendable {
     }
 
     /// Sets the workspace up if it is new (creating `.wb/` and running on-create), then runs on-start.
-    public func prepare(workspace: String, sessionID: String, notebook: String) async throws(LifecycleError) -> Preparation {
-        let configs = try configs(workspace: workspace)
-        do {
-            try FileIO.createDirectory(FilePath.join(workspace, Workspace.folderName), mode: 0o755)
-        } catch {
-            throw LifecycleError(.invalidConfig, "cannot set up the workspace \(workspace): \(error)")
+    ///
+    /// With `setUp` false (`wb open` of a notebook outside any workspace: a read-only folder or a git
+    /// work tree must not change) nothing is created: no `.wb/`, no on-create, and only the global
+    /// config's on-start runs, in `workspace` (the notebook's folder), as SageMaker runs a user's
+    /// lifecycle config for every session.
+    public func prepare(workspace: String, sessionID: String, notebook: String, setUp: Bool = true) async throws(LifecycleError)
+        -> Preparation
+    {
+        let configs: [LifecycleConfig]
+        if setUp {
+            configs = try self.configs(workspace: workspace)
+            do {
+                try FileIO.createDirectory(FilePath.join(workspace, Workspace.folderName), mode: 0o755)
+            } catch {
+                throw LifecycleError(.invalidConfig, "cannot set up the workspace \(workspace): \(error)")
+            }
+        } else {
+            configs = try LifecycleConfig.load(Workspace.globalConfigFile(home: home)).map { [$0] } ?? []
         }
         let environment = [
             "WB_WORKSPACE": workspace, "WB_USER": Environment.userName, "WB_SESSION_ID": sessionID, "WB_HOME": home,
@@ -137,7 +149,7 @@ public struct LifecycleScripts: Sendable {
         ]
         var preparation = Preparation()
         let marker = Workspace.createdMarker(workspace)
-        let needsCreate = !FileIO.exists(marker)
+        let needsCreate = setUp && !FileIO.exists(marker)
         for (event, pick) in [("on-create", \LifecycleConfig.onCreate), ("on-start", \LifecycleConfig.onStart)] {
             if event == "on-create", !needsCreate { continue }
             for config in configs {
@@ -157,7 +169,7 @@ public struct LifecycleScripts: Sendable {
                     }
                 }
             }
-            if event == "on-create" {
+            if event == "on-create", needsCreate {
                 try? AtomicFile.write(Clock.iso8601() + "\n", to: marker, mode: 0o644)
             }
         }

@@ -76,4 +76,24 @@ struct ScriptTests {
         kill(pid, SIGKILL)
         #expect(await poll(30) { !job.isAlive })
     }
+
+    /// Outside a workspace (`wb open`): no `.wb/`, no on-create, only the global on-start.
+    @Test func withoutSetUpOnlyTheGlobalOnStartRunsAndNothingIsCreated() async throws {
+        let home = LC.scratch("home")
+        let folder = LC.scratch("plain")
+        try AtomicFile.write(
+            "on_create: echo global-create >> \"$WB_WORKSPACE/events\"\non_start: echo \"global-start $WB_SESSION_ID\" >> \"$WB_WORKSPACE/events\"\n",
+            to: Workspace.globalConfigFile(home: home))
+        let scripts = LifecycleScripts(home: home)
+        let result = try await scripts.prepare(workspace: folder, sessionID: "s1", notebook: "/nb", setUp: false)
+        #expect(result.blockingFailure == nil)
+        #expect(result.results.map(\.name) == ["on-start script of \(Workspace.globalConfigFile(home: home))"])
+        #expect(try FileIO.readText(FilePath.join(folder, "events")) == "global-start s1\n")
+        #expect(!FileIO.exists(FilePath.join(folder, Workspace.folderName)))
+        // A failing global on-start still blocks the session there.
+        try AtomicFile.write("on_start: exit 4\n", to: Workspace.globalConfigFile(home: home))
+        let failed = try await scripts.prepare(workspace: folder, sessionID: "s2", notebook: "/nb", setUp: false)
+        #expect(failed.blockingFailure?.status == .exited(4))
+        #expect(!FileIO.exists(FilePath.join(folder, Workspace.folderName)))
+    }
 }

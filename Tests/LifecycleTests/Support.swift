@@ -33,8 +33,8 @@ enum LC {
     }
 
     /// Starts a session host for a notebook path and waits until its kernel is ready and registered.
-    static func start(_ registry: SessionRegistry, notebook: String = "nb.ipynb") async throws -> Running {
-        let spec = try KernelSpecFinder(pythonPrefix: pythonEnv).spec(named: "python3")
+    static func start(_ registry: SessionRegistry, notebook: String = "nb.ipynb", spec: KernelSpec? = nil) async throws -> Running {
+        let spec = try spec ?? KernelSpecFinder(pythonPrefix: pythonEnv).spec(named: "python3")
         let home = registry.domain.path
         let path = FilePath.join(scratch("ws"), notebook)
         let id = Identifier.uuid()

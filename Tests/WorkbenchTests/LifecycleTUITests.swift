@@ -240,4 +240,37 @@ struct LifecycleTUITests {
         #expect(ProcessIdentity.of(Int32(kernel)) != nil)
         #expect(await tmux.screen().contains { $0.contains("nb.ipynb  COMMAND") }, "the TUI is still up")
     }
+
+    /// `wb open` of a notebook outside any workspace runs the global on-start script (not on-create) in the
+    /// notebook's folder, and creates no `.wb/` there.
+    @Test func openOutsideAWorkspaceRunsTheGlobalOnStartOnly() async throws {
+        let dir = WB.scratch("lt-global")
+        let home = FilePath.join(dir, "home")
+        let folder = FilePath.join(dir, "notebooks")
+        try FileIO.createDirectory(folder)
+        let path = try WB.notebook(["1"], in: folder)
+        let events = FilePath.join(dir, "events")
+        try FileIO.createDirectory(home)
+        try AtomicFile.write(
+            """
+            on_create: echo "created $WB_WORKSPACE" >> "\(events)"
+            on_start: echo "$WB_LIFECYCLE_EVENT $WB_SESSION_ID $WB_WORKSPACE $WB_NOTEBOOK $(pwd)" >> "\(events)"
+
+            """, to: FilePath.join(home, "lifecycle.yaml"))
+        let (tmux, _) = try await OpenTests.start(path, in: dir, home: home)
+        defer { OpenTests.cleanUp(tmux, home: home) }
+        guard await OpenTests.wait(tmux, "the kernel ready", { $0.contains("nb.ipynb  COMMAND") && $0.contains("idle") }) else { return }
+        let id = try #require(try Self.session(of: path, home)?["id"]?.stringValue)
+        let lines = try FileIO.readText(events).split(separator: "\n").map(String.init)
+        let absolute = FilePath.absolute(folder)
+        #expect(lines == ["on-start \(id) \(absolute) \(FilePath.absolute(path)) \(absolute)"])
+        #expect(!FileIO.exists(FilePath.join(folder, ".wb")), "no workspace was created")
+        // The control: `wb sessions start` of a notebook in the same kind of folder sets a workspace up (on-create too).
+        let other = FilePath.join(dir, "other")
+        try FileIO.createDirectory(other)
+        let started = try WB.run(["sessions", "start", try WB.notebook(["1"], in: other), "--home", home])
+        #expect(started.status == 0, "\(started.stderr)")
+        #expect(FileIO.isDirectory(FilePath.join(other, ".wb")))
+        #expect(try FileIO.readText(events).contains("created \(FilePath.absolute(other))"))
+    }
 }

@@ -262,7 +262,8 @@ enum SessionLauncher {
     ///
     /// The workspace is the nearest folder holding `.wb/`, else the notebook's folder, which gets one
     /// when `setUpWorkspace`; without it (`wb open`: a read-only folder or a git work tree must not
-    /// change) a notebook outside any workspace runs no scripts. Warnings of scripts that failed but
+    /// change) a notebook outside any workspace gets no `.wb/` and runs only the global on-start script
+    /// (`$WB_HOME/lifecycle.yaml`), in the notebook's folder. Warnings of scripts that failed but
     /// may continue go to `warn`; `launched` gets the host process as soon as it runs.
     static func start(
         registry: SessionRegistry, notebook path: String, kernelName: String, timeout: Double, setUpWorkspace: Bool = true,
@@ -272,13 +273,12 @@ enum SessionLauncher {
         let workspace = found ?? FilePath.directory(of: path)
         let id = Identifier.uuid()
         let home = registry.domain.path
-        var preparation = LifecycleScripts.Preparation()
-        if found != nil || setUpWorkspace {
-            do {
-                preparation = try await LifecycleScripts(home: home).prepare(workspace: workspace, sessionID: id, notebook: path)
-            } catch {
-                throw SessionLauncher.Failure(message: "\(error)", exit: Exit.lifecycle(error))
-            }
+        let preparation: LifecycleScripts.Preparation
+        do {
+            preparation = try await LifecycleScripts(home: home).prepare(
+                workspace: workspace, sessionID: id, notebook: path, setUp: found != nil || setUpWorkspace)
+        } catch {
+            throw SessionLauncher.Failure(message: "\(error)", exit: Exit.lifecycle(error))
         }
         for failure in preparation.toleratedFailures {
             warn("warning: \(failure.report)\n(continuing: continue_on_failure is true)")
