@@ -55,7 +55,7 @@ let package = Package(
             path: "Sources/Core/Storage",
             swiftSettings: swiftSettings),
         .target(
-            name: "Git", dependencies: ["CoreSupport", "Notebook", "CGit2"], path: "Sources/Core/Git",
+            name: "Git", dependencies: ["CoreSupport", "Notebook", "CGit2", .product(name: "Crypto", package: "swift-crypto")], path: "Sources/Core/Git",
             swiftSettings: swiftSettings),
 
         .target(

@@ -31,7 +31,11 @@ final class RemoteSession {
     /// Refs the remote refused, with its reason.
     var rejected: [(ref: String, reason: String)] = []
 
-    init(helpers: @escaping (String) -> CredentialConfig, progress: ((TransferProgress) -> Void)?) {
+    /// The remote's URL (for an ssh host key check, its port).
+    let url: String
+
+    init(url: String, helpers: @escaping (String) -> CredentialConfig, progress: ((TransferProgress) -> Void)?) {
+        self.url = url
         helperSource = helpers
         self.progress = progress
     }
@@ -50,6 +54,9 @@ final class RemoteSession {
                 out, url: url.map { String(cString: $0) } ?? "", username: usernameFromURL.map { String(cString: $0) },
                 allowed: allowed)
         }
+        callbacks.certificate_check = { cert, valid, host, payload in
+            RemoteSession.from(payload).checkCertificate(cert, host: host.map { String(cString: $0) } ?? "")
+        }
         callbacks.transfer_progress = { stats, payload in
             let session = RemoteSession.from(payload)
             if let stats, let progress = session.progress {
@@ -66,6 +73,45 @@ final class RemoteSession {
             }
             return 0
         }
+    }
+
+    /// Checks an ssh server's host key against the known_hosts files, as `ssh` does with
+    /// `StrictHostKeyChecking yes`: a listed key passes; an unknown host, a changed key or a revoked
+    /// one is refused with the key's fingerprint and what to do. Never accepted silently. TLS
+    /// certificates are left to libgit2 (`GIT_PASSTHROUGH`).
+    func checkCertificate(_ cert: UnsafeMutablePointer<git_cert>?, host: String) -> Int32 {
+        guard let cert, cert.pointee.cert_type == GIT_CERT_HOSTKEY_LIBSSH2 else { return GIT_PASSTHROUGH.rawValue }
+        let hostkey = UnsafeMutableRawPointer(cert).assumingMemoryBound(to: git_cert_hostkey.self).pointee
+        guard hostkey.type.rawValue & GIT_CERT_SSH_RAW.rawValue != 0, let raw = hostkey.hostkey, hostkey.hostkey_len > 0 else {
+            git_error_set_str(Int32(GIT_ERROR_SSH.rawValue), "ssh: \(host) sent no host key to check; refusing to connect")
+            return GIT_ECERTIFICATE.rawValue
+        }
+        let key = Array(UnsafeRawBufferPointer(start: raw, count: hostkey.hostkey_len))
+        let port = KnownHosts.sshEndpoint(url)?.port ?? 22
+        let name = KnownHosts.entryName(host: host, port: port)
+        let files = KnownHosts.defaultFiles()
+        let offered = "\(KnownHosts.keyType(key)) key \(KnownHosts.fingerprint(key))"
+        let message: String
+        switch KnownHosts.check(host: host, port: port, key: key, files: files) {
+        case .known: return 0
+        case .unknown:
+            let scan = port == 22 ? "ssh-keyscan \(host)" : "ssh-keyscan -p \(port) \(host)"
+            message = """
+                host key verification failed: \(name) is not in your known_hosts (\(files[0])); it offered the \
+                \(offered). If that is the server's key (ask its admin), add it with `\(scan) >> ~/.ssh/known_hosts` \
+                (or connect once with ssh), then try again
+                """
+        case .changed(let file, let line, let knownType):
+            message = """
+                host key verification failed: the host key of \(name) has CHANGED. It offered the \(offered), but \
+                \(file):\(line) lists another (\(knownType)) key for it. Someone may be intercepting the connection, or \
+                the key was replaced; if you know it was replaced, remove the old entry (`ssh-keygen -R '\(name)'`) and add the new one
+                """
+        case .revoked(let file, let line):
+            message = "host key verification failed: \(name) offered the \(offered), which \(file):\(line) marks @revoked"
+        }
+        git_error_set_str(Int32(GIT_ERROR_SSH.rawValue), message)
+        return GIT_ECERTIFICATE.rawValue
     }
 
     /// The operation succeeded: credentials a helper gave are confirmed to it (`store`), as git does.

@@ -101,7 +101,9 @@ extension Repository {
         let before = try remoteTrackingRefs(remoteName)
         var options = git_fetch_options()
         git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION))
-        let session = RemoteSession(helpers: { [self] url in credentialConfig(for: url) }, progress: progress)
+        let session = RemoteSession(
+            url: git_remote_url(remote).map { String(cString: $0) } ?? "", helpers: { [self] url in credentialConfig(for: url) },
+            progress: progress)
         session.install(&options.callbacks)
         let rc = withExtendedLifetime(session) { git_remote_fetch(remote, nil, &options, "fetch") }
         try checkRemote(rc, "cannot fetch from \(remoteName)", remote: remote)
@@ -167,7 +169,9 @@ extension Repository {
         defer { git_remote_free(remote) }
         var options = git_push_options()
         git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION))
-        let session = RemoteSession(helpers: { [self] url in credentialConfig(for: url) }, progress: progress)
+        let session = RemoteSession(
+            url: (git_remote_pushurl(remote) ?? git_remote_url(remote)).map { String(cString: $0) } ?? "",
+            helpers: { [self] url in credentialConfig(for: url) }, progress: progress)
         session.install(&options.callbacks)
         let refspec = (force ? "+" : "") + "refs/heads/\(name):refs/heads/\(name)"
         let rc = withExtendedLifetime(session) {
@@ -236,7 +240,7 @@ extension Repository {
             Unmanaged<CloneCreation>.fromOpaque(payload!).takeUnretainedValue().create(out, path: path, bare: bare)
         }
         options.repository_cb_payload = Unmanaged.passUnretained(creation).toOpaque()
-        let session = RemoteSession(helpers: { url in creation.credentialConfig(for: url) }, progress: progress)
+        let session = RemoteSession(url: url, helpers: { url in creation.credentialConfig(for: url) }, progress: progress)
         session.install(&options.fetch_opts.callbacks)
         var raw: OpaquePointer?
         let branchCString = branch.map { strdupCString($0) }
