@@ -115,9 +115,9 @@ func registration(_ namespace: String, _ name: String, permission: Permission = 
     ActionRegistration(action: Action(namespace, name), permission: permission) { payload, _ in payload }
 }
 
-/// Waits (up to two seconds) until `condition` holds.
+/// Waits (up to ten seconds, for a loaded machine) until `condition` holds.
 func eventually(_ condition: () -> Bool) async throws {
-    for _ in 0..<200 where !condition() {
+    for _ in 0..<1000 where !condition() {
         try await Task.sleep(for: .milliseconds(10))
     }
 }
@@ -320,10 +320,12 @@ struct CancellationTests {
         let probe = ProbePlugin()
         try bus.register(probe)
         let error = await #expect(throws: BusError.self) {
-            try await bus.send(Sleep(milliseconds: 30_000), requestID: "t1", timeout: .milliseconds(50))
+            // Long enough for the handler to start on a loaded machine, far short of its 30 s.
+            try await bus.send(Sleep(milliseconds: 30_000), requestID: "t1", timeout: .milliseconds(500))
         }
         #expect(error?.code == .timedOut)
         #expect(error?.action == "probe.sleep")
+        try await eventually { !probe.cancelled.all.isEmpty }
         #expect(probe.cancelled.all == ["t1"])
         // A request that finishes in time is answered normally.
         _ = try await bus.send(Sleep(milliseconds: 1), timeout: .seconds(10))

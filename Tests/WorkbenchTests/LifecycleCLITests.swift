@@ -57,7 +57,8 @@ struct LifecycleCLITests {
         #expect(missing.status == 40)
         #expect(missing.stderr.contains("no session nosuchid"))
 
-        let stopped = try WB.run(["sessions", "stop", String(id.prefix(8)), "--json", "--home", home])
+        // A generous polite step (default 5 s), so a loaded machine does not turn it into SIGTERM.
+        let stopped = try WB.run(["sessions", "stop", String(id.prefix(8)), "--timeout", "30", "--json", "--home", home])
         #expect(stopped.status == 0, "\(stopped.stderr)")
         #expect(stopped.stdout.contains("\"stopped_by\": \"shutdown_request\""))
         #expect(ProcessIdentity.of(Int32(pid)) == nil)
@@ -176,7 +177,9 @@ struct LifecycleCLITests {
         #expect(ProcessIdentity.of(forced.pid) == nil)
         #expect(try Self.listed(home).count == 2)
 
-        let all = try WB.run(["sessions", "stop", "--all", "--timeout", "3", "--home", home])
+        // 10 s a step: enough for the polite kernel to exit on a loaded machine, and the stubborn one
+        // still reaches SIGKILL after 20 s.
+        let all = try WB.run(["sessions", "stop", "--all", "--timeout", "10", "--home", home])
         #expect(all.status == 0, "\(all.stderr)")
         let lines = all.stdout.split(separator: "\n")
         #expect(lines.contains { $0.hasPrefix(polite.id.prefix(8)) && $0.hasSuffix("stopped (shutdown_request)") }, "\(all.stdout)")

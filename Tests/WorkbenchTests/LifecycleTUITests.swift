@@ -69,7 +69,9 @@ struct LifecycleTUITests {
         try await OpenTests.type(tmux, "c = 'unsaved at the stop'")
         guard await OpenTests.wait(tmux, "the typed text", { $0.hasSuffix("c = 'unsaved at the stop'") }) else { return }
 
-        let stopped = try WB.run(["sessions", "stop", String(id.prefix(8)), "--json", "--home", home])
+        // A generous polite step (the product default is 5 s): on a loaded 2-core machine ipykernel can
+        // take longer than that to answer shutdown_request and exit, and the test is about the order.
+        let stopped = try WB.run(["sessions", "stop", String(id.prefix(8)), "--timeout", "30", "--json", "--home", home])
         #expect(stopped.status == 0, "\(stopped.stderr)")
         #expect(stopped.stdout.contains("\"stopped_by\": \"shutdown_request\""), "\(stopped.stdout)")
         #expect(await OpenTests.wait(tmux, "the TUI ending on SIGTERM", { $0 == "wb-exit=143" }))
