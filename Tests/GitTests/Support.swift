@@ -5,38 +5,6 @@ import Notebook
 import TestSupport
 import Testing
 
-/// A private HOME and git configuration for the whole test process, set before libgit2 starts,
-/// so the user's own git configuration never leaks into the tests.
-enum GitSandbox {
-    static let home: String = {
-        let home = try! Scratch.directory("git-home")
-        // Deliberately no identity here: tests that commit set one in the repository's own config.
-        try! AtomicFile.write("[init]\n\tdefaultBranch = main\n", to: home + "/.gitconfig")
-        setenv("HOME", home, 1)
-        setenv("XDG_CONFIG_HOME", home + "/.config", 1)
-        setenv("GIT_CONFIG_GLOBAL", home + "/.gitconfig", 1)
-        setenv("GIT_CONFIG_NOSYSTEM", "1", 1)
-        for name in ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_DIR", "GIT_WORK_TREE"] {
-            unsetenv(name)
-        }
-        return home
-    }()
-
-    /// The environment for the `git` command line in cross-checks.
-    static var environment: [String: String] {
-        var env = ProcessInfo.processInfo.environment
-        env["HOME"] = home
-        env["XDG_CONFIG_HOME"] = home + "/.config"
-        env["GIT_CONFIG_GLOBAL"] = home + "/.gitconfig"
-        env["GIT_CONFIG_NOSYSTEM"] = "1"
-        env["GIT_AUTHOR_NAME"] = "Cross Check"
-        env["GIT_AUTHOR_EMAIL"] = "cross@example.com"
-        env["GIT_COMMITTER_NAME"] = "Cross Check"
-        env["GIT_COMMITTER_EMAIL"] = "cross@example.com"
-        return env
-    }
-}
-
 /// Runs the `git` command line (only to set up and cross-check; the product never does).
 @discardableResult
 func git(_ arguments: [String], in directory: String, allowFailure: Bool = false) throws -> String {

@@ -307,6 +307,8 @@ struct GitPanelJSONTests {
     @Test func aRealRepositorysStatusIsGroupedAsGitSeesIt() throws {
         let dir = FilePath.join(NSTemporaryDirectory(), "wb-git-panel-\(Identifier.randomHex(bytes: 6))")
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        // libgit2 reads HOME once per process: the shared sandbox must be in place before it starts.
+        _ = GitSandbox.home
         let repo = try Repository.create(at: dir, initialBranch: "main")
         try AtomicFile.write("one\n", to: dir + "/a.txt")
         try AtomicFile.write("two\n", to: dir + "/b.txt")
