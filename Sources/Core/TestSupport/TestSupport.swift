@@ -104,8 +104,13 @@ public enum Command {
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
+        // Waits on the termination handler, not `waitUntilExit()`: on Linux that can return while
+        // the child still runs (swift-corelibs-foundation#4740), which read as status 0 with an
+        // empty stdout in a loaded test run. The handler runs once the child is reaped.
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
         try process.run()
-        process.waitUntilExit()
+        exited.wait()
         try? stdin.close()
         try? stdout.close()
         try? stderr.close()
