@@ -21,7 +21,7 @@ struct StopTests {
         let registry = try LC.registry()
         let session = try await LC.start(registry, notebook: "stubborn.ipynb", spec: spec)
         let kernel = try #require(session.record?.kernel)
-        let client = try session.client()
+        let client = try await LC.subscribedClient(session)
         defer { client.close() }
         let run = LC.submit(client, "import subprocess; child = subprocess.Popen(['sleep', '600']); print(child.pid)")
         let printed = await LC.collect(client, run).compactMap { $0.1.msgType == "stream" ? $0.1.content["text"]?.stringValue : nil }
@@ -49,7 +49,7 @@ struct StopTests {
         // The control: SIGTERM alone leaves it running and answering (an ignored signal is discarded when
         // sent), so the stop has to escalate.
         #expect(kill(kernel.pid, SIGTERM) == 0)
-        let client = try session.client()
+        let client = try await LC.subscribedClient(session)
         let reply = await LC.collect(client, LC.submit(client, "print('still here')"))
         client.close()
         #expect(reply.contains { $0.1.content["text"]?.stringValue == "still here\n" })

@@ -47,6 +47,18 @@ enum LC {
         return Running(id: id, host: host, registry: registry)
     }
 
+    /// A second client whose IOPub subscription has reached the kernel. A new subscription takes a
+    /// moment to connect (ZeroMQ's slow joiner) and a cell's output sent before then is lost, so
+    /// kernel_info is asked again until its broadcasts are seen (bounded), as jupyter_client does.
+    static func subscribedClient(_ session: Running) async throws -> KernelClient {
+        let client = try session.client()
+        for _ in 0..<12 {
+            let info = client.send("kernel_info_request")
+            if await !collect(client, info, seconds: 5).filter({ $0.0 == .iopub }).isEmpty { break }
+        }
+        return client
+    }
+
     /// Sends a cell without waiting for it.
     @discardableResult
     static func submit(_ client: KernelClient, _ code: String) -> KernelClient.Request {
