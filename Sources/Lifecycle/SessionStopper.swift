@@ -41,9 +41,19 @@ public enum SessionStopper {
 
     static func stopProcess(_ kernel: ProcessIdentity, connectionFile: String?, timeout: Double) async -> Outcome {
         if let connectionFile, let info = try? ConnectionInfo.read(path: connectionFile), let client = try? KernelClient(connection: info) {
-            let request = client.send("shutdown_request", content: ["restart": false], channel: .control)
-            let gone = await waitGone(kernel, timeout: timeout)
-            client.finish(request.msgID)
+            // A request sent before the new control socket has connected can be lost, which left a
+            // kernel running until SIGTERM: ask again each second until it goes or the step times out
+            // (ipykernel takes a repeated shutdown_request as the same request).
+            var requests = [client.send("shutdown_request", content: ["restart": false], channel: .control).msgID]
+            let deadline = Clock.monotonic() + timeout
+            var gone = false
+            while !gone {
+                let left = deadline - Clock.monotonic()
+                gone = await waitGone(kernel, timeout: max(0, min(1, left)))
+                if gone || left <= 1 { break }
+                requests.append(client.send("shutdown_request", content: ["restart": false], channel: .control).msgID)
+            }
+            for id in requests { client.finish(id) }
             client.close()
             if gone {
                 killGroup(kernel)
