@@ -298,6 +298,10 @@ public final class KernelManager: Sendable {
     public func waitForReady(timeout: Double = 60) async throws(KernelError) -> JSONObject {
         let deadline = Clock.monotonic() + timeout
         var attempts = 0, replies = 0
+        // How long to wait for IOPub after a reply before asking again: short at first, since the
+        // usual cause is ZeroMQ's slow joiner (the kernel published the status before our
+        // subscription reached it) and the next request's status then arrives; longer later.
+        var iopubGrace = 0.05
         while Clock.monotonic() < deadline {
             if case .dead(let why) = state.withLock({ $0.status }) { throw deathError(why) }
             attempts += 1
@@ -310,11 +314,12 @@ public final class KernelManager: Sendable {
                 if channel == .shell || channel == .control, message.msgType == "kernel_info_reply" { reply = message.content }
                 if channel == .iopub, message.msgType == "status" { iopubLive = true }
                 if reply != nil, iopubLive { return true }
-                if let replyAt, Clock.monotonic() - replyAt > 0.5 { return true }
+                if let replyAt, Clock.monotonic() - replyAt > iopubGrace { return true }
                 return false
             }
             if case .died(let why) = outcome { throw deathError(why) }
             if reply != nil { replies += 1 }
+            iopubGrace = min(iopubGrace * 2, 0.5)
             if let reply, iopubLive {
                 // Input requests to a stdin socket that is not connected yet are dropped by the kernel.
                 try await waitForStdin(until: deadline)

@@ -76,10 +76,12 @@ struct BenchCommand: AsyncParsableCommand {
             let kernel = try await startKernel(common.kernel, transport: common.transport)
             let ready = Clock.monotonic() - start + t0
             let rssReady = ProcessMemory.currentKB
+            let anonReady = ProcessMemory.statusField("RssAnon"), fileReady = ProcessMemory.statusField("RssFile")
             let result = await kernel.execute("1+1")
             await kernel.shutdown()
             let report: JSON = [
                 "ready_ms": .double((ready * 1000).rounded()), "rss_kb": .int(rssReady), "peak_rss_kb": .int(ProcessMemory.peakKB),
+                "rss_anon_kb": .int(anonReady), "rss_file_kb": .int(fileReady),
                 "first_cell_ok": .bool(result.outcome == .ok),
             ]
             if common.json { print(report.serialized(.init(sortKeys: true))) } else { print(report.serialized(.pretty)) }
