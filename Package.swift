@@ -28,7 +28,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // System libraries (C module maps).
@@ -40,14 +39,17 @@ let package = Package(
         system("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
         // libpng decodes image outputs for sixel terminals (kitty takes the PNG as it is).
         system("CPNG", pkgConfig: nil, apt: "libpng-dev"),
+        // libyaml reads and writes YAML (Jupytext headers, parameters, policy and lifecycle files).
+        system("CYAML", pkgConfig: "yaml-0.1", apt: "libyaml-dev"),
 
         // Declarations glibc hides behind _GNU_SOURCE.
         .target(name: "CPosix", path: "Sources/System/CPosix"),
 
         // Core: shared by everyone, imports no project module.
         .target(name: "CoreSupport", dependencies: ["CPosix"], path: "Sources/Core/Support", swiftSettings: swiftSettings),
+        .target(name: "YAML", dependencies: ["CoreSupport", "CYAML"], path: "Sources/Core/YAML", swiftSettings: swiftSettings),
         .target(
-            name: "Notebook", dependencies: ["CoreSupport", .product(name: "Yams", package: "Yams")], path: "Sources/Core/Notebook",
+            name: "Notebook", dependencies: ["CoreSupport", "YAML"], path: "Sources/Core/Notebook",
             swiftSettings: swiftSettings),
         .target(
             name: "Storage",
@@ -72,12 +74,12 @@ let package = Package(
             path: "Sources/Kernels", swiftSettings: swiftSettings),
 
         .target(
-            name: "Lifecycle", dependencies: ["CoreSupport", "Storage", "Notebook", "Kernels", .product(name: "Yams", package: "Yams")], path: "Sources/Lifecycle",
+            name: "Lifecycle", dependencies: ["CoreSupport", "Storage", "Notebook", "Kernels", "YAML"], path: "Sources/Lifecycle",
             swiftSettings: swiftSettings),
         .target(
             name: "Governance",
             dependencies: [
-                "CoreSupport", "Storage", "Catalog", .product(name: "Yams", package: "Yams"),
+                "CoreSupport", "Storage", "Catalog", "YAML",
                 .product(name: "Crypto", package: "swift-crypto"),
             ], path: "Sources/Governance",
             swiftSettings: swiftSettings),
@@ -105,7 +107,7 @@ let package = Package(
                 "CoreSupport", "Notebook", "Kernels", "Storage", "Catalog", "Lifecycle", "Governance",
                 "PluginBus", "Lakehouse", "Experiments", "TUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Yams", package: "Yams"),
+                "YAML",
             ],
             path: "Sources/Workbench/App", swiftSettings: swiftSettings),
         // The git commands in their own executable, so that only `wb git` and `wb nbdiff` load libgit2;
@@ -120,6 +122,7 @@ let package = Package(
 
         // Tests: one target per module, plus the CLI end to end.
         .testTarget(name: "CoreSupportTests", dependencies: ["CoreSupport", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML", "CoreSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "CoreSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NotebookTests", dependencies: ["Notebook", "CoreSupport", "TestSupport"], exclude: ["Fixtures"],
@@ -129,7 +132,7 @@ let package = Package(
             name: "SystemTests", dependencies: ["CZMQ", "CNCursesW", "CSQLite3", "CGit2", "CCurl", "CPNG"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "GovernanceTests", dependencies: ["Governance", "CoreSupport", "Storage", "TestSupport", .product(name: "Yams", package: "Yams")],
+            name: "GovernanceTests", dependencies: ["Governance", "CoreSupport", "Storage", "TestSupport", "YAML"],
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "PluginBusTests", dependencies: ["PluginBus", "Governance", "CoreSupport", "Storage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Storage", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),

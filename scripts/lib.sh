@@ -7,7 +7,7 @@ WB_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/wb"
 say() { printf 'wb-setup: %s\n' "$*" >&2; }
 
 # Debian packages the build and the kernels need.
-WB_APT_PACKAGES=(pkg-config libzmq3-dev libncursesw5-dev libsqlite3-dev libgit2-dev libcurl4-openssl-dev libpng-dev python3-venv tmux git openssh-server openssh-client)
+WB_APT_PACKAGES=(pkg-config libzmq3-dev libncursesw5-dev libsqlite3-dev libgit2-dev libcurl4-openssl-dev libpng-dev libyaml-dev python3-venv tmux git openssh-server openssh-client)
 
 ensure_apt() {
     local missing=()

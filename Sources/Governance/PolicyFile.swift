@@ -1,4 +1,4 @@
-import Yams
+import YAML
 
 /// Reads policy files: YAML with groups, roles, tags and grants (Docs/governance.md).
 ///
@@ -11,13 +11,11 @@ public enum PolicyFile {
 
     /// Parses and validates a policy document.
     public static func parse(_ text: String, file: String? = nil) throws(GovernanceError) -> Policy {
-        let root: Node?
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw yamlError(error, file: file)
+            root = try YAML.compose(text)
         } catch {
-            throw GovernanceError(.invalidPolicy, "not valid YAML: \(error)", at: .init(file: file))
+            throw GovernanceError(.invalidPolicy, "not valid YAML: \(error.problem)", at: .init(file: file, line: error.mark?.line, column: error.mark?.column))
         }
         var reader = Reader(file: file)
         guard let root else {
@@ -28,32 +26,20 @@ public enum PolicyFile {
         return policy
     }
 
-    private static func yamlError(_ error: YamlError, file: String?) -> GovernanceError {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return GovernanceError(.invalidPolicy, "not valid YAML: \(problem)", at: .init(file: file, line: mark.line, column: mark.column))
-        case .duplicatedKeysInMapping(let duplicates, _):
-            return GovernanceError(
-                .invalidPolicy, "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", "))", at: .init(file: file))
-        default:
-            return GovernanceError(.invalidPolicy, "not valid YAML: \(error)", at: .init(file: file))
-        }
-    }
-
     private struct Reader {
         let file: String?
 
-        func location(_ node: Node) -> GovernanceError.Location {
+        func location(_ node: YAMLNode) -> GovernanceError.Location {
             .init(file: file, line: node.mark?.line, column: node.mark?.column)
         }
 
-        func fail(_ node: Node, _ message: String, _ code: GovernanceError.Code = .invalidPolicy) -> GovernanceError {
+        func fail(_ node: YAMLNode, _ message: String, _ code: GovernanceError.Code = .invalidPolicy) -> GovernanceError {
             GovernanceError(code, message, at: location(node))
         }
 
-        func mapping(_ node: Node, _ what: String, keys allowed: Set<String>) throws(GovernanceError) -> [(key: String, keyNode: Node, value: Node)] {
+        func mapping(_ node: YAMLNode, _ what: String, keys allowed: Set<String>) throws(GovernanceError) -> [(key: String, keyNode: YAMLNode, value: YAMLNode)] {
             guard let mapping = node.mapping else { throw fail(node, "\(what) must be a mapping") }
-            var result: [(String, Node, Node)] = []
+            var result: [(String, YAMLNode, YAMLNode)] = []
             var seen: Set<String> = []
             for (key, value) in mapping {
                 guard let name = key.scalar?.string else { throw fail(key, "\(what): keys must be plain names") }
@@ -66,13 +52,13 @@ public enum PolicyFile {
             return result
         }
 
-        func string(_ node: Node, _ what: String) throws(GovernanceError) -> String {
+        func string(_ node: YAMLNode, _ what: String) throws(GovernanceError) -> String {
             guard let scalar = node.scalar else { throw fail(node, "\(what) must be a single value") }
             return scalar.string
         }
 
         /// A list of strings; a single string counts as a list of one.
-        func strings(_ node: Node, _ what: String) throws(GovernanceError) -> [String] {
+        func strings(_ node: YAMLNode, _ what: String) throws(GovernanceError) -> [String] {
             if let scalar = node.scalar { return [scalar.string] }
             guard let sequence = node.sequence else { throw fail(node, "\(what) must be a list") }
             var result: [String] = []
@@ -80,7 +66,7 @@ public enum PolicyFile {
             return result
         }
 
-        func principal(_ node: Node, _ what: String) throws(GovernanceError) -> Principal {
+        func principal(_ node: YAMLNode, _ what: String) throws(GovernanceError) -> Principal {
             let text = try string(node, what)
             let parts = text.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, let kind = Principal.Kind(rawValue: String(parts[0])), !parts[1].isEmpty else {
@@ -89,14 +75,14 @@ public enum PolicyFile {
             return Principal(kind, String(parts[1]))
         }
 
-        func principals(_ node: Node, _ what: String) throws(GovernanceError) -> [Principal] {
+        func principals(_ node: YAMLNode, _ what: String) throws(GovernanceError) -> [Principal] {
             let items = node.sequence.map(Array.init) ?? [node]
             var result: [Principal] = []
             for item in items { result.append(try principal(item, what)) }
             return result
         }
 
-        mutating func policy(_ root: Node) throws(GovernanceError) -> Policy {
+        mutating func policy(_ root: YAMLNode) throws(GovernanceError) -> Policy {
             var policy = Policy()
             for (key, keyNode, value) in try mapping(root, "the policy", keys: ["version", "groups", "roles", "tags", "grants"]) {
                 switch key {
@@ -137,7 +123,7 @@ public enum PolicyFile {
             return policy
         }
 
-        func grant(_ node: Node) throws(GovernanceError) -> Grant {
+        func grant(_ node: YAMLNode) throws(GovernanceError) -> Grant {
             let fields = try mapping(
                 node, "a grant", keys: ["id", "effect", "to", "permissions", "on", "columns", "rows", "masks", "grant_option", "granted_by", "comment"])
             guard let idField = fields.first(where: { $0.key == "id" }) else { throw fail(node, "a grant needs an 'id'") }
@@ -196,7 +182,7 @@ public enum PolicyFile {
         }
 
         /// Where the text of a scalar starts (after its opening quote).
-        func scalarColumn(_ node: Node) -> Int? {
+        func scalarColumn(_ node: YAMLNode) -> Int? {
             guard let column = node.mark?.column else { return nil }
             switch node.scalar?.style {
             case .singleQuoted?, .doubleQuoted?: return column + 1
@@ -204,7 +190,7 @@ public enum PolicyFile {
             }
         }
 
-        func permissions(_ text: String, _ node: Node, _ id: String) throws(GovernanceError) -> [GrantedPermission] {
+        func permissions(_ text: String, _ node: YAMLNode, _ id: String) throws(GovernanceError) -> [GrantedPermission] {
             if text.uppercased() == "ALL" { return DataPermission.allCases.map(GrantedPermission.data) }
             if let data = DataPermission(rawValue: text.uppercased()) { return [.data(data)] }
             let parts = text.split(separator: ":", omittingEmptySubsequences: false)
@@ -219,7 +205,7 @@ public enum PolicyFile {
             )
         }
 
-        func resource(_ node: Node, _ id: String) throws(GovernanceError) -> ResourcePattern {
+        func resource(_ node: YAMLNode, _ id: String) throws(GovernanceError) -> ResourcePattern {
             let fields = try mapping(node, "grant '\(id)': on", keys: ["catalog", "database", "table", "tags"])
             guard fields.count == 1, let (key, _, value) = fields.first else {
                 throw fail(node, "grant '\(id)': 'on' names exactly one of catalog, database, table or tags")
@@ -253,7 +239,7 @@ public enum PolicyFile {
             }
         }
 
-        func columns(_ node: Node, _ id: String) throws(GovernanceError) -> ColumnSelection {
+        func columns(_ node: YAMLNode, _ id: String) throws(GovernanceError) -> ColumnSelection {
             if node.sequence != nil { return .include(try strings(node, "columns").map { ColumnRef($0) }) }
             let fields = try mapping(node, "grant '\(id)': columns", keys: ["include", "exclude"])
             guard fields.count == 1, let (key, _, value) = fields.first else {
@@ -264,7 +250,7 @@ public enum PolicyFile {
             return key == "include" ? .include(refs) : .exclude(refs)
         }
 
-        func mask(_ node: Node, _ id: String, _ column: String) throws(GovernanceError) -> Mask {
+        func mask(_ node: YAMLNode, _ id: String, _ column: String) throws(GovernanceError) -> Mask {
             if let scalar = node.scalar {
                 switch scalar.string {
                 case "null", "~", "": return .null

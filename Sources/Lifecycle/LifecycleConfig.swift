@@ -1,5 +1,5 @@
 import CoreSupport
-import Yams
+import YAML
 
 /// A lifecycle config file (`$WB_HOME/lifecycle.yaml` or a workspace's `.wb/lifecycle.yaml`).
 ///
@@ -54,33 +54,33 @@ public struct LifecycleConfig: Sendable, Equatable {
     /// Parses a config's YAML text.
     public static func parse(_ text: String, file: String? = nil) throws(LifecycleError) -> LifecycleConfig {
         let place = file ?? "lifecycle config"
-        func fail(_ node: Node?, _ message: String) -> LifecycleError {
+        func fail(_ node: YAMLNode?, _ message: String) -> LifecycleError {
             let at = node?.mark.map { ":\($0.line):\($0.column)" } ?? ""
             return LifecycleError(.invalidConfig, "\(place)\(at): \(message)")
         }
-        let root: Node?
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try YAML.compose(text)
         } catch {
             throw LifecycleError(.invalidConfig, "\(place): not valid YAML: \(error)")
         }
         var config = LifecycleConfig(file: file)
         guard let root else { return config }
         guard let mapping = root.mapping else { throw fail(root, "the config must be a mapping of keys (on_create, on_start, timeout, ...)") }
-        func number(_ node: Node, _ key: String) throws(LifecycleError) -> Double {
+        func number(_ node: YAMLNode, _ key: String) throws(LifecycleError) -> Double {
             guard let scalar = node.scalar, let value = Double(scalar.string), value >= 0, value.isFinite else {
                 throw fail(node, "\(key) must be a number of seconds (0 or more)")
             }
             return value
         }
-        func flag(_ node: Node, _ key: String) throws(LifecycleError) -> Bool {
+        func flag(_ node: YAMLNode, _ key: String) throws(LifecycleError) -> Bool {
             switch node.scalar?.string.lowercased() {
             case "true", "yes", "on": return true
             case "false", "no", "off": return false
             default: throw fail(node, "\(key) must be true or false")
             }
         }
-        func script(_ node: Node, _ key: String) throws(LifecycleError) -> String? {
+        func script(_ node: YAMLNode, _ key: String) throws(LifecycleError) -> String? {
             guard let scalar = node.scalar else { throw fail(node, "\(key) must be a shell script (a string; use `|` for several lines)") }
             return scalar.string.trimmed().isEmpty ? nil : scalar.string
         }

@@ -1,7 +1,8 @@
 import Foundation
 import Governance
 import Testing
-import Yams
+import CoreSupport
+import YAML
 
 /// Fixture-driven decision tests in the style of Ranger's policy-engine tests:
 /// each file under Fixtures/ gives a policy, some tables, and requests with the
@@ -22,7 +23,7 @@ import Yams
     @Test(arguments: fixtureNames)
     func fixture(_ name: String) throws {
         let text = try String(contentsOf: Self.directory.appendingPathComponent(name), encoding: .utf8)
-        let root = try #require(try Yams.load(yaml: text) as? [String: Any], "\(name) is not a mapping")
+        let root = try #require(try YAML.load(text).map(Self.plain) as? [String: Any], "\(name) is not a mapping")
         let policyText = try #require(root["policy"] as? String, "\(name) has no policy")
         let policy = try PolicyFile.parse(policyText, file: name)
         // The fixtures name their default catalog `main`.
@@ -58,6 +59,20 @@ import Yams
             if let deciding = spec["deciding"] as? [String] {
                 #expect(decision.decidingGrants == deciding, "\(label): \(decision)")
             }
+        }
+    }
+
+    /// The fixture as plain Swift values, for `as?` casts.
+    static func plain(_ value: JSON) -> Any {
+        switch value {
+        case .null: return Optional<Any>.none as Any
+        case .bool(let b): return b
+        case .int(let i): return i
+        case .bigInt(let s): return s
+        case .double(let d): return d
+        case .string(let s): return s
+        case .array(let items): return items.map(plain)
+        case .object(let object): return Dictionary(object.map { ($0.0, plain($0.1)) }, uniquingKeysWith: { _, last in last })
         }
     }
 
@@ -98,7 +113,7 @@ import Yams
             let parts = name.split(separator: ".").map(String.init)
             try #require(parts.count == 3, "table names in fixtures are catalog.db.table: \(name)")
             var columns: [ColumnDescriptor] = []
-            // Columns keep file order: Yams loads mappings as unordered dictionaries, so columns are a list.
+            // Columns keep file order: the fixture is read into unordered dictionaries, so columns are a list.
             for entry in spec["columns"] as? [Any] ?? [] {
                 if let column = entry as? String {
                     columns.append(ColumnDescriptor(id: "\(name)#\(column)", name: column))

@@ -1,5 +1,5 @@
 import CoreSupport
-import Yams
+import YAML
 
 /// Jupytext's Markdown format: Markdown text with code cells in fenced blocks.
 ///
@@ -42,7 +42,7 @@ public enum MarkdownNotebook {
             }
             let yaml = lines[1..<end].joined(separator: "\n")
             do {
-                if let header = try Yams.load(yaml: yaml), let jupyter = JSON(yaml: header)["jupyter"]?.objectValue {
+                if let header = try YAML.load(yaml), let jupyter = header["jupyter"]?.objectValue {
                     for (key, value) in jupyter where key != "jupytext" { metadata[key] = value }
                 }
             } catch {

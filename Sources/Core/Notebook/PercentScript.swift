@@ -1,5 +1,5 @@
 public import CoreSupport
-import Yams
+import YAML
 
 /// Jupytext's percent format: a script whose cells start with `# %%`.
 ///
@@ -95,7 +95,7 @@ public enum PercentScript {
             }
             index += 1
             do {
-                if let header = try Yams.load(yaml: yaml), let jupyter = JSON(yaml: header)["jupyter"]?.objectValue {
+                if let header = try YAML.load(yaml), let jupyter = header["jupyter"]?.objectValue {
                     for (key, value) in jupyter where key != "jupytext" { metadata[key] = value }
                 }
             } catch {
@@ -187,23 +187,5 @@ public enum PercentScript {
         }
         if !titleWords.isEmpty { result["title"] = .string(titleWords.joined(separator: " ")) }
         return result
-    }
-}
-
-extension JSON {
-    /// Converts a value loaded by Yams into JSON.
-    public init(yaml value: Any) {
-        switch value {
-        case let b as Bool: self = .bool(b)
-        case let i as Int: self = .int(i)
-        case let d as Double: self = .double(d)
-        case let s as String: self = .string(s)
-        case let a as [Any]: self = .array(a.map(JSON.init(yaml:)))
-        case let d as [String: Any]:
-            self = .object(JSONObject(d.keys.sorted().map { ($0, JSON(yaml: d[$0]!)) }))
-        case let d as [AnyHashable: Any]:
-            self = .object(JSONObject(d.keys.map { "\($0)" }.sorted().map { key in (key, JSON(yaml: d.first { "\($0.key)" == key }!.value)) }))
-        default: self = .null
-        }
     }
 }

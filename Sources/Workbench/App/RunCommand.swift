@@ -6,7 +6,7 @@ import Glibc
 @preconcurrency import Dispatch
 import Kernels
 import Notebook
-import Yams
+import YAML
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -74,9 +74,9 @@ struct RunCommand: AsyncParsableCommand {
         if let file {
             let text: String
             do { text = try FileIO.readText(file) } catch { throw ValidationError("cannot read \(file): \(error)") }
-            let loaded: Any?
-            do { loaded = try Yams.load(yaml: text) } catch { throw ValidationError("\(file) is not valid YAML: \(error)") }
-            guard let object = loaded.map(JSON.init(yaml:))?.objectValue else {
+            let loaded: JSON?
+            do { loaded = try YAML.load(text) } catch { throw ValidationError("\(file) is not valid YAML: \(error)") }
+            guard let object = loaded?.objectValue else {
                 throw ValidationError("\(file) must hold a mapping of parameter names to values")
             }
             for (key, value) in object { result.append((key, value)) }
