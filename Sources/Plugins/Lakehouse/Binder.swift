@@ -40,7 +40,8 @@ final class Binder {
 
     func bind(_ reference: TableReference) throws -> Binding {
         guard let database = try database(reference.database),
-            let table = try access.table(database: reference.database, name: reference.table, withTags: false)
+            // A governed statement needs the table's and columns' tags: grants and denies on tags (TBAC) match them.
+            let table = try access.table(database: reference.database, name: reference.table, withTags: governance != nil)
         else {
             let known = try access.database(named: reference.database).map { try access.tables(inDatabase: $0.id).map(\.name) } ?? []
             throw LakehouseError.syntax(
