@@ -9,27 +9,48 @@ import Testing
 
 /// The differential leak test on the real query path.
 ///
-/// For random tables and grants (fixed seed), user `u` runs random queries — selects with
+/// For random tables and policies (fixed seed), user `u` runs random queries — selects with
 /// predicates, joins, subqueries, CTEs, aggregates, UNION, window functions, ORDER BY with
-/// LIMIT — through the governed lakehouse. The oracle materializes what `u` may see, computed
-/// naively from the grants (SecureViewTests' `Scenario.oracle`, which shares no code with the
-/// policy engine or the compiler), into a plain table, and runs the same query on it
-/// ungoverned. Every result must be the same.
+/// LIMIT — through the governed lakehouse. The policies name `u`, groups and roles `u` holds
+/// (directly, through a group, or through an inherited role) and ones `u` does not, and grant
+/// on the table by name or on its columns' tags (TBAC). The oracle works out from the policy's
+/// lists who `u` is and which grants reach it, materializes what `u` may see, computed naively
+/// from those grants (SecureViewTests' `Scenario.oracle`, which shares no code with the policy
+/// engine or the compiler), into a plain table, and runs the same query on it ungoverned.
+/// Every result must be the same. A deliberately broken compiler run through the same path is
+/// caught by the same comparison.
 @Suite(.serialized) struct GovernedDifferentialTests {
-    static let tables = Int(ProcessInfo.processInfo.environment["WB_LEAK_TABLES"] ?? "") ?? 150
+    static let tables = Int(ProcessInfo.processInfo.environment["WB_LEAK_TABLES"] ?? "") ?? 75
 
-    @Test func governedQueriesMatchTheOracle() throws {
-        let domain = try Domain.open(at: try Scratch.directory("differential"))
+    /// What one run of the differential test saw.
+    struct Tally {
+        var queries = 0
+        var withRows = 0
+        /// Queries returning rows while a row filter or mask was active.
+        var restrictedWithRows = 0
+        /// Of those, the ones where a grant reached `u` only through a group or role.
+        var indirectWithRows = 0
+        /// Of those, the ones where a tag-based grant reached `u`.
+        var taggedWithRows = 0
+        var mismatches = 0
+        /// The cases (tables) with at least one mismatch.
+        var mismatchedCases: Set<Int> = []
+    }
+
+    /// Runs `cases` random cases through a governed lakehouse whose engine compiles access plans with `compiler`.
+    ///
+    /// - Parameter record: record each mismatch as a test issue (the real compiler), or only count them (a broken one).
+    static func differential(_ name: String, seed: UInt64, cases: Int, compiler: SecureView.Compiler, record: Bool) throws -> Tally {
+        let domain = try Domain.open(at: try Scratch.directory(name))
         let governance = try GovernanceService(domain: domain)
-        let lakehouse = try Lakehouse(domain: domain, governance: governance)
+        let lakehouse = try Lakehouse(domain: domain, governance: governance) { catalog, governance in
+            SQLiteEngine(catalog: catalog, governance: governance, compiler: compiler)
+        }
         let admin = QueryContext(principal: Principal(.user, domain.info.createdBy))
         let user = QueryContext(principal: Principal(.user, "u"))
         _ = try lakehouse.execute("CREATE DATABASE d", context: admin)
-        var random = Random(seed: 2026)
-        var queries = 0
-        var withRows = 0
-        var restrictedWithRows = 0
-        var mismatches = 0
+        var random = Random(seed: seed)
+        var tally = Tally()
 
         func run(_ sql: String, _ context: QueryContext) -> Result<[[String]], LakehouseError> {
             var rows: [[String]] = []
@@ -43,17 +64,34 @@ import Testing
                 return .failure(error)
             }
         }
+        func mismatch(_ index: Int, _ text: @autoclosure () -> String) {
+            tally.mismatches += 1
+            tally.mismatchedCases.insert(index)
+            if record { Issue.record(Comment(rawValue: text())) }
+        }
 
-        for index in 0..<Self.tables {
-            var scenario = Scenario.generate(&random)
+        for index in 0..<cases {
+            var scenario = Scenario.generate(&random, rich: true)
             let table = "t\(index)", oracleTable = "o\(index)"
-            for i in scenario.grants.indices { scenario.grants[i].resource = .table(catalog: nil, database: "d", name: table) }
+            for i in scenario.grants.indices where !scenario.grants[i].resource.isTagExpression {
+                scenario.grants[i].resource = .table(catalog: nil, database: "d", name: table)
+            }
+            scenario.table.name = table
             let columnList = scenario.columns.map { "\($0.name) \($0.kind == .int ? "INTEGER" : "TEXT")" }.joined(separator: ", ")
             _ = try lakehouse.execute("CREATE TABLE d.\(table) (\(columnList))", context: admin)
             _ = try lakehouse.append(into: TableName("d", table), mode: .append, columns: nil, context: admin) { writer in
                 try writer.write(RowBatch(rows: scenario.rows.map { $0.map(\.database) }))
             }
-            var policy = Policy(grants: scenario.grants)
+            // The table's and columns' tags, in the catalog (as `wb tag` sets them).
+            try lakehouse.catalog.write { access in
+                guard let info = try access.table(database: "d", name: table) else { return }
+                for (key, value) in scenario.tableTags { try access.setTag(.table, id: info.id, key: key, value: value) }
+                for (position, column) in scenario.columns.enumerated() {
+                    guard let id = info.columns.first(where: { $0.name == column.name })?.id else { continue }
+                    for (key, value) in scenario.columnTags[position] { try access.setTag(.column, id: id, key: key, value: value) }
+                }
+            }
+            var policy = scenario.policy
             policy.grants.insert(
                 Grant(id: "admin", principals: [admin.principal], permissions: DataPermission.allCases.map(GrantedPermission.data) + [.action("*:*")], resource: .catalog("*")),
                 at: 0)
@@ -63,64 +101,94 @@ import Testing
             guard let expected else {
                 // Nothing visible: every query on the table is refused.
                 if case .success(let rows) = run("SELECT * FROM d.\(table)", user) {
-                    Issue.record("case \(index): the oracle sees nothing, the engine returned \(rows)\n\(scenario.describe())")
-                    mismatches += 1
+                    mismatch(index, "case \(index): the oracle sees nothing, the engine returned \(rows)\n\(scenario.describe())")
                 }
                 continue
             }
-            // The oracle's table has no declared types: its values compare as they are, like the secure view's expressions.
-            _ = try lakehouse.execute("CREATE TABLE d.\(oracleTable) (\(expected.columns.joined(separator: ", ")))", context: admin)
-            if !expected.rows.isEmpty {
-                _ = try lakehouse.append(into: TableName("d", oracleTable), mode: .append, columns: nil, context: admin) { writer in
-                    try writer.write(RowBatch(rows: expected.rows.map { $0.map(\.database) }))
+            // The oracle's table, in a plain in-memory SQLite database (no lakehouse, no governance): it has no
+            // declared types, so its values compare as they are, like the secure view's expressions.
+            let oracleDB = try DatabaseQueue.inMemory()
+            try oracleDB.write { db in
+                try db.execute("CREATE TABLE \(oracleTable) (\(expected.columns.joined(separator: ", ")))")
+                let insert = try db.makeStatement(
+                    "INSERT INTO \(oracleTable) VALUES (\(expected.columns.map { _ in "?" }.joined(separator: ", ")))")
+                for row in expected.rows { try insert.execute(StatementArguments(row.map(\.database))) }
+            }
+            func runOracle(_ sql: String) -> Result<[[String]], any Error> {
+                do {
+                    let rows = try oracleDB.read { db in try db.makeStatement(sql).fetchAll().map { $0.values.map { "\($0)" } } }
+                    return .success(rows.sorted { $0.joined(separator: "\u{1}") < $1.joined(separator: "\u{1}") })
+                } catch {
+                    return .failure(error)
                 }
             }
             let visible = scenario.columns.filter { expected.columns.contains($0.name) }
+            // Coverage only (which grants were in play): the plan is not part of the comparison.
             let (plan, _) = scenario.plan()
-            for template in QueryTemplate.make(visible, &random) {
-                queries += 1
+            let direct = Principal(.user, "u")
+            let indirect = plan.branches.contains { branch in
+                scenario.grants.first { $0.id == branch.grantID }.map { !$0.principals.contains(direct) } ?? false
+            }
+            let tagged = plan.branches.contains { $0.grantID == "by-tags" }
+            // Three rounds of queries per table (other columns, other predicates): setting a table up costs more than a query.
+            for template in QueryTemplate.make(visible, &random) + QueryTemplate.make(visible, &random) + QueryTemplate.make(visible, &random) {
+                tally.queries += 1
                 let governed = run(template.replacingAll("{T}", with: "d.\(table)"), user)
-                let oracle = run(template.replacingAll("{T}", with: "d.\(oracleTable)"), admin)
+                let oracle = runOracle(template.replacingAll("{T}", with: oracleTable))
                 switch (governed, oracle) {
                 case (.success(let a), .success(let b)):
                     if a != b {
-                        mismatches += 1
-                        Issue.record("case \(index): \(template)\ngoverned: \(a)\noracle:   \(b)\n\(scenario.describe())")
+                        mismatch(index, "case \(index): \(template)\ngoverned: \(a)\noracle:   \(b)\n\(scenario.describe())")
                     } else if !a.isEmpty {
-                        withRows += 1
-                        if !plan.isUnrestricted { restrictedWithRows += 1 }
+                        tally.withRows += 1
+                        if !plan.isUnrestricted {
+                            tally.restrictedWithRows += 1
+                            if indirect { tally.indirectWithRows += 1 }
+                            if tagged { tally.taggedWithRows += 1 }
+                        }
                     }
                 case (.failure(let error), .success(let rows)):
-                    mismatches += 1
-                    Issue.record("case \(index): \(template)\ngoverned failed: \(error)\noracle: \(rows)\n\(scenario.describe())")
+                    mismatch(index, "case \(index): \(template)\ngoverned failed: \(error)\noracle: \(rows)\n\(scenario.describe())")
                 case (.success(let rows), .failure(let error)):
-                    mismatches += 1
-                    Issue.record("case \(index): \(template)\ngoverned: \(rows)\noracle failed: \(error)")
+                    mismatch(index, "case \(index): \(template)\ngoverned: \(rows)\noracle failed: \(error)")
                 case (.failure, .failure):
                     break
                 }
-                if mismatches > 3 { return }
+                if tally.mismatchedCases.count > 3 { return tally }
             }
         }
-        #expect(mismatches == 0)
-        #expect(queries >= 1000, "\(queries) queries")
-        #expect(restrictedWithRows * 2 >= queries, "\(restrictedWithRows) of \(queries) queries returned rows under an active filter or mask (\(withRows) with rows)")
+        return tally
+    }
+
+    @Test func governedQueriesMatchTheOracle() throws {
+        let tally = try Self.differential("differential", seed: 2026, cases: Self.tables, compiler: .standard, record: true)
+        #expect(tally.mismatches == 0)
+        #expect(tally.queries >= 1000, "\(tally.queries) queries")
+        #expect(
+            tally.restrictedWithRows * 2 >= tally.queries,
+            "\(tally.restrictedWithRows) of \(tally.queries) queries returned rows under an active filter or mask (\(tally.withRows) with rows)")
+        // Groups, roles and tags are exercised, not just present.
+        #expect(tally.indirectWithRows * 4 >= tally.restrictedWithRows, "\(tally.indirectWithRows) of \(tally.restrictedWithRows) through a group or role")
+        #expect(tally.taggedWithRows * 8 >= tally.restrictedWithRows, "\(tally.taggedWithRows) of \(tally.restrictedWithRows) through a tag grant")
     }
 
     @Test func aCompilerThatDropsOneFilterIsCaughtOnTheQueryPath() throws {
-        // The same oracle and queries catch a plan with one row filter dropped (SecureViewTests
-        // shows the compiled view differs; here the difference reaches a user's query).
-        var random = Random(seed: 99)
-        var caught = false
-        for _ in 0..<300 where !caught {
-            let scenario = Scenario.generate(&random)
-            var (plan, _) = scenario.plan()
-            guard let index = plan.branches.firstIndex(where: { $0.rows != nil }) else { continue }
-            plan.branches[index].rows = nil
-            caught = try scenario.run(plan) != scenario.oracle()
+        // The same cases (same seed) through the same lakehouse path, with an engine whose compiler drops the
+        // first row filter of every plan that has one: the comparison with the oracle must catch it.
+        let broken = SecureView.Compiler.altering { plan in
+            var plan = plan
+            if let index = plan.branches.firstIndex(where: { $0.rows != nil }) { plan.branches[index].rows = nil }
+            return plan
         }
-        #expect(caught)
+        let cases = min(Self.tables, 30)
+        let tally = try Self.differential("differential-broken", seed: 2026, cases: cases, compiler: broken, record: false)
+        // It stops at the fourth case it catches.
+        #expect(tally.mismatchedCases.count == 4, "the broken compiler was caught in \(tally.mismatchedCases.count) of the first \(cases) cases")
     }
+}
+
+extension ResourcePattern {
+    var isTagExpression: Bool { if case .tags = self { true } else { false } }
 }
 
 /// Random queries over a table `{T}` with the given visible columns, using only what governed

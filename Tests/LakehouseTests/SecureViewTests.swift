@@ -117,6 +117,16 @@ struct Scenario {
     var rows: [[V]]
     var grants: [Grant]
     var table: TableDescriptor
+    /// Groups and roles (`generate(_:rich:)`): grants reach `u` directly, through a group, a role, an inherited role, or not at all.
+    var groups: [String: [String]] = [:]
+    var roles: [String: Role] = [:]
+    /// The tag ontology, the table's tags and each column's own tags (TBAC grants match their effective tags).
+    var ontology: [String: [String]] = [:]
+    var tableTags: [String: String] = [:]
+    var columnTags: [[String: String]] = []
+
+    /// The whole policy the scenario's grants are part of.
+    var policy: Policy { Policy(groups: groups, roles: roles, tags: ontology, grants: grants) }
 
     static let words = ["alpha", "Beta", "gamma", "a_b", "50%", "zeta", "ALPHA", ""]
 
@@ -176,6 +186,70 @@ struct Scenario {
         }
     }
 
+    /// A scenario whose grants name groups, roles (one inheriting another) and tag expressions besides `u`,
+    /// some of which `u` holds and some not; the table and its columns carry tags.
+    static func generate(_ random: inout Random, rich: Bool) -> Scenario {
+        var scenario = generate(&random)
+        guard rich else { return scenario }
+        let me = Principal(.user, "u")
+        // Memberships: u is in g1 most of the time, in g2 rarely; r2 (held by u, g1 or g2) inherits r1, which is
+        // otherwise g1's or w's, so r1's grants often reach u only through the inheritance; r3 is v's alone.
+        scenario.groups = ["g1": random.chance(80) ? ["u", "v"] : ["v"], "g2": random.chance(20) ? ["u"] : ["v", "w"]]
+        let r1Members: [Principal] = random.chance(40) ? [Principal(.group, "g1")] : [Principal(.user, "w")]
+        let r2Members: [Principal] =
+            random.chance(60) ? [me] : (random.chance(60) ? [Principal(.group, "g1")] : [Principal(.group, "g2")])
+        scenario.roles = [
+            "r1": Role(name: "r1", members: r1Members),
+            "r2": Role(name: "r2", members: r2Members, inherits: ["r1"]),
+            "r3": Role(name: "r3", members: [Principal(.user, "v")]),
+        ]
+        let holders: [Principal] = [me, Principal(.group, "g1"), Principal(.role, "r1"), Principal(.role, "r2")]
+        let others: [Principal] = [Principal(.user, "v"), Principal(.group, "g2"), Principal(.role, "r3")]
+        for index in scenario.grants.indices {
+            // Mostly one principal u may hold (directly or not), sometimes one u does not, sometimes both.
+            var principals = [random.chance(85) ? random.pick(holders) : random.pick(others)]
+            if random.chance(20) { principals.append(random.pick(holders + others)) }
+            scenario.grants[index].principals = Array(Set(principals)).sorted { $0.description < $1.description }
+        }
+        // Tags: LF-Tag style, keys ANDed and values ORed; a column's own tag overrides its table's.
+        scenario.ontology = ["level": ["low", "high"], "area": ["x", "y"]]
+        if random.chance(50) { scenario.tableTags["level"] = random.pick(["low", "high"]) }
+        scenario.columnTags = scenario.columns.map { _ in
+            var tags: [String: String] = [:]
+            if random.chance(50) { tags["level"] = random.pick(["low", "high"]) }
+            if random.chance(40) { tags["area"] = random.pick(["x", "y"]) }
+            return tags
+        }
+        if random.chance(45) {
+            var clauses: [(key: String, values: [String])] = [("level", random.chance(70) ? ["low"] : ["low", "high"])]
+            if random.chance(30) { clauses.append(("area", [random.pick(["x", "y"])])) }
+            var grant = Grant(
+                id: "by-tags", principals: [random.chance(85) ? random.pick(holders) : random.pick(others)], permissions: [.data(.select)],
+                resource: .tags(TagExpression(clauses)))
+            if random.chance(40) {
+                let chosen = scenario.columns.filter { _ in random.chance(50) }.map { ColumnRef($0.name) }
+                if !chosen.isEmpty { grant.columns = .exclude(chosen) }
+            }
+            for column in scenario.columns where random.chance(30) {
+                var m = mask(column.kind, &random)
+                if case .expression = m {
+                    m = .expression(.concat(.call("substr", [.column(ColumnRef(column.name)), .literal(.integer(1)), .literal(.integer(2))]), .literal(.text("*"))))
+                }
+                grant.masks.append(ColumnMask(ColumnRef(column.name), m))
+            }
+            scenario.grants.append(grant)
+        }
+        if random.chance(12) {
+            scenario.grants.append(
+                Grant(
+                    id: "deny-tags", effect: .deny, principals: [random.pick(holders + others)], permissions: [.data(.select)],
+                    resource: .tags(TagExpression([("area", [random.pick(["x", "y"])])]))))
+        }
+        scenario.table.tags = scenario.tableTags
+        for index in scenario.table.columns.indices { scenario.table.columns[index].tags = scenario.columnTags[index] }
+        return scenario
+    }
+
     static func generate(_ random: inout Random) -> Scenario {
         let kinds: [Kind] = [.int, .text, .date]
         let columns = (0..<(2 + random.int(4))).map { i in (name: "c\(i)", kind: random.pick(kinds)) }
@@ -214,11 +288,13 @@ struct Scenario {
     }
 
     func describe() -> String {
-        "columns \(columns.map { "\($0.name):\($0.kind)" }) rows \(rows)\ngrants:\n" + grants.map { "  \($0.id): \($0.summary.joined(separator: "; "))" }.joined(separator: "\n")
+        "columns \(columns.map { "\($0.name):\($0.kind)" }) rows \(rows)\ngroups \(groups) roles \(roles.values.map { "\($0.name) \($0.members) < \($0.inherits)" })"
+            + "\ntags: table \(tableTags) columns \(columnTags)\ngrants:\n"
+            + grants.map { "  \($0.id) to \($0.principals): \($0.summary.joined(separator: "; "))" }.joined(separator: "\n")
     }
 
     func plan() -> (AccessPlan, PolicyEngine) {
-        let engine = PolicyEngine(policy: Policy(grants: grants))
+        let engine = PolicyEngine(policy: policy)
         return (engine.accessPlan(user: "u", table: table), engine)
     }
 
@@ -250,11 +326,46 @@ struct Scenario {
 
     // MARK: The oracle: the rules of Docs/governance.md, applied naively from the grants.
 
+    /// Who `u` is: the user, the groups listing it, the roles whose members include one of those, and every
+    /// role such a role inherits, transitively (worked out here from the policy's lists, not by the engine).
+    func principalsOfU() -> Set<Principal> {
+        var held: Set<Principal> = [Principal(.user, "u")]
+        for (group, members) in groups where members.contains("u") { held.insert(Principal(.group, group)) }
+        var changed = true
+        while changed {
+            changed = false
+            for (name, role) in roles where !held.contains(Principal(.role, name)) {
+                let member = role.members.contains { held.contains($0) }
+                let inheritedBy = roles.values.contains { other in held.contains(Principal(.role, other.name)) && other.inherits.contains(name) }
+                if member || inheritedBy {
+                    held.insert(Principal(.role, name))
+                    changed = true
+                }
+            }
+        }
+        return held
+    }
+
+    /// The grants that reach `u`, in policy order.
+    func grantsOfU() -> [Grant] {
+        let held = principalsOfU()
+        return grants.filter { grant in grant.principals.contains { held.contains($0) } }
+    }
+
     func oracle() -> Result? {
-        let allows = grants.filter { $0.effect == .allow }
-        let denies = grants.filter { $0.effect == .deny }
+        let mine = grantsOfU()
+        let allows = mine.filter { $0.effect == .allow }
+        let denies = mine.filter { $0.effect == .deny }
         func columnsOf(_ grant: Grant) -> [String] {
-            let all = columns.map(\.name)
+            var all = columns.map(\.name)
+            if case .tags(let expression) = grant.resource {
+                // A column's tag: its own, else its table's. Every key must match one of its values.
+                all = columns.indices.filter { index in
+                    expression.clauses.allSatisfy { clause in
+                        (columnTags[index][clause.key] ?? tableTags[clause.key]).map { clause.values.contains($0) } ?? false
+                    }
+                }.map { columns[$0].name }
+            }
             switch grant.columns {
             case nil: return all
             case .include(let refs)?: return all.filter { name in refs.contains { $0.name == name } }

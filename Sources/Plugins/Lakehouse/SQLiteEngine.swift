@@ -24,9 +24,14 @@ public final class SQLiteEngine: LakehouseEngine {
     /// The domain's access policy; nil runs every statement ungoverned (tests of the engine itself, maintenance).
     public let governance: GovernanceService?
 
-    public init(catalog: Catalog, governance: GovernanceService? = nil) {
+    /// How access plans become the secure SELECTs statements read through (`SecureView.Compiler.standard`).
+    public let compiler: SecureView.Compiler
+
+    /// An engine over `catalog`; `compiler` is the standard one except in the differential test's negative control.
+    public init(catalog: Catalog, governance: GovernanceService? = nil, compiler: SecureView.Compiler = .standard) {
         self.catalog = catalog
         self.governance = governance
+        self.compiler = compiler
     }
 
     /// Page cache and memory map sizes for the store's connections (see Docs/performance.md for how they were chosen).
@@ -62,7 +67,7 @@ public final class SQLiteEngine: LakehouseEngine {
     /// The governance of one statement run by `principal`, or nil when the lakehouse is not governed.
     func governance(for principal: Principal, sql: String) throws -> StatementGovernance? {
         guard let governance else { return nil }
-        return try StatementGovernance(service: governance, principal: principal, sql: sql)
+        return try StatementGovernance(service: governance, principal: principal, sql: sql, compiler: compiler)
     }
 
     /// The authorizer slot of a connection, installing the one authorizer on first use.

@@ -229,3 +229,25 @@ public enum SecureView {
         }
     }
 }
+
+extension SecureView {
+    /// How an engine turns an access plan into the secure SELECT a restricted read runs.
+    ///
+    /// The engine always uses `standard`. `altering` exists for the differential leak test's negative
+    /// control: a deliberately broken compiler (one that drops a row filter, say) run through the real
+    /// query path, to show that the test catches it.
+    public struct Compiler: Sendable {
+        let alter: (@Sendable (AccessPlan) -> AccessPlan)?
+
+        /// `SecureView.select` on the plan as Governance made it.
+        public static let standard = Compiler(alter: nil)
+
+        /// A compiler that compiles `alter(plan)` instead of the plan: only for tests' negative controls.
+        public static func altering(_ alter: @escaping @Sendable (AccessPlan) -> AccessPlan) -> Compiler { Compiler(alter: alter) }
+
+        /// The SELECT for `plan` over `source` (see `SecureView.select`).
+        public func select(_ plan: AccessPlan, from source: String, columnName: (ColumnDescriptor) -> String = { $0.name }) -> String? {
+            SecureView.select(alter.map { $0(plan) } ?? plan, from: source, columnName: columnName)
+        }
+    }
+}

@@ -18,7 +18,10 @@ public final class StatementGovernance {
     private(set) var isRestricted = false
     private var decidedKeys: Set<String> = []
 
-    init(service: GovernanceService, principal: Principal, sql: String) throws {
+    /// Turns the plan of a restricted read into its secure SELECT.
+    let compiler: SecureView.Compiler
+
+    init(service: GovernanceService, principal: Principal, sql: String, compiler: SecureView.Compiler = .standard) throws {
         guard principal.kind == .user else {
             throw LakehouseError(.denied, "queries run as a user, not as \(principal)", sql: sql)
         }
@@ -30,6 +33,7 @@ public final class StatementGovernance {
             throw LakehouseError(.storage, "cannot read the access policy: \(error)", sql: sql)
         }
         self.sql = sql
+        self.compiler = compiler
     }
 
     /// Governance's view of a catalog table (ids, names and tags; catalog tags are not kept apart from the database's).
@@ -88,7 +92,7 @@ public final class StatementGovernance {
         let plan = cachedPlan(table, .select)
         let restricted = plan.decision.allowed && !plan.isUnrestricted
         audit(.select, table, plan.decision, detail: restricted ? "filtered: \(plan.decision.reason)" : plan.decision.reason)
-        guard plan.decision.allowed, let select = SecureView.select(plan, from: relation, columnName: columnName) else {
+        guard plan.decision.allowed, let select = compiler.select(plan, from: relation, columnName: columnName) else {
             throw refuse(.select, table, plan.decision, offset: offset)
         }
         guard restricted else { return nil }
