@@ -26,14 +26,76 @@ public struct ColumnBinding: Sendable, Hashable, Comparable {
     }
 }
 
-/// What binding a policy's column names to the catalog found.
+/// One grant on one table, bound to the catalog's table id when the policy was applied.
+///
+/// Bindings are kept with the policy version (`policy_table_bindings`), so a grant follows its
+/// table through renames (`ALTER TABLE ... RENAME TO`), and a table dropped and created again
+/// under the same name is another table: the old grant does not reach it.
+public struct TableBinding: Sendable, Hashable, Comparable {
+    public var grantID: String
+    /// The catalog id of the table.
+    public var tableID: String
+    /// The table as the policy text writes it (`db.table` or `catalog.db.table`), lower-cased.
+    public var name: String
+
+    public init(grantID: String, tableID: String, name: String) {
+        self.grantID = grantID
+        self.tableID = tableID
+        self.name = name.lowercased()
+    }
+
+    /// How a grant's table resource is written, lower-cased: `db.table` or `catalog.db.table`.
+    public static func written(catalog: String?, database: String, table: String) -> String {
+        ((catalog.map { [$0] } ?? []) + [database, table]).joined(separator: ".").lowercased()
+    }
+
+    public static func < (a: TableBinding, b: TableBinding) -> Bool { a.grantID < b.grantID }
+}
+
+/// Where a bound table is now: its catalog, database and current name.
+public struct CurrentTable: Sendable, Hashable {
+    public var catalog: String
+    public var database: String
+    public var name: String
+
+    public init(catalog: String, database: String, name: String) {
+        self.catalog = catalog
+        self.database = database
+        self.name = name
+    }
+}
+
+/// What binding a policy's table and column names to the catalog found.
 public struct BindingResult: Sendable, Equatable {
     public var bindings: [ColumnBinding]
-    /// One line each: columns dropped since (their part of the grant is inert), columns renamed
-    /// since, grants on tables that do not exist yet.
+    /// Each grant on one table → the table's id.
+    public var tables: [TableBinding] = []
+    /// One line each: tables renamed or dropped since, columns dropped since (their part of the grant
+    /// is inert), columns renamed since, grants kept by name on an upgrade.
     public var warnings: [String]
     /// Column id → its current name (for columns dropped since: the last name it had).
     public var currentNames: [String: String]
+    /// Table id → where the table is now (live tables only).
+    public var currentTables: [String: CurrentTable] = [:]
+
+    public init(
+        bindings: [ColumnBinding], tables: [TableBinding] = [], warnings: [String], currentNames: [String: String],
+        currentTables: [String: CurrentTable] = [:]
+    ) {
+        self.bindings = bindings
+        self.tables = tables
+        self.warnings = warnings
+        self.currentNames = currentNames
+        self.currentTables = currentTables
+    }
+}
+
+/// What binding does with a grant on a table that does not exist.
+public enum MissingTable: Sendable {
+    /// Refuse the policy (`apply`, `validate`, `plan`, the imperative commands), as Lake Formation refuses a grant on a table that does not exist.
+    case refuse
+    /// Keep the grant unbound, matched by name, with a warning (only when a store of the previous version is upgraded).
+    case keepByName
 }
 
 extension Grant {
@@ -73,17 +135,23 @@ extension Grant {
 }
 
 extension Policy {
-    /// The policy with `bindings` laid on: each bound grant gets its table id, each of its column references the column id.
-    public func binding(_ bindings: [ColumnBinding]) -> Policy {
-        guard !bindings.isEmpty else { return self }
+    /// The policy with `bindings` laid on: each grant on one table gets its table id (`tables`), each of its
+    /// column references the column id (`bindings`).
+    public func binding(_ bindings: [ColumnBinding], tables: [TableBinding] = []) -> Policy {
+        guard !bindings.isEmpty || !tables.isEmpty else { return self }
         var byGrant: [String: [ColumnBinding]] = [:]
         for binding in bindings { byGrant[binding.grantID, default: []].append(binding) }
+        let tableOf = Dictionary(tables.map { ($0.grantID, $0.tableID) }, uniquingKeysWith: { a, _ in a })
         var copy = self
         for index in copy.grants.indices {
-            guard let mine = byGrant[copy.grants[index].id], let table = mine.first?.tableID else { continue }
-            let ids = Dictionary(mine.map { ($0.name, $0.columnID) }, uniquingKeysWith: { a, _ in a })
-            copy.grants[index] = copy.grants[index].mappingColumns { ref in
-                ColumnRef(ref.name, id: ids[ref.name.lowercased()] ?? ref.id)
+            let id = copy.grants[index].id
+            let mine = byGrant[id] ?? []
+            guard let table = tableOf[id] ?? mine.first?.tableID else { continue }
+            let ids = Dictionary(mine.filter { $0.tableID == table }.map { ($0.name, $0.columnID) }, uniquingKeysWith: { a, _ in a })
+            if !ids.isEmpty {
+                copy.grants[index] = copy.grants[index].mappingColumns { ref in
+                    ColumnRef(ref.name, id: ids[ref.name.lowercased()] ?? ref.id)
+                }
             }
             copy.grants[index].boundTable = table
         }
@@ -102,42 +170,108 @@ extension Policy {
         return copy
     }
 
-    /// Binds the column names of every grant on one table to the catalog's column ids.
+    /// The policy with every grant bound to a live table naming it as it is called now (`tables`: table id → where it is).
     ///
-    /// A name is bound, in this order, to: the column an earlier binding of the same grant and
+    /// A grant bound to a table dropped since keeps the name it was written with (and reaches no table).
+    public func renamingTables(_ tables: [String: CurrentTable]) -> Policy {
+        var copy = self
+        for index in copy.grants.indices {
+            guard let id = copy.grants[index].boundTable, let now = tables[id],
+                case .table(let catalog, let database, let name) = copy.grants[index].resource, name != "*"
+            else { continue }
+            guard database.lowercased() != now.database.lowercased() || name.lowercased() != now.name.lowercased() else { continue }
+            copy.grants[index].resource = .table(catalog: catalog.map { _ in now.catalog }, database: now.database, name: now.name)
+        }
+        return copy
+    }
+
+    /// Binds every grant on one table to the catalog's table id, and the column names of those grants to column ids.
+    ///
+    /// A table is bound, in this order, to: the table an earlier binding of the same grant (`priorTables`)
+    /// points to, when that table is now called so or was called so when the earlier version was written
+    /// (so re-applying a file after a rename keeps the grant on its table); when that table was dropped
+    /// since and the grant still names it as written, to the dropped table (the grant is then inert, and
+    /// a warning says so: a table created since under the same name is another table); else to the live
+    /// table of that name. A table that does not exist is refused (`missingTables`), as Lake Formation
+    /// refuses a grant on a table that does not exist.
+    ///
+    /// A column name is bound, in this order, to: the column an earlier binding of the same grant and
     /// table (`prior`) points to, when that column now has this name, or had it when the earlier
     /// version was written (so re-applying a file after a rename keeps the grant on its column);
     /// a live column of that name; a dropped column of that name (the grant's part about it is
     /// then inert, and a warning says so). A name the table never had is refused, as Lake
-    /// Formation refuses grants on columns that do not exist. A grant on a table that does not
-    /// exist yet is not bound (a warning says so): its names are matched at decision time
-    /// until the policy is applied again after the table is created. Grants on tags name
-    /// columns of many tables and are matched by name.
-    public func bindColumns(in catalog: Catalog, defaultCatalog: String, prior: [ColumnBinding]) throws(GovernanceError)
-        -> BindingResult
-    {
+    /// Formation refuses grants on columns that do not exist. Grants on tags name columns of many
+    /// tables and are matched by name; grants on databases, catalogs and `db.*` name no one table.
+    public func bindColumns(
+        in catalog: Catalog, defaultCatalog: String, prior: [ColumnBinding], priorTables: [TableBinding] = [],
+        missingTables: MissingTable = .refuse
+    ) throws(GovernanceError) -> BindingResult {
         var priorByGrant: [String: [ColumnBinding]] = [:]
         for binding in prior { priorByGrant[binding.grantID, default: []].append(binding) }
+        let priorTable = Dictionary(priorTables.map { ($0.grantID, $0) }, uniquingKeysWith: { a, _ in a })
         do {
             return try catalog.read { access in
                 var result = BindingResult(bindings: [], warnings: [], currentNames: [:])
+                /// A live table and where it is, by id.
+                func live(_ id: Int64) throws -> (TableInfo, CurrentTable)? {
+                    guard let table = try access.table(id: id), let database = try access.database(id: table.databaseID) else { return nil }
+                    return (table, CurrentTable(catalog: database.catalogName, database: database.name, name: table.name))
+                }
                 for grant in grants {
                     guard case .table(let catalogName, let databaseName, let tableName) = grant.resource, tableName != "*" else { continue }
                     let names = grant.columnNames
-                    guard !names.isEmpty else { continue }
                     let qualified = "\(catalogName ?? defaultCatalog).\(databaseName).\(tableName)"
-                    guard let database = try access.database(named: databaseName),
+                    let written = TableBinding.written(catalog: catalogName, database: databaseName, table: tableName)
+                    func isCalledSo(_ now: CurrentTable) -> Bool {
+                        now.catalog.lowercased() == (catalogName ?? defaultCatalog).lowercased()
+                            && now.database.lowercased() == databaseName.lowercased() && now.name.lowercased() == tableName.lowercased()
+                    }
+                    var found: (TableInfo, CurrentTable)?
+                    if let earlier = priorTable[grant.id], let id = Int64(earlier.tableID) {
+                        if let hit = try live(id), isCalledSo(hit.1) || earlier.name == written {
+                            found = hit
+                            let now = hit.1
+                            if !isCalledSo(now) {
+                                result.warnings.append(
+                                    "grant '\(grant.id)': table \(qualified) is now named \(now.catalog).\(now.database).\(now.name); the grant follows it")
+                            }
+                        } else if earlier.name == written, try live(id) == nil {
+                            // Dropped since: the grant stays on the dropped table and reaches nothing.
+                            result.tables.append(TableBinding(grantID: grant.id, tableID: earlier.tableID, name: written))
+                            result.warnings.append(
+                                "grant '\(grant.id)': table \(qualified) (id \(id)) was dropped; the grant is inert. "
+                                    + "A table created since under that name is another table: grant on it anew, with a grant id of its own")
+                            continue
+                        }
+                    }
+                    if found == nil, let database = try access.database(named: databaseName),
                         database.catalogName.lowercased() == (catalogName ?? defaultCatalog).lowercased(),
                         let table = try access.table(database: databaseName, name: tableName, withTags: false)
-                    else {
-                        result.warnings.append(
-                            "grant '\(grant.id)': table \(qualified) does not exist yet, so its columns (\(names.joined(separator: ", "))) "
-                                + "are matched by name until the policy is applied again after the table is created")
-                        continue
+                    {
+                        found = (table, CurrentTable(catalog: database.catalogName, database: database.name, name: table.name))
                     }
+                    guard let hit = found else {
+                        switch missingTables {
+                        case .refuse:
+                            throw GovernanceError(
+                                .unknownReference,
+                                "grant '\(grant.id)' is on table \(qualified), which does not exist (create the table first; "
+                                    + "grants bind to the table itself, not to its name)",
+                                at: grant.location)
+                        case .keepByName:
+                            result.warnings.append(
+                                "grant '\(grant.id)': table \(qualified) does not exist, so the grant is matched by name until the policy "
+                                    + "is applied again, which refuses it while the table does not exist")
+                            continue
+                        }
+                    }
+                    let (table, now) = hit
                     let tableID = String(table.id)
+                    result.tables.append(TableBinding(grantID: grant.id, tableID: tableID, name: written))
+                    result.currentTables[tableID] = now
+                    guard !names.isEmpty else { continue }
                     let all = try access.allColumns(ofTable: table.id)
-                    let live = Set(table.columns.map(\.id))
+                    let liveColumns = Set(table.columns.map(\.id))
                     for column in all.values { result.currentNames[String(column.id)] = column.name }
                     let earlier = (priorByGrant[grant.id] ?? []).filter { $0.tableID == tableID }
                     func currentName(_ binding: ColumnBinding) -> String? { Int64(binding.columnID).flatMap { all[$0] }?.name.lowercased() }
@@ -147,13 +281,13 @@ extension Policy {
                     for name in names {
                         let lowered = name.lowercased()
                         let current = earlier.first { currentName($0) == lowered }
-                        let written = earlier.first { $0.name == lowered && !claimed.contains($0.columnID) }
+                        let writtenColumn = earlier.first { $0.name == lowered && !claimed.contains($0.columnID) }
                         let columnID: String
-                        if let kept = current ?? written {
+                        if let kept = current ?? writtenColumn {
                             columnID = kept.columnID
                         } else if let column = table.columns.first(where: { $0.name.lowercased() == lowered }) {
                             columnID = String(column.id)
-                        } else if let dropped = all.values.filter({ !live.contains($0.id) && $0.name.lowercased() == lowered })
+                        } else if let dropped = all.values.filter({ !liveColumns.contains($0.id) && $0.name.lowercased() == lowered })
                             .max(by: { $0.id < $1.id })
                         {
                             columnID = String(dropped.id)
@@ -165,7 +299,7 @@ extension Policy {
                         }
                         result.bindings.append(ColumnBinding(grantID: grant.id, tableID: tableID, name: name, columnID: columnID))
                         let column = Int64(columnID).flatMap { all[$0] }
-                        if column == nil || !live.contains(column!.id) {
+                        if column == nil || !liveColumns.contains(column!.id) {
                             result.warnings.append(Self.droppedWarning(grant, name, qualified))
                         } else if let column, column.name.lowercased() != lowered {
                             result.warnings.append(
@@ -174,12 +308,13 @@ extension Policy {
                     }
                 }
                 result.bindings.sort()
+                result.tables.sort()
                 return result
             }
         } catch let error as GovernanceError {
             throw error
         } catch {
-            throw GovernanceError(.store, "cannot read the catalog to bind the policy's columns: \(error)")
+            throw GovernanceError(.store, "cannot read the catalog to bind the policy's tables and columns: \(error)")
         }
     }
 

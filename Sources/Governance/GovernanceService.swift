@@ -85,6 +85,21 @@ public final class GovernanceService: Sendable {
                 try audit.flush()
             }
         }
+        if try store.pendingTableBinding() { try bindTablesAfterUpgrade() }
+    }
+
+    /// Binds the active version's grants on tables to the tables' ids, once, after an upgrade from a store
+    /// whose grants named tables: the same text as a new version, by the domain's creator, audited
+    /// (`policy:upgrade`). Each name means the table it names today, as it did before the upgrade; a grant
+    /// on a table that does not exist stays matched by name until the policy is next applied.
+    private func bindTablesAfterUpgrade() throws(GovernanceError) {
+        if let active = try store.active() {
+            _ = try store(
+                active.source, file: "policy version \(active.version.version)", by: domain.info.createdBy,
+                comment: "upgrade: grants on tables bound to the tables' ids", action: "policy:upgrade", grants: [],
+                missingTables: .keepByName)
+        }
+        try store.finishTableBinding()
     }
 
     /// The engine for the active policy (re-read when another process applied a new version).
@@ -131,39 +146,46 @@ public final class GovernanceService: Sendable {
         }
     }
 
-    /// Binds the column names of `policy` to the catalog's column ids (`Policy.bindColumns`), the active
-    /// version's bindings (or `prior`) counting as the earlier ones.
-    public func bind(_ policy: Policy, prior: [ColumnBinding]? = nil) throws(GovernanceError) -> BindingResult {
-        let earlier: [ColumnBinding]
-        if let prior {
-            earlier = prior
-        } else if let active = try store.activeVersion() {
-            earlier = try store.bindings(of: active)
-        } else {
-            earlier = []
+    /// Binds the grants on one table of `policy` to the catalog's table ids and their column names to column ids
+    /// (`Policy.bindColumns`), the active version's bindings (or `prior` and `priorTables`) counting as the earlier ones.
+    public func bind(
+        _ policy: Policy, prior: [ColumnBinding]? = nil, priorTables: [TableBinding]? = nil, missingTables: MissingTable = .refuse
+    ) throws(GovernanceError) -> BindingResult {
+        var earlier = prior ?? []
+        var earlierTables = priorTables ?? []
+        if prior == nil || priorTables == nil, let active = try store.activeVersion() {
+            if prior == nil { earlier = try store.bindings(of: active) }
+            if priorTables == nil { earlierTables = try store.tableBindings(of: active) }
         }
-        return try policy.bindColumns(in: catalog(), defaultCatalog: defaultCatalog, prior: earlier)
+        return try policy.bindColumns(
+            in: catalog(), defaultCatalog: defaultCatalog, prior: earlier, priorTables: earlierTables, missingTables: missingTables)
     }
 
-    /// What `source` would be once applied: the parsed policy with its column bindings, and the binding's warnings.
-    /// Nothing is written; an invalid file or a column the table does not have is an error, as in `apply`.
+    /// What `source` would be once applied: the parsed policy with its table and column bindings, and the binding's
+    /// warnings. Nothing is written; an invalid file, a table that does not exist or a column the table does not
+    /// have is an error, as in `apply`.
     public func preview(_ source: String, file: String?) throws(GovernanceError) -> (policy: Policy, binding: BindingResult) {
         let parsed = try PolicyFile.parse(source, file: file)
         let result = try bind(parsed)
-        return (parsed.binding(result.bindings), result)
+        return (parsed.binding(result.bindings, tables: result.tables), result)
     }
 
-    /// The current names of the columns `policy`'s bound grants name (column id → name; a dropped column keeps its last name).
-    public func currentColumnNames(of policy: Policy) throws(GovernanceError) -> [String: String] {
+    /// The current names of the tables and columns `policy`'s bound grants name: column id → name (a dropped
+    /// column keeps its last name), and table id → where the table is now (a dropped table is absent).
+    public func currentNames(of policy: Policy) throws(GovernanceError) -> (columns: [String: String], tables: [String: CurrentTable]) {
         let tables = Set(policy.grants.compactMap(\.boundTable)).compactMap { Int64($0) }
-        guard !tables.isEmpty else { return [:] }
+        guard !tables.isEmpty else { return ([:], [:]) }
         do {
             return try catalog().read { access in
                 var names: [String: String] = [:]
-                for table in tables {
-                    for column in try access.allColumns(ofTable: table).values { names[String(column.id)] = column.name }
+                var places: [String: CurrentTable] = [:]
+                for id in tables {
+                    for column in try access.allColumns(ofTable: id).values { names[String(column.id)] = column.name }
+                    if let table = try access.table(id: id), let database = try access.database(id: table.databaseID) {
+                        places[String(id)] = CurrentTable(catalog: database.catalogName, database: database.name, name: table.name)
+                    }
                 }
-                return names
+                return (names, places)
             }
         } catch let error as GovernanceError {
             throw error
@@ -172,9 +194,15 @@ public final class GovernanceService: Sendable {
         }
     }
 
-    /// `policy` with every bound column under its current name, as `wb policy export|plan` and the imperative commands show it.
+    /// The current names of the columns `policy`'s bound grants name (column id → name; a dropped column keeps its last name).
+    public func currentColumnNames(of policy: Policy) throws(GovernanceError) -> [String: String] {
+        try currentNames(of: policy).columns
+    }
+
+    /// `policy` with every bound table and column under its current name, as `wb policy export|plan` and the imperative commands show it.
     public func withCurrentNames(_ policy: Policy) throws(GovernanceError) -> Policy {
-        policy.renamingColumns(try currentColumnNames(of: policy))
+        let names = try currentNames(of: policy)
+        return policy.renamingColumns(names.columns).renamingTables(names.tables)
     }
 
     /// Applies a new policy text if `user` may administer governance; audited either way.
@@ -190,11 +218,12 @@ public final class GovernanceService: Sendable {
 
     /// Binds and stores a policy text as a new version, and audits it (the caller has authorized `user`).
     func store(
-        _ source: String, file: String?, by user: String, comment: String, action: String, grants: [String], prior: [ColumnBinding]? = nil
+        _ source: String, file: String?, by user: String, comment: String, action: String, grants: [String],
+        missingTables: MissingTable = .refuse
     ) throws(GovernanceError) -> Applied {
         let parsed = try PolicyFile.parse(source, file: file)
-        let binding = try bind(parsed, prior: prior)
-        let result = try store.apply(source, file: file, by: user, comment: comment, bindings: binding.bindings)
+        let binding = try bind(parsed, missingTables: missingTables)
+        let result = try store.apply(source, file: file, by: user, comment: comment, bindings: binding.bindings, tables: binding.tables)
         audit.append(
             AuditRecord(
                 principal: "user:\(user)", action: action, resource: "policy", allowed: true, grants: grants,
@@ -218,7 +247,13 @@ public final class GovernanceService: Sendable {
         }
         let engine = PolicyEngine(policy: policy, defaultCatalog: defaultCatalog)
         let admin = engine.decide(user: user, action: Self.adminPermission)
-        let decision = admin.allowed ? admin : engine.canGrant(user: user, grant: grant)
+        var decision = admin
+        if !admin.allowed {
+            // Held grants on one table cover only the table they are bound to: compare the new grant by its table's id.
+            var candidate = grant
+            candidate.boundTable = try bind(Policy(grants: [grant]), prior: [], priorTables: []).tables.first?.tableID
+            decision = engine.canGrant(user: user, grant: candidate)
+        }
         let resource = "grant \(grant.id)"
         guard decision.allowed else {
             audit.append(
@@ -237,11 +272,25 @@ public final class GovernanceService: Sendable {
             text, file: "wb grant", by: user, comment: "grant \(grant.id)", action: "policy:grant", grants: decision.decidingGrants)
     }
 
-    /// Removes grants from the active policy as a new version; audited either way.
+    /// How `revoke` treats grants that were passed on with a grant option the revocation takes away.
+    public enum RevokeMode: Sendable {
+        /// Refuse, naming the dependent grants (SQL's REVOKE ... RESTRICT, the default).
+        case restrict
+        /// Revoke the dependent grants too, and theirs in turn (SQL's REVOKE ... CASCADE).
+        case cascade
+    }
+
+    /// Removes grants (or, with `grantOptionOnly`, only their grant option) from the active policy as a new
+    /// version; audited either way.
     ///
-    /// An admin may revoke any grant; anyone else only grants they made (`granted_by`).
+    /// An admin may revoke any grant; anyone else only grants they made (`granted_by`). A grant passed on
+    /// by a user (`granted_by`) stands on that user's grant option, or on their `governance:admin`; one
+    /// that would no longer (`dependentGrants`) makes the revocation fail naming it, unless `mode` is
+    /// `.cascade`, which revokes it too, and what was passed on from it in turn.
     @discardableResult
-    public func revoke(_ ids: [String], by user: String) throws(GovernanceError) -> Applied {
+    public func revoke(_ ids: [String], by user: String, mode: RevokeMode = .restrict, grantOptionOnly: Bool = false)
+        throws(GovernanceError) -> Applied
+    {
         guard let active = try store.active() else { throw GovernanceError(.store, "the domain has no active policy") }
         var policy = try withCurrentNames(active.policy)
         for id in ids where !policy.grants.contains(where: { $0.id == id }) {
@@ -257,34 +306,58 @@ public final class GovernanceService: Sendable {
                 decision.reason = "\(user) may revoke only grants they made, and \(others.map { "'\($0.id)' was granted by \($0.grantedBy?.description ?? "an admin")" }.joined(separator: ", ")) (\(decision.reason))"
             }
         }
+        let what = (grantOptionOnly ? "the grant option of " : "") + ids.joined(separator: ", ")
         let resource = "grant \(ids.joined(separator: ","))"
-        guard decision.allowed else {
+        func refuse(_ decision: Decision, _ message: String) throws(GovernanceError) -> Never {
             audit.append(
                 AuditRecord(
                     principal: "user:\(user)", action: "policy:revoke", resource: resource, allowed: false, grants: decision.decidingGrants,
                     policyVersion: active.version.version, detail: decision.reason))
             try audit.flush()
-            throw GovernanceError(.denied, "\(user) may not revoke \(ids.joined(separator: ", ")): \(decision.reason)")
+            throw GovernanceError(.denied, message)
         }
-        policy.grants.removeAll { ids.contains($0.id) }
-        let text = PolicyFile.render(policy, header: "Written by `wb revoke` from policy version \(active.version.version); revoke \(ids.joined(separator: ", ")) by \(user)")
-        return try store(
-            text, file: "wb revoke", by: user, comment: "revoke \(ids.joined(separator: ", "))", action: "policy:revoke", grants: decision.decidingGrants)
+        guard decision.allowed else { try refuse(decision, "\(user) may not revoke \(what): \(decision.reason)") }
+        if grantOptionOnly {
+            for index in policy.grants.indices where ids.contains(policy.grants[index].id) { policy.grants[index].grantOption = false }
+        } else {
+            policy.grants.removeAll { ids.contains($0.id) }
+        }
+        let dependents = PolicyEngine.dependentGrants(of: policy, defaultCatalog: defaultCatalog)
+        var comment = "revoke \(what)"
+        if !dependents.isEmpty {
+            let list = dependents.map { "'\($0.id)' (granted by \($0.grantedBy?.description ?? "?"))" }.joined(separator: ", ")
+            guard mode == .cascade else {
+                try refuse(
+                    Decision(allowed: false, decidingGrants: dependents.map(\.id), reason: "dependent grants exist: \(list)"),
+                    "cannot revoke \(what): grants passed on with the grant option it takes away depend on it: \(list). "
+                        + "Revoke those first, or revoke with --cascade to revoke them too")
+            }
+            let gone = Set(dependents.map(\.id))
+            policy.grants.removeAll { gone.contains($0.id) }
+            comment += ", cascading to \(dependents.map(\.id).joined(separator: ", "))"
+            decision.decidingGrants += dependents.map(\.id)
+        }
+        let text = PolicyFile.render(
+            policy, header: "Written by `wb revoke` from policy version \(active.version.version); \(comment) by \(user)")
+        return try store(text, file: "wb revoke", by: user, comment: comment, action: "policy:revoke", grants: decision.decidingGrants)
     }
 
     /// Rolls back to an earlier version if `user` may administer governance; audited.
     ///
-    /// The old text comes back with the old version's column bindings (names it used are bound to
-    /// the columns they meant then, whatever those are called now).
+    /// The old text comes back with the old version's table and column bindings (names it used are
+    /// bound to the tables and columns they meant then, whatever those are called now; a table dropped
+    /// since stays dropped for its grants).
     @discardableResult
     public func rollback(to version: Int, by user: String) throws(GovernanceError) -> PolicyVersion {
         try requireAdmin(user, action: "policy:rollback")
         let text = try store.source(of: version)
         let prior = try store.bindings(of: version)
+        let priorTables = try store.tableBindings(of: version)
         let parsed = try PolicyFile.parse(text, file: "policy version \(version)")
-        let binding = try bind(parsed, prior: prior)
+        let binding = try bind(parsed, prior: prior, priorTables: priorTables)
         let result = try store.apply(
-            text, file: "policy version \(version)", by: user, comment: "rollback to version \(version)", bindings: binding.bindings)
+            text, file: "policy version \(version)", by: user, comment: "rollback to version \(version)", bindings: binding.bindings,
+            tables: binding.tables)
         audit.append(
             AuditRecord(
                 principal: "user:\(user)", action: "policy:rollback", resource: "policy", allowed: true, grants: [],

@@ -52,8 +52,7 @@ public struct AccessPlan: Sendable, Equatable {
     /// Grants that could not be applied (an unknown column in a filter, say); they grant nothing.
     public var problems: [String]
     public var decision: Decision
-    /// Parts of grants that are inert here (a column dropped since the policy was applied), and grants whose
-    /// column names were bound in another table of this name and are matched by name.
+    /// Parts of grants that are inert here (a column dropped since the policy was applied).
     public var warnings: [String] = []
 
     /// The columns the principal sees, in table order.
@@ -315,7 +314,13 @@ public struct PolicyEngine: Sendable {
     // MARK: Tables
 
     /// The columns of `table` a grant's resource covers (before its own column list), or nil when it does not cover the table.
-    private func coveredColumns(_ resource: ResourcePattern, _ table: TableDescriptor) -> [ColumnDescriptor]? {
+    ///
+    /// A grant on one table that was bound to a table id covers that table only, whatever it is called
+    /// now; an unbound one (a policy used without a catalog) is matched by name.
+    private func coveredColumns(_ resource: ResourcePattern, boundTable: String?, _ table: TableDescriptor) -> [ColumnDescriptor]? {
+        if let boundTable, case .table(_, _, let name) = resource, name != "*" {
+            return boundTable == table.id ? table.columns : nil
+        }
         switch resource {
         case .catalog(let c):
             return c == "*" || c == table.database.catalog ? table.columns : nil
@@ -433,16 +438,12 @@ public struct PolicyEngine: Sendable {
         let bit = CompiledGrant.bit(permission)
         for index in grantIndexes(for: user).data {
             let compiled = compiled[index]
-            guard compiled.dataMask & bit != 0, let covered = coveredColumns(compiled.resource, table) else { continue }
+            guard compiled.dataMask & bit != 0, let covered = coveredColumns(compiled.resource, boundTable: compiled.grant.boundTable, table)
+            else { continue }
             let grant = compiled.grant
-            // Column names bound to this table's ids follow the columns through renames; bound to another
-            // table of this name (dropped and created again since), they are matched by name, as before binding.
+            // Column names bound to this table's ids follow the columns through renames (a grant on one table is
+            // bound to it, so reaches no other); grants on tags, databases and catalogs match names.
             let byID = grant.boundTable == table.id
-            if let bound = grant.boundTable, !byID {
-                warnings.append(
-                    "grant '\(grant.id)' was bound to the columns of another table named \(table.qualifiedName) (id \(bound)); "
-                        + "its columns are matched by name until the policy is applied again")
-            }
             let columns: [ColumnDescriptor]
             switch select(covered, grant.columns, in: table, grant: grant, byID: byID, warnings: &warnings) {
             case .success(let c): columns = c
@@ -583,13 +584,13 @@ public struct PolicyEngine: Sendable {
             case .data(let data):
                 let bit = CompiledGrant.bit(data)
                 let relevant = mine.data.map { compiled[$0] }.filter { $0.dataMask & bit != 0 }
-                let denies = relevant.filter { $0.isDeny && (resourceCovers($0.resource, new.resource) || resourceCovers(new.resource, $0.resource) || $0.resource.isTags || new.resource.isTags) }
+                let denies = relevant.filter { $0.isDeny && (resourceCovers($0.grant, new) || resourceCovers(new, $0.grant) || $0.resource.isTags || new.resource.isTags) }
                 if !denies.isEmpty {
                     return Decision(
                         allowed: false, decidingGrants: denies.map(\.id),
                         reason: "\(user) is denied \(data.rawValue) on part of \(new.resource) (grants: \(denies.map(\.id).joined(separator: ", "))), so cannot grant \(what)")
                 }
-                let covering = relevant.filter { !$0.isDeny && resourceCovers($0.resource, new.resource) }
+                let covering = relevant.filter { !$0.isDeny && resourceCovers($0.grant, new) }
                 let optioned = covering.filter { $0.grant.grantOption }
                 var why: [String] = []
                 var found: CompiledGrant?
@@ -616,7 +617,52 @@ public struct PolicyEngine: Sendable {
             allowed: true, decidingGrants: unique, reason: "\(user) holds what grant '\(new.id)' gives with grant option (\(unique.joined(separator: ", ")))")
     }
 
-    /// Whether a grant on `outer` covers everything on `inner` (the same resource or one below it).
+    /// The grants passed on by users (`granted_by`) that no longer stand on anything, in policy order.
+    ///
+    /// A grant an admin wrote into the policy (no `granted_by`) stands. A grant passed on by a user
+    /// stands when, among the grants that stand, the user holds `governance:admin` or holds what it
+    /// gives with grant option (`canGrant`); the grants that stand are found from the admin's up, so
+    /// two users who passed a grant option to each other do not hold each other up (SQL's abandoned
+    /// privileges).
+    public static func dependentGrants(of policy: Policy, defaultCatalog: String = Catalog.managedCatalogName) -> [Grant] {
+        var standing = policy.grants.filter { $0.grantedBy == nil }
+        var pending = policy.grants.filter { $0.grantedBy != nil }
+        while !pending.isEmpty {
+            var base = policy
+            base.grants = standing
+            let engine = PolicyEngine(policy: base, defaultCatalog: defaultCatalog)
+            var still: [Grant] = []
+            for grant in pending {
+                let grantor = grant.grantedBy?.name ?? ""
+                if engine.decide(user: grantor, action: GovernanceService.adminPermission).allowed
+                    || engine.canGrant(user: grantor, grant: grant).allowed
+                {
+                    standing.append(grant)
+                } else {
+                    still.append(grant)
+                }
+            }
+            if still.count == pending.count { break }
+            pending = still
+        }
+        let abandoned = Set(pending.map(\.id))
+        return policy.grants.filter { abandoned.contains($0.id) }
+    }
+
+    /// Whether grant `outer`'s resource covers everything of grant `inner`'s (the same resource or one below it).
+    ///
+    /// Two grants on one table each bound to a table id cover each other only when the ids are equal
+    /// (a grant left on a dropped table covers no table created since under its name).
+    private func resourceCovers(_ outer: Grant, _ inner: Grant) -> Bool {
+        if case .table(_, _, let a) = outer.resource, a != "*", case .table(_, _, let b) = inner.resource, b != "*",
+            let outerID = outer.boundTable, let innerID = inner.boundTable
+        {
+            return outerID == innerID
+        }
+        return resourceCovers(outer.resource, inner.resource)
+    }
+
+    /// Whether a grant on `outer` covers everything on `inner` by name (the same resource or one below it).
     private func resourceCovers(_ outer: ResourcePattern, _ inner: ResourcePattern) -> Bool {
         func same(_ a: String?, _ b: String?) -> Bool { (a ?? defaultCatalog).lowercased() == (b ?? defaultCatalog).lowercased() }
         switch (outer, inner) {

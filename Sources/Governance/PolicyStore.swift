@@ -76,7 +76,63 @@ public final class PolicyStore: Sendable {
                     PRIMARY KEY (version, grant_id, name)) WITHOUT ROWID;
                 """)
         }
+        migrator.register("policy-table-bindings") { db in
+            // Each version's table bindings: a grant on one table → the catalog's table id, so a renamed table keeps
+            // its grants and a table created again under a dropped one's name does not inherit them.
+            try db.execute(
+                """
+                CREATE TABLE policy_table_bindings (
+                    version INTEGER NOT NULL REFERENCES policy_versions(version),
+                    grant_id TEXT NOT NULL,
+                    table_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    PRIMARY KEY (version, grant_id)) WITHOUT ROWID;
+                CREATE TABLE policy_store_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                """)
+            try Self.bindTablesOfEarlierVersions(db)
+        }
         return migrator
+    }
+
+    /// The upgrade from a store whose grants named tables: each grant whose column names were bound
+    /// gets its table binding from them; when some grant on one table of the active version stays
+    /// unbound, `GovernanceService` binds it to the table of that name when it opens the store
+    /// (`pendingTableBinding`), as a new version.
+    static func bindTablesOfEarlierVersions(_ db: Database) throws {
+        let active = try db.fetchValue("SELECT version FROM policy_active WHERE id = 1", as: Int.self)
+        var pending = false
+        for row in try db.fetchAll("SELECT version, source FROM policy_versions ORDER BY version") {
+            guard let version = row.value("version", as: Int.self), let source = row.value("source", as: String.self),
+                let policy = try? PolicyFile.parse(source, file: "policy version \(version)")
+            else { continue }
+            for grant in policy.grants {
+                guard case .table(let catalog, let database, let table) = grant.resource, table != "*" else { continue }
+                let bound = try db.fetchValue(
+                    "SELECT table_id FROM policy_bindings WHERE version = ? AND grant_id = ? LIMIT 1", [version, grant.id], as: String.self)
+                if let bound {
+                    try db.execute(
+                        "INSERT INTO policy_table_bindings (version, grant_id, table_id, name) VALUES (?, ?, ?, ?)",
+                        [version, grant.id, bound, TableBinding.written(catalog: catalog, database: database, table: table)])
+                } else if version == active {
+                    pending = true
+                }
+            }
+        }
+        if pending {
+            try db.execute("INSERT INTO policy_store_state (key, value) VALUES ('bind-tables', 'pending')")
+        }
+    }
+
+    /// Whether the active version still has grants on tables that an upgrade left for `GovernanceService` to bind.
+    public func pendingTableBinding() throws(GovernanceError) -> Bool {
+        try run("read the store's state", reading: true) { db in
+            try db.fetchValue("SELECT value FROM policy_store_state WHERE key = 'bind-tables'", as: String.self) == "pending"
+        }
+    }
+
+    /// Records that the upgrade's table binding is done.
+    func finishTableBinding() throws(GovernanceError) {
+        try run("update the store's state") { db in try db.execute("DELETE FROM policy_store_state WHERE key = 'bind-tables'") }
     }
 
     /// Opens the policy store of `domain`.
@@ -99,9 +155,9 @@ public final class PolicyStore: Sendable {
         }
     }
 
-    /// The active policy (its column bindings laid on, see `Policy.binding`) and its version; nil before the first apply.
+    /// The active policy (its table and column bindings laid on, see `Policy.binding`) and its version; nil before the first apply.
     public func active() throws(GovernanceError) -> (version: PolicyVersion, policy: Policy, source: String)? {
-        let found = try run("read the active policy", reading: true) { db -> (Row, [ColumnBinding])? in
+        let found = try run("read the active policy", reading: true) { db -> (Row, [ColumnBinding], [TableBinding])? in
             guard
                 let row = try db.fetchOne(
                     """
@@ -109,13 +165,14 @@ public final class PolicyStore: Sendable {
                     FROM policy_active a JOIN policy_versions v ON v.version = a.version
                     """)
             else { return nil }
-            return (row, try Self.bindings(db, version: row.value("version", as: Int.self) ?? 0))
+            let version = row.value("version", as: Int.self) ?? 0
+            return (row, try Self.bindings(db, version: version), try Self.tableBindings(db, version: version))
         }
-        guard let (row, bindings) = found else { return nil }
+        guard let (row, bindings, tables) = found else { return nil }
         let version = Self.version(row, active: true)
         let source = row.value("source", as: String.self) ?? ""
         do {
-            return (version, try PolicyFile.parse(source, file: "policy version \(version.version)").binding(bindings), source)
+            return (version, try PolicyFile.parse(source, file: "policy version \(version.version)").binding(bindings, tables: tables), source)
         } catch {
             throw GovernanceError(.store, "the active policy (version \(version.version)) no longer parses: \(error)")
         }
@@ -133,6 +190,19 @@ public final class PolicyStore: Sendable {
             ColumnBinding(
                 grantID: row.value("grant_id", as: String.self) ?? "", tableID: row.value("table_id", as: String.self) ?? "",
                 name: row.value("name", as: String.self) ?? "", columnID: row.value("column_id", as: String.self) ?? "")
+        }
+    }
+
+    /// The table bindings of one version (empty for a version that bound none).
+    public func tableBindings(of version: Int) throws(GovernanceError) -> [TableBinding] {
+        try run("read the table bindings of policy version \(version)", reading: true) { db in try Self.tableBindings(db, version: version) }
+    }
+
+    static func tableBindings(_ db: Database, version: Int) throws -> [TableBinding] {
+        try db.fetchAll("SELECT grant_id, table_id, name FROM policy_table_bindings WHERE version = ? ORDER BY grant_id", [version]).map { row in
+            TableBinding(
+                grantID: row.value("grant_id", as: String.self) ?? "", tableID: row.value("table_id", as: String.self) ?? "",
+                name: row.value("name", as: String.self) ?? "")
         }
     }
 
@@ -161,23 +231,26 @@ public final class PolicyStore: Sendable {
         return source
     }
 
-    /// Validates `source` and makes it the active policy as a new version, with its column bindings;
-    /// an identical text with identical bindings changes nothing.
+    /// Validates `source` and makes it the active policy as a new version, with its table and column
+    /// bindings; an identical text with identical bindings changes nothing.
     ///
     /// - Returns: the active version, and whether this call created it.
     @discardableResult
-    public func apply(_ source: String, file: String? = nil, by user: String, comment: String = "", bindings: [ColumnBinding] = [])
-        throws(GovernanceError) -> (version: PolicyVersion, created: Bool)
-    {
+    public func apply(
+        _ source: String, file: String? = nil, by user: String, comment: String = "", bindings: [ColumnBinding] = [],
+        tables: [TableBinding] = []
+    ) throws(GovernanceError) -> (version: PolicyVersion, created: Bool) {
         _ = try PolicyFile.parse(source, file: file)
         let digest = SHA256.hash(data: Array(source.utf8)).map { String(format2: $0) }.joined()
         let bindings = bindings.sorted()
+        let tables = tables.sorted()
         return try run("apply the policy") { db in
             do {
                 if let current = try db.fetchOne(
                     "SELECT v.* FROM policy_active a JOIN policy_versions v ON v.version = a.version"),
                     current.value("sha256", as: String.self) == digest,
-                    try Self.bindings(db, version: current.value("version", as: Int.self) ?? 0) == bindings
+                    try Self.bindings(db, version: current.value("version", as: Int.self) ?? 0) == bindings,
+                    try Self.tableBindings(db, version: current.value("version", as: Int.self) ?? 0) == tables
                 {
                     return (Self.version(current, active: true), false)
                 }
@@ -191,6 +264,11 @@ public final class PolicyStore: Sendable {
                         "INSERT INTO policy_bindings (version, grant_id, table_id, name, column_id) VALUES (?, ?, ?, ?, ?)",
                         [next, binding.grantID, binding.tableID, binding.name, binding.columnID])
                 }
+                for binding in tables {
+                    try db.execute(
+                        "INSERT INTO policy_table_bindings (version, grant_id, table_id, name) VALUES (?, ?, ?, ?)",
+                        [next, binding.grantID, binding.tableID, binding.name])
+                }
                 try db.execute("INSERT INTO policy_active (id, version) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET version = excluded.version", [next])
                 return (
                     PolicyVersion(version: next, createdAt: now, createdBy: user, comment: comment, sha256: digest, isActive: true), true
@@ -199,12 +277,13 @@ public final class PolicyStore: Sendable {
         }
     }
 
-    /// Makes an earlier version's text and column bindings active again, as a new version (history stays linear).
+    /// Makes an earlier version's text and table and column bindings active again, as a new version (history stays linear).
     @discardableResult
     public func rollback(to version: Int, by user: String) throws(GovernanceError) -> PolicyVersion {
         let text = try source(of: version)
         return try apply(
-            text, file: "policy version \(version)", by: user, comment: "rollback to version \(version)", bindings: bindings(of: version)
+            text, file: "policy version \(version)", by: user, comment: "rollback to version \(version)", bindings: bindings(of: version),
+            tables: tableBindings(of: version)
         ).version
     }
 

@@ -1,3 +1,4 @@
+import Catalog
 import CoreSupport
 import Governance
 import Storage
@@ -80,6 +81,7 @@ import TestSupport
         let domain = try Domain.open(at: try Scratch.directory("gov-grant-option"))
         let service = try GovernanceService(domain: domain)
         let creator = domain.info.createdBy
+        let ids = try makeTables(domain, ["sales.orders": ["id"], "hr.people": ["id", "name", "email", "salary", "region"]])
         try service.apply(
             """
             version: 1
@@ -123,7 +125,7 @@ import TestSupport
         let active = try #require(try service.store.active())
         #expect(active.policy.grants.last?.grantedBy == Principal(.user, "alice"))
         let table = TableDescriptor(
-            id: "7", database: DatabaseDescriptor(catalog: "lakehouse", name: "sales"), name: "orders",
+            id: ids["sales.orders"]!, database: DatabaseDescriptor(catalog: "lakehouse", name: "sales"), name: "orders",
             columns: [ColumnDescriptor(id: "70", name: "id")])
         #expect(try service.engine().engine.accessPlan(user: "bob", table: table).decision.allowed)
         #expect(try service.grant(try grant("bob-import", [.action("lakehouse:import")]), by: "alice").created)
@@ -161,5 +163,92 @@ import TestSupport
         let revokes = try service.audit.search(action: "policy:revoke")
         #expect(revokes.map(\.record.allowed) == [false, false, true, true])
         #expect(try service.audit.verify().isIntact)
+    }
+
+    /// Revoking a grant whose grant option others used is refused, naming the grants that depend on it,
+    /// unless it cascades (SQL's REVOKE ... RESTRICT and CASCADE): then those grants go too, and what was
+    /// passed on from them, while a grant that also stands on something else stays.
+    @Test func revokingAGrantOptionThatWasUsedRestrictsOrCascades() throws {
+        let domain = try Domain.open(at: try Scratch.directory("gov-revoke-cascade"))
+        let service = try GovernanceService(domain: domain)
+        let creator = domain.info.createdBy
+        _ = try makeTables(domain, ["sales.orders": ["id", "region"], "sales.items": ["id"]])
+        try service.apply(
+            """
+            version: 1
+            grants:
+              - {id: admin, to: "user:\(creator)", permissions: ["governance:admin"]}
+              - {id: alice-sales, to: user:alice, permissions: [SELECT], on: {database: sales}, grant_option: true}
+              - {id: dave-items, to: user:dave, permissions: [SELECT], on: {table: sales.items}, grant_option: true}
+              - {id: alice-import, to: user:alice, permissions: ["lakehouse:import"], grant_option: true}
+            """, file: "p.yaml", by: creator)
+        func on(_ table: String) -> ResourcePattern { .table(catalog: nil, database: "sales", name: table) }
+        func grant(_ id: String, to user: String, _ resource: ResourcePattern, option: Bool = false) -> Grant {
+            Grant(id: id, principals: [Principal(.user, user)], permissions: [.data(.select)], resource: resource, grantOption: option)
+        }
+        // alice → bob (with option) → carol; bob and dave pass items to each other (a cycle); dave's own grant holds dave-erin up.
+        try service.grant(grant("bob-orders", to: "bob", on("orders"), option: true), by: "alice")
+        try service.grant(grant("carol-orders", to: "carol", on("orders")), by: "bob")
+        try service.grant(grant("bob-items", to: "bob", on("items"), option: true), by: "alice")
+        try service.grant(grant("dave-items-2", to: "dave", on("items"), option: true), by: "bob")
+        try service.grant(grant("bob-items-2", to: "bob", on("items"), option: true), by: "dave")
+        try service.grant(grant("erin-items", to: "erin", on("items")), by: "dave")
+        let before = try service.store.versions().count
+        #expect(PolicyEngine.dependentGrants(of: try #require(try service.store.active()).policy).isEmpty)
+
+        // Restrict (the default): refused, naming every grant that would stand on nothing; nothing changes.
+        let message: String
+        do {
+            try service.revoke(["alice-sales"], by: creator)
+            message = "not refused"
+        } catch {
+            message = error.code == .denied ? error.message : "wrong code: \(error)"
+        }
+        #expect(message.hasPrefix("cannot revoke alice-sales: grants passed on with the grant option it takes away depend on it: "), "\(message)")
+        for id in ["bob-orders", "carol-orders", "bob-items"] { #expect(message.contains("'\(id)'"), "\(id): \(message)") }
+        #expect(message.contains("'carol-orders' (granted by user:bob)") && message.contains("--cascade"), "\(message)")
+        #expect(!message.contains("erin-items") && !message.contains("dave-items-2"), "dave's grants stand on dave-items: \(message)")
+        // Taking away only the grant option is refused the same way.
+        #expect(throws: GovernanceError.self) { try service.revoke(["alice-sales"], by: creator, grantOptionOnly: true) }
+        #expect(try service.store.versions().count == before)
+
+        // The grant option alone, where nothing depends on it: the grant stays, its option goes.
+        try service.revoke(["alice-import"], by: creator, grantOptionOnly: true)
+        let kept = try #require(try service.store.active()).policy.grants.first { $0.id == "alice-import" }
+        #expect(kept?.grantOption == false)
+
+        // Cascade: the dependent grants go; the cycle does not hold itself up; grants standing on dave's own grant stay.
+        let cascaded = try service.revoke(["alice-sales"], by: creator, mode: .cascade)
+        #expect(cascaded.version.comment.hasPrefix("revoke alice-sales, cascading to "), "\(cascaded.version.comment)")
+        let left = try #require(try service.store.active()).policy.grants.map(\.id)
+        #expect(left == ["admin", "dave-items", "alice-import", "dave-items-2", "bob-items-2", "erin-items"], "\(left)")
+        // dave-items-2 (granted by bob) now stands on nothing bob holds: but bob-items-2, granted by dave, gives bob the option again.
+        #expect(PolicyEngine.dependentGrants(of: try #require(try service.store.active()).policy).isEmpty)
+
+        // Revoking dave's own grant cascades to everything passed on from it, the cycle included.
+        try service.revoke(["dave-items"], by: creator, mode: .cascade)
+        #expect(try #require(try service.store.active()).policy.grants.map(\.id) == ["admin", "alice-import"])
+        try service.audit.flush()
+        let revokes = try service.audit.search(action: "policy:revoke")
+        #expect(revokes.map(\.record.allowed) == [false, false, true, true, true])
+        #expect(try service.audit.verify().isIntact)
+    }
+}
+
+/// Creates databases and tables in the domain's catalog (`db.table` → column names); returns each table's id.
+func makeTables(_ domain: Domain, _ tables: [String: [String]]) throws -> [String: String] {
+    let catalog = try Catalog(domain: domain)
+    return try catalog.write { access in
+        let owner = domain.info.createdBy
+        let home = try access.managedCatalog(owner: owner)
+        var ids: [String: String] = [:]
+        for (name, columns) in tables.sorted(by: { $0.key < $1.key }) {
+            let parts = name.split(separator: ".").map(String.init)
+            let database = try access.database(named: parts[0]) ?? access.createDatabase(parts[0], inCatalog: home.id, owner: owner)
+            let table = try access.createTable(parts[1], inDatabase: database.id, kind: .managed, storageName: "t{id}", owner: owner)
+            for column in columns { _ = try access.addColumn(toTable: table.id, name: column, type: "TEXT") }
+            ids[name] = String(table.id)
+        }
+        return ids
     }
 }

@@ -136,7 +136,7 @@ import Glibc
 /// Governance applies to CSV sources as to managed tables: grants, row filters, column lists, audit.
 @Suite struct GovernedCSVSourceTests {
     @Test func aFilteredReadOfACSVFileSeesOnlyItsRows() throws {
-        let f = try GovernedFixture("governed-csv") { admin in
+        let policy = { (admin: String) in
             """
             version: 1
             grants:
@@ -149,8 +149,13 @@ import Glibc
                 rows: "region = 'EU'"
             """
         }
+        let f = try GovernedFixture("governed-csv") { admin in
+            "version: 1\ngrants:\n  - {id: admin, to: \"user:\(admin)\", permissions: [ALL, \"*:*\"], on: {catalog: \"*\"}}\n"
+        }
         let dir = try FederatedCSVTests.directory("governed-csv-files")
         _ = try f.lakehouse.registerCSVSource(name: "ext", directory: dir, context: QueryContext(principal: Principal(.user, f.admin)))
+        // Grants bind to tables, which must exist: the source's tables are there once it is registered.
+        try f.governance.apply(policy(f.admin), file: "policy.yaml", by: f.admin)
         #expect(try f.rows("SELECT count(*) FROM ext.people", as: f.admin) == [[.integer(3)]])
         #expect(try f.rows("SELECT * FROM ext.people ORDER BY id", as: "erin") == [[.integer(1), .text("EU")], [.integer(3), .text("EU")]])
         #expect(f.error("SELECT name FROM ext.people", as: "erin") != nil)

@@ -195,17 +195,33 @@ struct GrantCommand: AsyncParsableCommand {
 
 struct RevokeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "revoke", abstract: "Remove grants from the access policy, by id.", discussion: delegationDiscussion)
+        commandName: "revoke", abstract: "Remove grants from the access policy, by id.",
+        discussion: """
+            Examples:
+              wb revoke bob-orders
+              wb revoke alice-sales --cascade              # and the grants alice passed on with its grant option
+              wb revoke alice-sales --grant-option         # keep the grant, take away only its grant option
+
+            A grant a user passed on with a grant option depends on it: a revocation that would leave such \
+            a grant standing on nothing is refused (exit 21) naming the dependent grants, unless --cascade \
+            revokes them too, and what was passed on from them in turn (SQL's REVOKE ... RESTRICT and \
+            CASCADE).
+
+            \(delegationDiscussion)
+            """)
 
     @OptionGroup var domain: DomainOptions
     @Argument(help: "Grant ids (see `wb policy export`).") var ids: [String]
+    @Flag(help: "Also revoke the grants passed on with the grant option this takes away.") var cascade = false
+    @Flag(name: .customLong("grant-option"), help: "Take away only the grants' grant option; the grants stay.") var grantOptionOnly = false
     @Flag(help: "Print the new version as JSON.") var json = false
 
     func run() async throws {
         let service = try PolicyCommand.service(domain, command: "revoke")
         do {
-            let applied = try service.revoke(ids, by: Environment.userName)
-            report(applied, command: "revoke", comment: "revoke \(ids.joined(separator: ", "))", json: json)
+            let applied = try service.revoke(
+                ids, by: Environment.userName, mode: cascade ? .cascade : .restrict, grantOptionOnly: grantOptionOnly)
+            report(applied, command: "revoke", comment: applied.version.comment, json: json)
         } catch {
             throw PolicyCommand.fail("revoke", error)
         }

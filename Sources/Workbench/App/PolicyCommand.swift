@@ -47,18 +47,22 @@ struct PolicyCommand: AsyncParsableCommand {
     }
 
     /// The text of a version with its bound columns under their current names: the text as applied when
-    /// no column it names was renamed since, else the policy rendered again (`renamed` is then true).
+    /// no table or column it names was renamed since, else the policy rendered again (`renamed` is then true).
     static func currentText(of version: Int, _ service: GovernanceService) throws(GovernanceError) -> (text: String, renamed: Bool) {
         let source = try service.store.source(of: version)
         let bindings = try service.store.bindings(of: version)
-        guard !bindings.isEmpty else { return (source, false) }
-        let policy = try PolicyFile.parse(source, file: "policy version \(version)").binding(bindings)
-        let names = try service.currentColumnNames(of: policy)
-        guard bindings.contains(where: { binding in names[binding.columnID].map { $0.lowercased() != binding.name } ?? false }) else {
+        let tables = try service.store.tableBindings(of: version)
+        guard !bindings.isEmpty || !tables.isEmpty else { return (source, false) }
+        let policy = try PolicyFile.parse(source, file: "policy version \(version)").binding(bindings, tables: tables)
+        let names = try service.currentNames(of: policy)
+        let current = policy.renamingColumns(names.columns).renamingTables(names.tables)
+        guard current.grants.map(\.resource) != policy.grants.map(\.resource)
+            || bindings.contains(where: { binding in names.columns[binding.columnID].map { $0.lowercased() != binding.name } ?? false })
+        else {
             return (source, false)
         }
-        let header = "Policy version \(version), with columns renamed since it was applied under their current names."
-        return (PolicyFile.render(policy.renamingColumns(names), header: header), true)
+        let header = "Policy version \(version), with tables and columns renamed since it was applied under their current names."
+        return (PolicyFile.render(current, header: header), true)
     }
 
     static func json(_ version: PolicyVersion) -> JSON {
@@ -74,8 +78,8 @@ struct PolicyCommand: AsyncParsableCommand {
             discussion: """
                 Prints FILE:LINE:COLUMN: reason for the first problem. When the domain exists (--home, \
                 else $WB_HOME), the grants' column names are also checked against its catalog, as apply \
-                does: a column a table does not have is an error; a column dropped since, a column \
-                renamed since and a table that does not exist yet are warnings (on standard error). \
+                does: a table that does not exist or a column a table does not have is an error; a table or \
+                column renamed or dropped since is a warning (on standard error). \
                 Exit 0 valid, 20 invalid, 66 unreadable.
                 """)
 
@@ -128,7 +132,7 @@ struct PolicyCommand: AsyncParsableCommand {
             let service = try PolicyCommand.service(domain, command: "plan")
             do {
                 let (bound, binding) = try service.preview(text, file: file)
-                let new = bound.renamingColumns(binding.currentNames)
+                let new = bound.renamingColumns(binding.currentNames).renamingTables(binding.currentTables)
                 let active = try service.store.active()
                 var old = Policy()
                 if let active { old = try service.withCurrentNames(active.policy) }
@@ -238,8 +242,8 @@ struct PolicyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the active policy (or one version) as it was applied.",
             discussion: """
-                Grants follow their columns by id. When a column a version names has been renamed since, \
-                the policy is printed again from its parsed form with the column's current name (comments \
+                Grants follow their tables and columns by id. When a table or column a version names has been \
+                renamed since, the policy is printed again from its parsed form with the current names (comments \
                 and layout of the original text are not kept then; a note on standard error says so).
                 """)
 
@@ -255,7 +259,7 @@ struct PolicyCommand: AsyncParsableCommand {
                 }
                 let current = try PolicyCommand.currentText(of: number, service)
                 if current.renamed {
-                    printError("wb policy export: columns renamed since version \(number) was applied are shown under their current names")
+                    printError("wb policy export: tables and columns renamed since version \(number) was applied are shown under their current names")
                 }
                 let text = current.text
                 if let output {
