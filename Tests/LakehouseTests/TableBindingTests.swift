@@ -244,4 +244,28 @@ import Testing
         // The grant on a table missing at the upgrade stays matched by name until the policy is applied again, which refuses it while the table is missing.
         #expect(try rows("SELECT count(*) FROM sales.gone", as: "erin") == [[0]])
     }
+
+    /// A deny on tags removes the tagged columns on the query path (the gate reads the catalog's tags for governed statements).
+    @Test func aDenyOnTagsHidesTaggedColumnsOnTheQueryPath() throws {
+        let f = try GovernedFixture("tag-deny") { admin in
+            """
+            version: 1
+            tags: {classification: [pii]}
+            grants:
+              - {id: admin, to: "user:\(admin)", permissions: [ALL, "*:*"], on: {catalog: "*"}}
+              - {id: erin-people, to: user:erin, permissions: [SELECT], on: {table: sales.people}}
+              - {id: no-pii, effect: deny, to: user:erin, permissions: [SELECT], on: {tags: {classification: [pii]}}}
+            """
+        }
+        #expect(try columns(f, "SELECT * FROM sales.people", as: "erin") == ["id", "name", "email", "salary", "region", "born"])
+        try f.lakehouse.catalog.write { access in
+            let table = try #require(try access.table(database: "sales", name: "people"))
+            for column in table.columns where ["email", "salary"].contains(column.name) {
+                try access.setTag(.column, id: column.id, key: "classification", value: "pii")
+            }
+        }
+        #expect(try columns(f, "SELECT * FROM sales.people", as: "erin") == ["id", "name", "region", "born"])
+        #expect(f.error("SELECT salary FROM sales.people", as: "erin")?.message.contains("no such column") == true)
+        #expect(try f.rows("SELECT count(*) FROM sales.people", as: "erin") == [[4]])
+    }
 }

@@ -380,4 +380,32 @@ struct PolicyCLITests {
         guard case .array(let all) = versions else { Issue.record("versions: \(versions)"); return }
         #expect(all.count == 7)  // initial, eu, q, filter, mask, role, revoke
     }
+
+    /// `wb revoke` refuses (exit 21) to leave a grant passed on with the grant option it takes away, naming it;
+    /// `--cascade` revokes it too; `--grant-option` takes away only the option.
+    @Test func revokeRestrictsOrCascades() throws {
+        #expect(try wb(["sql", "CREATE DATABASE s; CREATE TABLE s.t (id INTEGER)"]).status == 0)
+        let file = FilePath.join(home, "cascade.yaml")
+        try AtomicFile.write(
+            """
+            version: 1
+            grants:
+              - {id: admin, to: "user:\(me)", permissions: [ALL, "*:*"], on: {catalog: "*"}}
+              - {id: alice-t, to: user:alice, permissions: [SELECT], on: {table: s.t}, grant_option: true}
+              - {id: bob-t, to: user:bob, permissions: [SELECT], on: {table: s.t}, granted_by: "user:alice"}
+              - {id: carl-t, to: user:carl, permissions: [SELECT], on: {table: s.t}, grant_option: true}
+            """, to: file)
+        #expect(try wb(["policy", "apply", file]).status == 0)
+        let restricted = try wb(["revoke", "alice-t"])
+        #expect(restricted.status == 21)
+        #expect(restricted.stderr.contains("depend on it: 'bob-t' (granted by user:alice)") && restricted.stderr.contains("--cascade"), "\(restricted.stderr)")
+        #expect(try wb(["revoke", "alice-t", "--grant-option"]).status == 21)
+        #expect(try wb(["revoke", "carl-t", "--grant-option"]).status == 0)  // nothing depends on carl's option
+        let cascaded = try wb(["revoke", "alice-t", "--cascade", "--json"])
+        #expect(cascaded.status == 0, "\(cascaded.stderr)")
+        #expect(try JSON.parse(cascaded.stdout)["comment"] == .string("revoke alice-t, cascading to bob-t"), "\(cascaded.stdout)")
+        // The policy without its header comment (which names what was revoked).
+        let export = try wb(["policy", "export"]).stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.joined(separator: "\n")
+        #expect(!export.contains("alice-t") && !export.contains("bob-t") && export.contains("carl-t"), "\(export)")
+    }
 }
