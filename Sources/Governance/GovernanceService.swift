@@ -166,8 +166,20 @@ public final class GovernanceService: Sendable {
     /// have is an error, as in `apply`.
     public func preview(_ source: String, file: String?) throws(GovernanceError) -> (policy: Policy, binding: BindingResult) {
         let parsed = try PolicyFile.parse(source, file: file)
-        let result = try bind(parsed)
-        return (parsed.binding(result.bindings, tables: result.tables), result)
+        var result = try bind(parsed)
+        let bound = parsed.binding(result.bindings, tables: result.tables)
+        result.warnings += Self.abandonedWarnings(bound, defaultCatalog: defaultCatalog)
+        return (bound, result)
+    }
+
+    /// One warning per grant passed on by a user that the policy no longer holds up (`PolicyEngine.dependentGrants`):
+    /// a file may keep such a grant, and `apply` says so; `wb revoke` refuses to leave one unless it cascades.
+    static func abandonedWarnings(_ policy: Policy, defaultCatalog: String) -> [String] {
+        guard policy.grants.contains(where: { $0.grantedBy != nil }) else { return [] }
+        return PolicyEngine.dependentGrants(of: policy, defaultCatalog: defaultCatalog).map { grant in
+            "grant '\(grant.id)' was passed on by \(grant.grantedBy?.description ?? "?"), who no longer holds what it gives with grant option "
+                + "(nor governance:admin): it stays, as the file says, but `wb revoke` would refuse to leave it without --cascade"
+        }
     }
 
     /// The current names of the tables and columns `policy`'s bound grants name: column id → name (a dropped
@@ -222,7 +234,8 @@ public final class GovernanceService: Sendable {
         missingTables: MissingTable = .refuse
     ) throws(GovernanceError) -> Applied {
         let parsed = try PolicyFile.parse(source, file: file)
-        let binding = try bind(parsed, missingTables: missingTables)
+        var binding = try bind(parsed, missingTables: missingTables)
+        binding.warnings += Self.abandonedWarnings(parsed.binding(binding.bindings, tables: binding.tables), defaultCatalog: defaultCatalog)
         let result = try store.apply(source, file: file, by: user, comment: comment, bindings: binding.bindings, tables: binding.tables)
         audit.append(
             AuditRecord(

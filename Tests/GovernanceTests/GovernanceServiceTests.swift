@@ -225,6 +225,13 @@ import TestSupport
         // dave-items-2 (granted by bob) now stands on nothing bob holds: but bob-items-2, granted by dave, gives bob the option again.
         #expect(PolicyEngine.dependentGrants(of: try #require(try service.store.active()).policy).isEmpty)
 
+        // A file may keep a grant whose grantor lost the option: applied as written, with a warning naming it.
+        let file = PolicyFile.render(try service.withCurrentNames(try #require(try service.store.active()).policy))
+            .replacingAll("id: dave-items\n    to: [\"user:dave\"]", with: "id: dave-items\n    to: [\"user:dave2\"]")
+        let abandoned = try service.apply(file, file: "kept.yaml", by: creator)
+        #expect(abandoned.warnings.contains { $0.hasPrefix("grant 'erin-items' was passed on by user:dave, who no longer holds") }, "\(abandoned.warnings)\n\(file)")
+        try service.rollback(to: abandoned.version.version - 1, by: creator)
+
         // Revoking dave's own grant cascades to everything passed on from it, the cycle included.
         try service.revoke(["dave-items"], by: creator, mode: .cascade)
         #expect(try #require(try service.store.active()).policy.grants.map(\.id) == ["admin", "alice-import"])
