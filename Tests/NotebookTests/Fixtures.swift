@@ -14,13 +14,13 @@ enum Fixtures {
     static let all = [
         "rich_outputs.ipynb", "widgets.ipynb", "markdown_raw_attachments.ipynb", "text_edge_cases.ipynb",
         "single_string_sources.ipynb", "old_style_lists.ipynb", "v44_no_ids.ipynb", "v45_missing_ids.ipynb",
-        "foreign_writer.ipynb",
+        "foreign_writer.ipynb", "jupytext_features.ipynb",
     ]
 
     /// Written by `nbformat.write`, so saving them unchanged must reproduce them byte for byte.
     static let canonical = [
         "rich_outputs.ipynb", "widgets.ipynb", "markdown_raw_attachments.ipynb", "text_edge_cases.ipynb",
-        "v44_no_ids.ipynb",
+        "v44_no_ids.ipynb", "jupytext_features.ipynb",
     ]
 
     static func path(_ name: String) -> String { directory + "/" + name }

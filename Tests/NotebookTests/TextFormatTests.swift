@@ -24,7 +24,8 @@ struct TextFormatTests {
             Cell(.raw, source: "raw text"),
         ]
         let text = MarkdownNotebook.render(nb)
-        #expect(text.hasPrefix("---\njupyter:\n  kernelspec: "))
+        #expect(text.hasPrefix("---\njupyter:\n  jupytext:\n    text_representation:\n      extension: .md\n"))
+        #expect(text.contains("\n  kernelspec:\n    display_name: Python 3\n    language: python\n    name: python3\n---\n"))
         #expect(text.contains("```python\nx = 1\nprint(x)\n```"))
         let back = try MarkdownNotebook.parse(text)
         #expect(back.cells.map(\.kind) == nb.cells.map(\.kind))

@@ -25,9 +25,10 @@ public enum YAML {
     }
 
     /// Writes `value` as a block-style YAML document, the way PyYAML's
-    /// `safe_dump(value, default_flow_style=False, allow_unicode=True, width=width)` does.
-    public static func dump(_ value: JSON, width: Int = 80, sortKeys: Bool = false) throws(YAMLError) -> String {
-        var writer = EventWriter(width: width)
+    /// `safe_dump(value, default_flow_style=False, allow_unicode=allowUnicode, width=width)` does
+    /// (without `allowUnicode`, non-ASCII text is escaped in double quotes, as in jupytext's headers).
+    public static func dump(_ value: JSON, width: Int = 80, sortKeys: Bool = false, allowUnicode: Bool = true) throws(YAMLError) -> String {
+        var writer = EventWriter(width: width, allowUnicode: allowUnicode)
         defer { writer.close() }
         try writer.stream { w throws(YAMLError) in try w.value(value, sortKeys: sortKeys) }
         return writer.output
@@ -396,11 +397,11 @@ private struct EventWriter {
     private let buffer = OutputBuffer()
     private var open = false
 
-    init(width: Int) {
+    init(width: Int, allowUnicode: Bool = true) {
         emitter.initialize(to: yaml_emitter_t())
         open = yaml_emitter_initialize(emitter) == 1
         guard open else { return }
-        yaml_emitter_set_unicode(emitter, 1)
+        yaml_emitter_set_unicode(emitter, allowUnicode ? 1 : 0)
         yaml_emitter_set_width(emitter, Int32(clamping: width))
         yaml_emitter_set_indent(emitter, 2)
         yaml_emitter_set_output(

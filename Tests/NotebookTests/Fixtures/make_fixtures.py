@@ -388,10 +388,60 @@ def foreign_writer(runner):
     return write_json(unsort(data), "foreign_writer.ipynb", indent=2, ensure_ascii=True)
 
 
+def jupytext_features(runner):
+    """What jupytext's text formats treat specially, in a notebook as JupyterLab saves it."""
+    skip = {"wb_skip_run": True}
+
+    def cell(make, source, id, **kwargs):
+        made = make(source, **kwargs)
+        made.id = id
+        return made
+
+    cells = [
+        cell(new_markdown_cell, "# Magics, parameters and friends — données naïves 📊\n\nA notebook with what real ones carry.", "title"),
+        cell(new_markdown_cell, "A second markdown cell, straight after the first.", "second"),
+        cell(new_code_cell, "%matplotlib inline\nimport sqlite3", "inline", metadata=dict(skip)),
+        cell(new_code_cell, "import math", "imports"),
+        cell(new_code_cell, "# Parameters\nrows = 5\nlabel = \"café\"", "params", metadata={"tags": ["parameters"]}),
+        cell(new_code_cell, "%%sql\nSELECT name, COUNT(*) AS n\nFROM items\nWHERE label = 'é'\nGROUP BY name", "sql",
+             metadata={"tags": ["query"], **skip}),
+        cell(new_code_cell, "%%sql --out df\nSELECT 1 AS one", "sqlout", metadata=dict(skip)),
+        cell(new_code_cell, "%%time\ntotal = sum(range(rows))\ntotal", "time"),
+        cell(new_code_cell, "!ls -d / | head -3\nfiles = !ls /\nmath.sqrt?", "shell"),
+        cell(new_code_cell, "", "empty-code"),
+        cell(new_markdown_cell, "", "empty-md"),
+        cell(new_code_cell, "def area(r):\n    \"\"\"The area of a circle.\"\"\"\n    return math.pi * r ** 2", "def"),
+        cell(new_code_cell, "area(2)", "call"),
+        cell(new_code_cell, "class Point:\n    def __init__(self, x, y):\n        self.x, self.y = x, y\n\n"
+             "    def norm(self):\n        return math.hypot(self.x, self.y)", "class",
+             metadata={"collapsed": False, "scrolled": True}),
+        cell(new_code_cell, "@staticmethod\ndef decorated():\n    return 1", "decorated"),
+        cell(new_code_cell, "text = \"\"\"\n# %% this is not a cell marker\n%%sql neither is this\n\"\"\"\nprint(text)", "triple"),
+        cell(new_markdown_cell, "Code in markdown:\n\n```python\nprint('hi')\n```\n\n\nand two blank lines above.", "fenced"),
+        cell(new_markdown_cell, "Slide one", "slide", metadata={"slideshow": {"slide_type": "slide"}, "tags": ["intro", "ünï"]}),
+        cell(new_raw_cell, "\\begin{align}\ny &= x^2\n\\end{align}", "raw-latex", metadata={"raw_mimetype": "text/latex"}),
+        cell(new_raw_cell, "plain raw text", "raw-plain"),
+        cell(new_code_cell, "x = {\"a\": [1, 2]}  # trailing comment\nx", "meta", metadata={
+            "jupyter": {"source_hidden": True, "outputs_hidden": False}, "editable": False,
+            "wb": {"nested": {"deep": [1, 2.5, None, True]}}}),
+        cell(new_code_cell, "%%bash\necho \"from bash\"", "bash"),
+        cell(new_code_cell, "%%html\n<b>bold</b>", "html"),
+        cell(new_code_cell, "print(\"last cell\")\n", "last"),
+    ]
+    nb = lab_notebook(cells, runner)
+    nb.metadata["jupytext"] = {"formats": "ipynb,py:percent"}
+    nb.metadata["toc"] = {"base_numbering": 1, "nav_menu": {}}
+    return write_nbformat(nb, "jupytext_features.ipynb")
+
+
 def main():
     made = []
-    for make in (rich_outputs, widgets, markdown_raw_attachments, text_edge_cases, single_string_sources,
-                 old_style_lists, v44_no_ids, v45_missing_ids, foreign_writer):
+    makers = (rich_outputs, widgets, markdown_raw_attachments, text_edge_cases, single_string_sources,
+              old_style_lists, v44_no_ids, v45_missing_ids, foreign_writer, jupytext_features)
+    # Names on the command line remake only those fixtures (`make_fixtures.py jupytext_features`).
+    if sys.argv[1:]:
+        makers = [make for make in makers if make.__name__ in sys.argv[1:]]
+    for make in makers:
         with Runner() as runner:
             made.append(make(runner))
     for path in made:
