@@ -477,14 +477,24 @@ public final class KernelManager: Sendable {
             content: ["output": false, "raw": true, "hist_access_type": "tail", "n": .int(lastN)])
     }
 
+    /// How `interrupt()` reached the kernel.
+    public enum Interruption: Sendable, Equatable {
+        /// SIGINT to the kernel's process group (`interrupt_mode: signal`, the default).
+        case signal
+        /// An `interrupt_request` on the control channel (`interrupt_mode: message`), with the
+        /// content of the `interrupt_reply` the kernel sent back on that channel.
+        case message(reply: JSONObject)
+    }
+
     /// Interrupts the running cell: SIGINT to the kernel's process group, or an
     /// `interrupt_request` on the control channel when the spec asks for messages.
-    public func interrupt() async throws(KernelError) {
+    @discardableResult
+    public func interrupt() async throws(KernelError) -> Interruption {
         if spec.interruptMode == "message" {
-            _ = try await call("interrupt_request", channel: .control, timeout: 10)
-        } else {
-            process.signal(SIGINT)
+            return .message(reply: try await call("interrupt_request", channel: .control, timeout: 10))
         }
+        process.signal(SIGINT)
+        return .signal
     }
 
     /// Runs one cell's code and gathers its outputs.
@@ -533,7 +543,7 @@ public final class KernelManager: Sendable {
                     let answer = await onInput(prompt, password)
                     client.post("input_reply", content: ["value": .string(answer ?? "")], parent: parent, channel: .stdin)
                     // Nobody can answer: interrupt rather than hang (as nbclient does without stdin).
-                    if answer == nil { try? await self?.interrupt() }
+                    if answer == nil { _ = try? await self?.interrupt() }
                 }
             case .startDeadline(let msgID):
                 guard let seconds = options.timeout else { break }
@@ -543,7 +553,7 @@ public final class KernelManager: Sendable {
                 })
             case .interrupt(let graceMsgID):
                 Task {
-                    try? await self?.interrupt()
+                    _ = try? await self?.interrupt()
                     // An interrupted cell gets a moment to report; one that ignores SIGINT is left to the caller.
                     try? await Task.sleep(for: .seconds(options.interruptGrace))
                     client.inject(graceMsgID, .tick)

@@ -142,7 +142,8 @@ struct KernelManagerTests {
         let sleeping = LockedBox(false)
         async let result = kernel.execute(Self.sleeper, onMessage: { Self.noteStart($0, sleeping) })
         #expect(await waitUntil(30) { sleeping.value })
-        try await kernel.interrupt()
+        // The default interrupt_mode is signal: SIGINT, no message.
+        #expect(try await kernel.interrupt() == .signal)
         let outcome = await result
         #expect(Clock.monotonic() - started < 50)
         #expect(outcome.outcome == .error(name: "KeyboardInterrupt", value: ""))
@@ -159,10 +160,21 @@ struct KernelManagerTests {
         let sleeping = LockedBox(false)
         async let result = kernel.execute(Self.sleeper, onMessage: { Self.noteStart($0, sleeping) })
         #expect(await waitUntil(30) { sleeping.value })
-        try await kernel.interrupt()
+        // An interrupt_request went over the control channel: `.message` carries the interrupt_reply,
+        // which `call` accepts only from the control socket, and only wb's request can have caused it.
+        let how = try await kernel.interrupt()
+        guard case .message(let reply) = how else {
+            Issue.record("interrupt_mode message was interrupted by \(how), not by an interrupt_request")
+            await kernel.shutdown()
+            return
+        }
+        #expect(reply["status"]?.stringValue == "ok", "interrupt_reply: \(JSON.object(reply).serialized())")
+        // And the kernel was interrupted: the 60 s sleep ends in KeyboardInterrupt, and the kernel works on.
         let outcome = await result
-        await kernel.shutdown()
         #expect(outcome.outcome == .error(name: "KeyboardInterrupt", value: ""))
+        let after = await kernel.execute("5*5")
+        await kernel.shutdown()
+        #expect(after.outputs.first?.data?["text/plain"]?.stringValue == "25")
     }
 
     @Test func cellTimeoutInterruptsAndReports() async throws {

@@ -137,7 +137,7 @@ public final class KernelSession: Sendable {
                 }
                 execute(key: key, code: code, on: kernel)
             case .interrupt:
-                try? await manager?.interrupt()
+                _ = try? await manager?.interrupt()
             case .restart:
                 if let kernel = manager {
                     queue.post(.kernelStatus(.restarting))
