@@ -62,8 +62,10 @@ public enum NotebookApp {
         public private(set) var source: String
         /// The source as display lines (tabs expanded).
         public private(set) var sourceLines: [String]
-        /// The outputs, as they will be saved.
-        public var outputs: [Output]
+        /// The outputs, as they will be saved (while the cell runs, as collected so far).
+        public var outputs: [Output] { collector?.outputs ?? storedOutputs }
+        /// The outputs when no run is collecting them.
+        private var storedOutputs: [Output]
         /// The execution count shown as `[n]`.
         public var executionCount: Int?
         /// Queued, running, or neither.
@@ -76,49 +78,79 @@ public enum NotebookApp {
         public var collapsed = false
         /// A long output shown whole rather than capped.
         public var expanded = false
-        /// The outputs laid out as lines.
+        /// The outputs laid out as lines (lazily: see `layOut()`).
         public var area: OutputArea
         /// Turns the running cell's IOPub messages into outputs.
         var collector: OutputCollector?
-        /// A Markdown cell's text, parsed (nil for other cells and empty Markdown).
+        /// A Markdown cell's text, parsed (nil for other cells, empty Markdown, and until first laid out).
         var markdown: MarkdownDocument?
-        /// A Markdown cell's text rendered for `width` columns, shown while the cell is not edited.
+        /// A Markdown cell's text rendered for `width` columns, shown while the cell is not edited;
+        /// nil for other cells and empty Markdown, and until the cell is laid out.
         public private(set) var rendered: [[Span]]?
+        /// The rows the rendered Markdown is expected to take until it is laid out.
+        private var renderedEstimate = 0
         /// The columns the cell's text and outputs are laid out for.
         public private(set) var width: Int
 
         /// A cell state for `cell` under `key`, images laid out by `images`, text for `width` columns.
+        ///
+        /// Nothing is laid out yet: Markdown and outputs wait, with estimated heights, for `layOut()`,
+        /// which the notebook calls for the cells that come near the screen.
         public init(key: Int, cell: NotebookCell, images: ImageLayout = .placeholders, width: Int = 77) {
             self.key = key
             self.base = cell
             self.source = cell.source
             self.sourceLines = NotebookView.sourceLines(cell.source)
-            self.outputs = cell.outputs
+            let outputs = cell.outputs
+            self.storedOutputs = outputs
             self.executionCount = cell.executionCount
             self.width = max(1, width)
-            self.area = OutputArea(outputs: cell.outputs, images: images, width: self.width)
-            renderMarkdown()
+            self.area = OutputArea(outputs: outputs, images: images, width: max(1, width), lazily: true)
+            invalidateMarkdown()
         }
 
-        /// Parses and lays out the text of a Markdown cell.
-        private mutating func renderMarkdown() {
-            guard base.kind == .markdown, !source.isEmpty else {
+        /// Whether the cell's Markdown and outputs are laid out, so its height is exact and drawing it is cheap.
+        public var isLaidOut: Bool { area.isLaidOut && (rendered != nil || !showsMarkdown) }
+
+        /// Lays out whatever waits: the rendered Markdown and the outputs.
+        public mutating func layOut() {
+            area.layOut()
+            if showsMarkdown && rendered == nil {
+                let document = markdown ?? MarkdownDocument(source)
+                markdown = document
+                rendered = document.lines(width: width)
+            }
+        }
+
+        /// Whether the cell shows rendered Markdown when it is not edited (a Markdown cell with text).
+        var showsMarkdown: Bool { base.kind == .markdown && !source.isEmpty }
+
+        /// Rows the rendered Markdown takes (expects to take, until laid out).
+        var markdownRows: Int { rendered?.count ?? renderedEstimate }
+
+        /// The Markdown rendered for the cell's width, laid out now when it is not yet (and then not kept).
+        var renderedNow: [[Span]] {
+            rendered ?? (markdown ?? MarkdownDocument(source)).lines(width: width)
+        }
+
+        /// Drops the rendered Markdown (after an edit or a resize); the cell estimates its rows until laid out again.
+        private mutating func invalidateMarkdown() {
+            rendered = nil
+            guard showsMarkdown else {
                 markdown = nil
-                rendered = nil
+                renderedEstimate = 0
                 return
             }
-            let document = MarkdownDocument(source)
-            markdown = document
-            rendered = document.lines(width: width)
+            renderedEstimate = MarkdownDocument.estimatedLines(source, width: width)
         }
 
-        /// Lays the cell out anew for `width` columns (after a resize).
+        /// Lays the cell out anew for `width` columns (after a resize): outputs at once when laid out, Markdown when next shown.
         public mutating func setWidth(_ width: Int) {
             let width = max(1, width)
             guard width != self.width else { return }
             self.width = width
             area.setWidth(width)
-            if let markdown { rendered = markdown.lines(width: width) }
+            invalidateMarkdown()
         }
 
         /// `code`, `markdown`, `raw` (or whatever the file says).
@@ -131,13 +163,21 @@ public enum NotebookApp {
             guard text != source else { return }
             source = text
             sourceLines = NotebookView.sourceLines(text)
-            renderMarkdown()
+            markdown = nil
+            invalidateMarkdown()
         }
 
         /// Replaces the outputs and lays them out again.
         public mutating func setOutputs(_ outputs: [Output]) {
-            self.outputs = outputs
+            storedOutputs = outputs
             area.rebuild(outputs)
+        }
+
+        /// Ends collecting a run's outputs: keeps what was collected.
+        mutating func finishCollecting() {
+            guard let collector else { return }
+            storedOutputs = collector.outputs
+            self.collector = nil
         }
 
         /// The notebook cell as it will be saved.
@@ -351,6 +391,8 @@ public enum NotebookApp {
             self.cells = []
             for cell in notebook.cells { cells.append(makeCell(cell)) }
             if cells.isEmpty { cells.append(makeCell(newCell(.code))) }
+            // Only the first page is laid out; the rest waits until it comes near the screen.
+            settleLayout()
         }
 
         /// Whether there are changes not written to the file.

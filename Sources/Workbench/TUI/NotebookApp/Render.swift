@@ -132,10 +132,11 @@ extension NotebookApp {
             }
         }
         y += rows
-        // Outputs.
+        // Outputs (laid out for this frame if `update` has not laid the cell out yet).
         let outputRows = state.outputRows(cell)
+        let area = cell.area.isLaidOut ? cell.area : cell.area.laidOut()
         if outputRows > 0 {
-            let total = cell.area.lineCount
+            let total = area.lineCount
             if cell.collapsed {
                 if visible(y) {
                     buffer.write("⋯ \(total) output line\(total == 1 ? "" : "s") collapsed (o shows them)", x: textX, y: y, style: noteStyle, clip: clip)
@@ -155,11 +156,11 @@ extension NotebookApp {
                 let skip = max(0, -y)
                 let count = max(0, min(shown - skip, page - max(y, 0)))
                 var row = y + skip
-                for line in cell.area.lines(from: first + skip, count: count, width: width - textX) {
+                for line in area.lines(from: first + skip, count: count, width: width - textX) {
                     buffer.write(line, x: textX, y: row, clip: clip)
                     row += 1
                 }
-                drawImages(cell.area, firstLine: first, top: y, page: page, into: &buffer)
+                drawImages(area, firstLine: first, top: y, page: page, into: &buffer)
                 y += shown
             }
         }

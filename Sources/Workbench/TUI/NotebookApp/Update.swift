@@ -25,7 +25,7 @@ extension NotebookApp {
         case .input(let input): next.handle(input)
         }
         next.clampSelection()
-        next.keepSelectionVisible()
+        next.settleLayout()
         return next
     }
 }
@@ -72,11 +72,12 @@ extension NotebookApp.State {
         case .stream(let key, let name, let text):
             guard let i = index(of: key), cells[i].collector != nil else { return }
             let message = KernelMessage(header: ["msg_type": "stream"], content: ["name": .string(name), "text": .string(text)])
-            let before = cells[i].collector!.outputs.count
+            // Costs the chunk: the collector and the output area both grow in place, nothing is joined or re-laid out.
+            let before = cells[i].collector!.count
             cells[i].collector!.apply(message)
-            let outputs = cells[i].collector!.outputs
-            cells[i].outputs = outputs
-            if !(outputs.count == before && cells[i].area.appendStream(name: name, text: text)) { cells[i].area.rebuild(outputs) }
+            if !(cells[i].collector!.count == before && cells[i].area.appendStream(name: name, text: text)) {
+                cells[i].area.rebuild(cells[i].collector!.outputs)
+            }
         case .output(let key, let message):
             guard let i = index(of: key), cells[i].collector != nil else { return }
             if cells[i].collector!.apply(message) { cells[i].setOutputs(cells[i].collector!.outputs) }
@@ -138,7 +139,7 @@ extension NotebookApp.State {
 
     mutating func finishRun(_ i: Int) {
         cells[i].run = .idle
-        cells[i].collector = nil
+        cells[i].finishCollecting()
     }
 }
 
@@ -525,20 +526,80 @@ extension NotebookApp.State {
     /// Rows of the cell's text (the edited cell's wrap at the window's edge; rendered Markdown wraps; others are cut).
     func sourceRows(_ index: Int) -> Int {
         if mode == .edit && index == selected, let editor { return max(1, editor.height(width: textWidth)) }
-        if let rendered = renderedMarkdown(index) { return max(1, rendered.count) }
+        if showsRendered(index) { return max(1, cells[index].markdownRows) }
         return max(1, cells[index].sourceLines.count)
     }
 
-    /// Cell `index`'s Markdown as rendered, when it shows rendered: a Markdown cell not being edited, as in JupyterLab.
+    /// Whether cell `index` shows its Markdown rendered: a Markdown cell not being edited, as in JupyterLab.
+    func showsRendered(_ index: Int) -> Bool {
+        !markdownAsSource && !(mode == .edit && index == selected) && cells[index].showsMarkdown
+    }
+
+    /// Cell `index`'s Markdown as rendered, when it shows rendered (rendered for the call if the cell is not laid out).
     func renderedMarkdown(_ index: Int) -> [[Span]]? {
-        guard !markdownAsSource, !(mode == .edit && index == selected) else { return nil }
-        return cells[index].rendered
+        showsRendered(index) ? cells[index].renderedNow : nil
     }
 
     /// Rows cell `index` takes: header, text, outputs, an input line, a gap.
     func height(of index: Int) -> Int {
         let cell = cells[index]
         return 1 + sourceRows(index) + outputRows(cell) + (inputPrompt?.cellKey == cell.key ? 1 : 0) + 1
+    }
+
+    // MARK: Lazy layout
+
+    /// Rows above and below the page that are laid out ahead of scrolling.
+    var layoutMargin: Int { max(8, pageHeight) }
+
+    /// Lays out the cells on the page and a margin around it, keeping the selection in view.
+    ///
+    /// Cells are laid out (Markdown rendered, outputs sanitized) only when they come near the
+    /// screen; until then their heights are estimates (exact for plain-text outputs). When laying
+    /// out corrects heights above the page, the view keeps the row it showed at its top, as a
+    /// virtualised list does, so what is on screen does not jump.
+    mutating func settleLayout() {
+        if cells.indices.contains(selected) { cells[selected].layOut() }
+        keepSelectionVisible()
+        // Each pass lays out at least one cell or stops; a few passes settle any corrections.
+        for _ in 0..<4 {
+            guard layOutPage() else { break }
+            keepSelectionVisible()
+        }
+    }
+
+    /// Lays out the cells near the page that are not laid out yet; false when there were none.
+    mutating func layOutPage() -> Bool {
+        guard !cells.isEmpty else { return false }
+        let tops = cellTops().tops
+        let from = max(0, scrollTop - layoutMargin)
+        let to = scrollTop + pageHeight + layoutMargin
+        // The cell at the page's top, and how far into it the page starts: kept across corrections.
+        let anchor = Self.lastIndex(in: tops, atOrBefore: scrollTop)
+        let offset = scrollTop - tops[anchor]
+        var changed = false
+        var i = Self.lastIndex(in: tops, atOrBefore: from)
+        while i < cells.count && tops[i] < to {
+            if !cells[i].isLaidOut {
+                cells[i].layOut()
+                changed = true
+            }
+            i += 1
+        }
+        guard changed else { return false }
+        let newTops = cellTops().tops
+        scrollTop = max(0, newTops[anchor] + min(offset, max(0, height(of: anchor) - 1)))
+        return true
+    }
+
+    /// The last index whose value is at most `row` in ascending `tops` (0 when none is).
+    static func lastIndex(in tops: [Int], atOrBefore row: Int) -> Int {
+        var low = 0
+        var high = tops.count
+        while low < high {
+            let mid = (low + high) / 2
+            if tops[mid] <= row { low = mid + 1 } else { high = mid }
+        }
+        return max(0, low - 1)
     }
 
     /// The first document row of each cell, and the total.

@@ -72,8 +72,13 @@ public struct ImageLayout: Hashable, Sendable {
 
     /// The rows an image output takes: one for a placeholder, its box's height when drawn.
     func rows(for image: TerminalImage) -> Int {
+        rows(pixelWidth: image.pixelWidth, pixelHeight: image.pixelHeight)
+    }
+
+    /// The rows an image of this many pixels takes: one for a placeholder, its box's height when drawn.
+    func rows(pixelWidth: Int, pixelHeight: Int) -> Int {
         guard graphics != nil else { return 1 }
-        return box(pixelWidth: image.pixelWidth, pixelHeight: image.pixelHeight).height
+        return box(pixelWidth: pixelWidth, pixelHeight: pixelHeight).height
     }
 }
 
@@ -106,6 +111,11 @@ public struct TerminalImage: Hashable, Sendable {
     /// The image a notebook stores as base64 text, or nil when it is not a PNG.
     public init?(base64: String) {
         self.init(png: Base64.decodePrefix(base64, count: Int.max))
+    }
+
+    /// Width and height of the PNG a notebook stores as base64 text, read from its header alone (the picture is not decoded).
+    static func pngSize(base64: String) -> Size? {
+        pngSize(Base64.decodePrefix(base64, count: 24))
     }
 
     /// Width and height from a PNG's IHDR chunk, or nil when `bytes` is not a PNG.

@@ -58,6 +58,23 @@ struct MarkdownDocument: Hashable, Sendable {
         blocks = parser.blocks(lines[...])
     }
 
+    /// About how many lines `source` takes drawn for `width` columns, without parsing it: its lines,
+    /// each wrapped by its length, plus the blank line a heading gets before the text under it.
+    static func estimatedLines(_ source: String, width: Int) -> Int {
+        guard !source.isEmpty else { return 0 }
+        let width = max(1, width)
+        var count = 0
+        var afterHeading = false
+        for line in source.split(separator: "\n", omittingEmptySubsequences: false) {
+            let length = line.utf8.count
+            if afterHeading && length > 0 { count += 1 }
+            count += max(1, (length + width - 1) / width)
+            afterHeading = line.first == "#"
+        }
+        if source.last == "\n" { count -= 1 }
+        return max(1, count)
+    }
+
     /// The document drawn for `width` columns.
     func lines(width: Int) -> [[Span]] {
         Self.layout(blocks, width: max(1, width), tight: false)

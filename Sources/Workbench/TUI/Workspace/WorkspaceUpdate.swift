@@ -86,6 +86,7 @@ extension Workspace.State {
     mutating func withNotebook(at index: Int, _ body: (inout NotebookApp.State) -> Void) {
         guard tabs.indices.contains(index), case .notebook(var notebook) = tabs[index].document else { return }
         body(&notebook)
+        notebook.settleLayout()
         collect(&notebook, tab: index)
         tabs[index].document = .notebook(notebook)
     }
