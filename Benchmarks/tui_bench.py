@@ -14,6 +14,10 @@ Figures, each tool in its own tmux server of the same size:
                  wb's per-frame render, paint and update times (WB_FRAME_LOG) while it streams
   keystrokes     while that cell streams, characters typed into the next cell: time from
                  send-keys until the pane shows them
+  in process     `wb bench tui`: the app's own work without process start, ncurses or tmux:
+                 parse, screen state and first frame of each notebook, a jump to its last cell,
+                 and the update + render time of every frame while a cell receives the streamed
+                 lines (no kernel: 40 lines a frame, as the terminal loop batches a flood)
 A floor for the harness itself (tmux, send-keys, capture-pane) is measured with `sh`/`cat`.
 """
 
@@ -443,6 +447,32 @@ def figure_streaming(a, env):
     return res
 
 
+def figure_in_process(a, notebooks):
+    """`wb bench tui` for each notebook (open to first frame, End) and once for the stream."""
+    res = {"notebooks": {}}
+    for label, path in notebooks:
+        out = subprocess.run([a.wb, "bench", "tui", "--notebook", path, "--repeat", str(a.repeat), "--lines", "1",
+                              "--width", str(a.width), "--height", str(a.height), "--json"],
+                             capture_output=True, text=True, timeout=a.timeout)
+        if out.returncode != 0:
+            res["notebooks"][label] = {"error": out.stderr.strip()}
+            continue
+        res["notebooks"][label] = json.loads(out.stdout)["open"]
+        o = res["notebooks"][label]
+        log(f"tui:   in process {label:>22}: parse {o['parse_ms']:.1f} ms, open {o['open_ms']:.1f} ms, "
+            f"first frame {o['first_frame_ms']:.1f} ms, End {o['end_frame_ms']:.1f} ms")
+    out = subprocess.run([a.wb, "bench", "tui", "--lines", str(a.lines), "--width", str(a.width), "--height", str(a.height), "--json"],
+                         capture_output=True, text=True, timeout=a.timeout)
+    if out.returncode != 0:
+        res["stream"] = {"error": out.stderr.strip()}
+    else:
+        res["stream"] = json.loads(out.stdout)["stream"]
+        f = res["stream"]["frame_ms"]
+        log(f"tui:   in process stream of {a.lines:,} lines: frame median {f['median']:.3f} ms, p99 {f['p99']:.3f} ms, "
+            f"max {f['max']:.3f} ms, {res['stream']['frames_over_16ms']} of {res['stream']['frames']} over 16 ms")
+    return res
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -495,6 +525,29 @@ def report(r):
           f"paint median {fmt(w['paint_ms'].get('median'), 2)} / max {fmt(w['paint_ms'].get('max'), 2)} ms, "
           f"update between frames median {fmt(w['update_ms'].get('median'), 2)} / max {fmt(w['update_ms'].get('max'), 2)} ms "
           f"({w['frames_with_update_over_16ms']} frames over 16 ms with it)")
+    ip = r.get("in_process")
+    if ip:
+        p("")
+        p("in process (`wb bench tui`: no process start, ncurses or tmux), median of the runs (ms)")
+        p(f"    {'notebook':<26}{'parse':>8}{'open':>8}{'frame':>8}{'1st scr':>9}{'End':>8}")
+        for label, _ in r["notebooks"]:
+            o = ip["notebooks"].get(label, {})
+            if "error" in o:
+                p(f"    {label:<26}failed: {o['error']}")
+                continue
+            p(f"    {label:<26}{fmt(o.get('parse_ms')):>8}{fmt(o.get('open_ms')):>8}{fmt(o.get('first_frame_ms')):>8}"
+              f"{fmt(o.get('first_screen_ms')):>9}{fmt(o.get('end_frame_ms')):>8}")
+        s = ip.get("stream", {})
+        if "error" in s:
+            p(f"    stream: failed: {s['error']}")
+        elif s:
+            f, u, rd = s["frame_ms"], s["update_ms"], s["render_ms"]
+            p(f"    stream of {s['lines']:,} lines, {s['chunk']} a frame, {s['frames']} frames: update+render median {fmt(f['median'], 3)}, "
+              f"p99 {fmt(f['p99'], 3)}, max {fmt(f['max'], 3)}; {s['frames_over_16ms']} over 16 ms")
+            p(f"      update median {fmt(u['median'], 3)} / p99 {fmt(u['p99'], 3)} / max {fmt(u['max'], 3)}, "
+              f"render median {fmt(rd['median'], 3)} / p99 {fmt(rd['p99'], 3)} / max {fmt(rd['max'], 3)}; "
+              f"second half p99 {fmt(s['frame_ms_second_half']['p99'], 3)} (first half {fmt(s['frame_ms_first_half']['p99'], 3)}); "
+              f"last line shown {s['last_line_shown']}, capped marker shown {s['capped_marker_shown']}")
     p("")
     p(f"results in {r['results_file']}")
 
@@ -513,7 +566,7 @@ def main():
     ap.add_argument("--width", type=int, default=120)
     ap.add_argument("--height", type=int, default=40)
     ap.add_argument("--timeout", type=int, default=120)
-    ap.add_argument("--only", default="first,streaming")
+    ap.add_argument("--only", default="first,streaming,inprocess")
     a = ap.parse_args()
     a.keystrokes = min(a.keystrokes, len(KEYS))
     only = set(a.only.split(","))
@@ -551,6 +604,9 @@ def main():
         log(f"tui: streaming {a.lines:,} lines and typing {a.keystrokes} characters")
         r["keystroke_floor_ms"] = figure_keystroke_floor(a, env)
         r["streaming"] = figure_streaming(a, env)
+    if "inprocess" in only:
+        log(f"tui: in process, {a.repeat} runs each")
+        r["in_process"] = figure_in_process(a, notebooks)
     r["machine"]["load_end"] = os.getloadavg()[0]
     os.makedirs(a.results, exist_ok=True)
     r["results_file"] = os.path.join(a.results, "tui-latest.json")
@@ -561,7 +617,7 @@ def main():
         report(r)
     else:
         print(json.dumps(r, indent=1))
-    failed = any("error" in x for x in r.get("streaming", {}).values())
+    failed = any("error" in x for x in r.get("streaming", {}).values()) or "error" in r.get("in_process", {}).get("stream", {})
     sys.exit(1 if failed else 0)
 
 

@@ -10,7 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measurements used by Benchmarks/run and Benchmarks/editor (kernel round trips, start-up time, memory, editor).",
         shouldDisplay: false,
-        subcommands: [RoundTrip.self, Startup.self, BenchPolicyCommand.self, BenchGovernedCommand.self, Editor.self, BenchQueryCommand.self])
+        subcommands: [RoundTrip.self, Startup.self, BenchPolicyCommand.self, BenchGovernedCommand.self, Editor.self, Screen.self, BenchQueryCommand.self])
 
     struct KernelOptions: ParsableArguments {
         @Option(help: "The kernel to measure.")
