@@ -179,6 +179,23 @@ struct CLITests {
         #expect(try WB.run(["convert", FilePath.join(dir, "missing.ipynb"), "--to", "py"]).status == 5)
     }
 
+    /// `wb convert --to py|md` writes byte for byte what `jupytext --to py:percent|md` writes, run
+    /// the same way on a copy of a notebook with magics, `%%sql` cells, parameters and paired formats.
+    @Test(arguments: [("py", "py:percent"), ("md", "md")])
+    func convertWritesWhatJupytextWrites(_ ours: String, _ theirs: String) throws {
+        let dir = WB.scratch("cli-convert-jupytext")
+        let fixture = FilePath.join(WB.root, "Tests", "NotebookTests", "Fixtures", "jupytext_features.ipynb")
+        let input = FilePath.join(dir, "nb.ipynb")
+        try AtomicFile.write(try FileIO.read(fixture), to: input)
+        let wb = try WB.run(["convert", input, "--to", ours, "-o", FilePath.join(dir, "wb." + ours)])
+        #expect(wb.status == 0, "\(wb.stderr)")
+        let jupytext = try Command.run([FilePath.join(WB.pythonEnv, "bin", "jupytext"), "--to", theirs, "nb.ipynb"], cwd: dir)
+        #expect(jupytext.status == 0, "\(jupytext.stderr)")
+        let expected = try FileIO.read(FilePath.join(dir, "nb." + ours))
+        #expect(try FileIO.read(FilePath.join(dir, "wb." + ours)) == expected)
+        #expect(expected.count > 1000)
+    }
+
     @Test func openRunsTheSampleHeadless() throws {
         let sample = FilePath.join(WB.root, "Examples", "sample.ipynb")
         let before = try FileIO.read(sample)
