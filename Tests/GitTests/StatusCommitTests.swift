@@ -95,6 +95,17 @@ import Testing
         try write("staged\n", "deep/staged.txt", in: dir)
         try repo.add(["deep/staged.txt"])
         try git(["rm", "-q", "--cached", "c/f0.txt"], in: dir)
+        // Ignore rules the scan applies to files the index does not know: a tracked folder that became
+        // ignored, a nested .gitignore, and a same-size edit that only hashing reveals. (No negation of a parent's
+        // pattern: libgit2 1.5 still calls `!keep.log` under `*.log` ignored where git does not.)
+        try write("kept\n", "gen/kept.txt", in: dir)
+        try write("*.tmp\n", "deep/one/.gitignore", in: dir)
+        try repo.add(["gen/kept.txt", "deep/one/.gitignore"])
+        try write("*.log\nbuild/\ngen/\n", ".gitignore", in: dir)
+        try write("generated\n", "gen/new.txt", in: dir)
+        try write("scratch\n", "deep/one/x.tmp", in: dir)
+        try write("notes\n", "deep/one/x.tmp.txt", in: dir)
+        try write("Y 0\n", "y/f0.txt", in: dir)
         // A tracked folder replaced by a symlink to its moved self: same files, but no longer tracked paths.
         try FileManager.default.moveItem(atPath: dir + "/z", toPath: dir + "/zz-moved")
         try FileManager.default.createSymbolicLink(atPath: dir + "/z", withDestinationPath: "zz-moved")
@@ -105,7 +116,16 @@ import Testing
             let scanned = try repo.status(includeIgnored: true, scan: true, threads: threads)
             #expect(scanned.entries == one.entries, "\(threads) threads")
             #expect(try repo.status(scan: true, threads: threads).entries == repo.status(scan: false).entries)
+            // The index read without libgit2 while it starts on another thread: the same again.
+            let early = try Repository.openWithStatus(dir, includeIgnored: true, scan: true, threads: threads)
+            #expect(early.1.entries == one.entries, "\(threads) threads, index read early")
+            #expect(early.0.workingDirectory == repo.workingDirectory)
+            #expect(try Repository.openWithStatus(dir + "/deep/one", scan: true, threads: threads).1.entries == repo.status(scan: false).entries)
         }
+        #expect(one.entries.first { $0.path == "gen/new.txt" }?.unstaged == .ignored)
+        #expect(one.entries.first { $0.path == "deep/one/x.tmp.txt" }?.unstaged == .untracked)
+        #expect(one.entries.first { $0.path == "deep/one/x.tmp" }?.unstaged == .ignored)
+        #expect(one.entries.first { $0.path == "y/f0.txt" }?.unstaged == .modified)
         let paths = one.entries.map(\.path)
         #expect(paths == paths.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
         #expect(one.entries.first { $0.path == "y/moved.txt" }?.oldPath == "b/moved.txt")

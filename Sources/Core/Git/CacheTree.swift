@@ -64,7 +64,7 @@ enum CacheTree {
     }
 
     /// The root entry of a `TREE` extension: `"" NUL count SP subtrees LF id` (no id when count is -1).
-    private static func root(_ data: ArraySlice<UInt8>) -> String? {
+    static func root(_ data: ArraySlice<UInt8>) -> String? {
         var i = data.startIndex
         guard i < data.endIndex, data[i] == 0 else { return nil }  // the root's path is empty
         i += 1

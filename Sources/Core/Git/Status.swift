@@ -168,7 +168,10 @@ extension Repository {
             }
             hasSubmodules = found.index.hasSubmodules || FileIO.exists(work + ".gitmodules")
             var lists = [try staged.get()]
-            if let paths = found.paths {
+            if var paths = found.paths {
+                let settled = settle(found.findings, includeIgnored: includeIgnored)
+                lists.append(settled.entries)
+                paths = RawStatus.mergedPaths(paths, settled.unsettled)
                 if !paths.isEmpty {
                     let job = StatusJob(
                         show: GIT_STATUS_SHOW_WORKDIR_ONLY,
@@ -186,8 +189,14 @@ extension Repository {
                 pointer, StatusJob(show: GIT_STATUS_SHOW_INDEX_AND_WORKDIR, flags: common | untracked | renames, literalPaths: []),
                 pathspec: paths, where: work)
         }
+        return try finishStatus(raw, hasSubmodules: hasSubmodules)
+    }
+
+    /// The status from libgit2's (and the scan's) entries: output stripping applied, HEAD, state and submodules added.
+    fileprivate func finishStatus(_ raw: [RawStatus], hasSubmodules: Bool) throws(GitError) -> Status {
         let entries = raw.map(\.entry)
         // With output stripping on, a notebook that differs from the index only by outputs is unchanged.
+        // Only notebooks status already found modified (by the index's stat data, then contents) are read.
         let strip = stripsOutputs
         let shown: [StatusEntry] = entries.compactMap { entry in
             guard strip, entry.unstaged == .modified, differsOnlyByOutputs(entry.path) else { return entry }
@@ -198,8 +207,111 @@ extension Repository {
         return Status(head: try head(), state: state, entries: shown, submodules: hasSubmodules ? try submodules() : [])
     }
 
+    /// Opens the repository containing `path` and reads its status, as `open(path).status(includeIgnored:)`
+    /// gives it, sooner on a large working tree: this thread reads `.git/index` itself and scans the
+    /// working tree (`WorkingTreeScan`) while another starts libgit2, opens the repository and compares
+    /// HEAD with the index. Whatever is unusual — a `.git` file, a small or unreadable index, another
+    /// working tree in the configuration, a case-insensitive repository, an index that changed meanwhile
+    /// — takes the usual way, so the result is always the same. `scan` forces this way on (true, even for a
+    /// small index) or off (false), as for `status`.
+    public static func openWithStatus(
+        _ path: String = ".", includeIgnored: Bool = false, scan: Bool? = nil, threads: Int? = nil
+    ) throws(GitError) -> (Repository, Status) {
+        guard scan != false, let early = EarlyIndex.find(from: path, minimumEntries: scan == true ? 0 : scanMinimumEntries) else {
+            let repository = try open(path)
+            return (repository, try repository.status(includeIgnored: includeIgnored, scan: scan, threads: threads))
+        }
+        final class Opening: @unchecked Sendable {
+            var repository: Result<Repository, GitError> = .failure(GitError(.failed, "libgit2 did not start"))
+            var staged: Result<[RawStatus], GitError> = .success([])
+            var usable = false
+        }
+        let opening = Opening()
+        let startLibgit2 = {
+            LibGit2.ensure()
+            opening.repository = Result { () throws(GitError) in try Repository.open(path) }
+            guard case .success(let repository) = opening.repository, repository.workingDirectory == early.workingDirectory,
+                repository.gitDirectory == early.gitDirectory, (try? repository.configBool("core.ignorecase")) != true,
+                early.index.checksumMatches()
+            else { return }
+            // Nothing staged when the index's cache-tree is HEAD's tree: no need to compare entry by entry.
+            if early.hasSpecialEntries || early.index.cacheTreeRoot == nil || early.index.cacheTreeRoot != repository.headTreeID() {
+                let job = StatusJob(
+                    show: GIT_STATUS_SHOW_INDEX_ONLY,
+                    flags: GIT_STATUS_OPT_EXCLUDE_SUBMODULES.rawValue | GIT_STATUS_OPT_SORT_CASE_SENSITIVELY.rawValue
+                        | GIT_STATUS_OPT_RENAMES_HEAD_TO_INDEX.rawValue, literalPaths: [])
+                opening.staged = Result { () throws(GitError) in try Repository.collectStatus(repository.pointer, job, where: early.workingDirectory) }
+                guard repository.indexChecksum() == early.index.checksum else { return }
+            }
+            opening.usable = true
+        }
+        let libgit2 = ParallelThreads.start(count: 1, startLibgit2)
+        let found = WorkingTreeScan.run(
+            entries: early.index.entries, indexTime: early.index.modificationTime, workingDirectory: early.workingDirectory,
+            threads: threads ?? processors, whileScanning: { _ in })
+        libgit2.join()
+        // No thread could be started: this one does it.
+        if libgit2.isEmpty { startLibgit2() }
+        let repository = try opening.repository.get()
+        guard opening.usable, let paths = found.paths else {
+            return (repository, try repository.status(includeIgnored: includeIgnored, scan: scan, threads: threads))
+        }
+        let settled = repository.settle(found.findings, includeIgnored: includeIgnored)
+        var lists = [try opening.staged.get(), settled.entries]
+        let suspects = RawStatus.mergedPaths(paths, settled.unsettled)
+        if !suspects.isEmpty {
+            var flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES.rawValue | GIT_STATUS_OPT_SORT_CASE_SENSITIVELY.rawValue
+                | GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue
+                | GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue
+            if includeIgnored { flags |= GIT_STATUS_OPT_INCLUDE_IGNORED.rawValue | GIT_STATUS_OPT_RECURSE_IGNORED_DIRS.rawValue }
+            let job = StatusJob(show: GIT_STATUS_SHOW_WORKDIR_ONLY, flags: flags, literalPaths: suspects)
+            lists.append(try collectStatus(repository.pointer, job, where: early.workingDirectory))
+            // libgit2 read the index again: it must be the one scanned.
+            guard repository.indexChecksum() == early.index.checksum else {
+                return (repository, try repository.status(includeIgnored: includeIgnored, scan: scan, threads: threads))
+            }
+        }
+        let hasSubmodules = found.index.hasSubmodules || FileIO.exists(early.workingDirectory + ".gitmodules")
+        return (repository, try repository.finishStatus(RawStatus.merged(lists), hasSubmodules: hasSubmodules))
+    }
+
+    /// The checksum of the index libgit2 holds (lowercase hex), nil when it cannot be read.
+    fileprivate func indexChecksum() -> String? {
+        var index: OpaquePointer?
+        guard git_repository_index(&index, pointer) == 0 else { return nil }
+        defer { git_index_free(index) }
+        return ObjectID(git_index_checksum(index))?.hex
+    }
+
+    /// Turns what the scan settled into status entries; unknown files go through the ignore rules
+    /// (as libgit2's status applies them: the file's own rules first, then its folders'). What cannot be
+    /// settled here is returned for libgit2's status to look at.
+    func settle(_ findings: [WorkingTreeScan.Finding], includeIgnored: Bool) -> (entries: [RawStatus], unsettled: [String]) {
+        var entries: [RawStatus] = []
+        var unsettled: [String] = []
+        entries.reserveCapacity(findings.count)
+        for finding in findings {
+            switch finding {
+            case .modified(let path): entries.append(RawStatus(bits: GIT_STATUS_WT_MODIFIED.rawValue, workingTreePath: path))
+            case .deleted(let path): entries.append(RawStatus(bits: GIT_STATUS_WT_DELETED.rawValue, workingTreePath: path))
+            case .unknownFile(let path):
+                var ignored: Int32 = 0
+                guard git_ignore_path_is_ignored(&ignored, pointer, path) == 0 else {
+                    unsettled.append(path)
+                    continue
+                }
+                if ignored == 0 {
+                    entries.append(RawStatus(bits: GIT_STATUS_WT_NEW.rawValue, workingTreePath: path))
+                } else if includeIgnored {
+                    entries.append(RawStatus(bits: GIT_STATUS_IGNORED.rawValue, workingTreePath: path))
+                }
+            }
+        }
+        return (entries, unsettled)
+    }
+
     /// HEAD's tree id (hex), nil when HEAD is unborn or unreadable.
-    private func headTreeID() -> String? {
+    fileprivate func headTreeID() -> String? {
         var oid = git_oid()
         guard git_reference_name_to_id(&oid, pointer, "HEAD") == 0 else { return nil }
         var commit: OpaquePointer?
@@ -284,6 +396,19 @@ struct RawStatus {
     /// The index path this entry is about: where HEAD-to-index and index-to-working-tree entries meet.
     var indexPath: String { headToIndex?.new ?? indexToWork?.old ?? "" }
 
+    /// An index-to-working-tree entry the scan settled (the path on both sides, as libgit2 reports it).
+    init(bits: UInt32, workingTreePath path: String) {
+        self.bits = bits
+        headToIndex = nil
+        indexToWork = (path, path)
+    }
+
+    /// Two sorted, duplicate-free path lists as one.
+    static func mergedPaths(_ a: [String], _ b: [String]) -> [String] {
+        guard !b.isEmpty else { return a }
+        return Set(a).union(b).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
     /// Joins HEAD-to-index and working-tree entries of the same index path, as one status list pairs them, sorted by path.
     static func merged(_ lists: [[RawStatus]]) -> [RawStatus] {
         var byPath: [String: RawStatus] = [:]
@@ -363,5 +488,44 @@ extension Repository {
                     checkedOutCommit: ObjectID(git_submodule_wd_id(submodule))))
         }
         return result.sorted { $0.path < $1.path }
+    }
+}
+
+/// A working tree found without libgit2, and its index read by `IndexFile`, for `Repository.openWithStatus`.
+struct EarlyIndex {
+    /// The working tree and the `.git` folder, ending in `/` as libgit2 gives them.
+    var workingDirectory: String
+    var gitDirectory: String
+    var index: IndexFile
+    /// Conflicted, intent-to-add, skip-worktree or assume-unchanged entries.
+    var hasSpecialEntries: Bool
+
+    /// The nearest `.git` folder at or above `path` and its index, when the scan is worth it (a large
+    /// index, version 2 or 3); nil otherwise, or when `.git` is a file (a linked working tree, a
+    /// submodule), which libgit2 resolves.
+    static func find(from path: String, minimumEntries: Int) -> EarlyIndex? {
+        guard FileIO.exists(path) else { return nil }
+        // libgit2 resolves symlinks in the path it is given; so does this.
+        guard let resolved = realpath(path, nil) else { return nil }
+        var folder = String(cString: resolved)
+        free(resolved)
+        while true {
+            let dotGit = (folder == "/" ? "" : folder) + "/.git"
+            var info = stat()
+            if lstat(dotGit, &info) == 0 {
+                guard info.st_mode & S_IFMT == S_IFDIR, let index = IndexFile.read(dotGit + "/index"),
+                    index.entries.count >= minimumEntries
+                else { return nil }
+                let special = index.entries.contains { entry in
+                    entry.flags & 0xB000 != 0 || entry.flags_extended & UInt16(GIT_INDEX_ENTRY_EXTENDED_FLAGS.rawValue) != 0
+                }
+                return EarlyIndex(
+                    workingDirectory: (folder == "/" ? "" : folder) + "/", gitDirectory: dotGit + "/", index: index,
+                    hasSpecialEntries: special)
+            }
+            if folder == "/" { return nil }
+            folder = FilePath.directory(of: folder)
+            if folder.isEmpty { folder = "/" }
+        }
     }
 }

@@ -12,11 +12,29 @@ import Glibc
 /// is then given to libgit2's status, which hashes contents and applies `.gitignore` as usual. Any
 /// doubt (racy timestamps, flags, conflicts, a folder that cannot be opened) makes a path a suspect.
 struct WorkingTreeScan {
-    /// Index paths (or tracked folders) whose files may have changed, and names the index does not know;
-    /// nil when the working tree could not be opened (look at everything).
+    /// Index paths (or tracked folders) whose files may have changed, and names the index does not know,
+    /// that libgit2 must look at; nil when the working tree could not be opened (look at everything).
     var paths: [String]?
+    /// Paths the scan could classify from what it saw, with no need for libgit2 to look again.
+    var findings: [Finding] = []
     /// What the index holds besides plain entries.
     var index: IndexSummary
+
+    /// A path whose state the scan settles by itself, as libgit2 would: a regular file whose size
+    /// differs from the index's (modified without hashing, as git and libgit2 decide), a tracked file
+    /// that is gone, or a regular file the index does not know (untracked or ignored, which the caller
+    /// asks libgit2's ignore rules about).
+    enum Finding {
+        case modified(String)
+        case deleted(String)
+        case unknownFile(String)
+    }
+
+    /// What one look at a path found.
+    fileprivate enum Found {
+        case suspect(String)
+        case finding(Finding)
+    }
 
     /// Index facts status needs besides the scan.
     struct IndexSummary {
@@ -38,6 +56,9 @@ struct WorkingTreeScan {
     private struct Folder {
         var path: String
         var files: [Int] = []
+        /// Whether `files` are in strictly increasing byte order of name (as a well-formed index has
+        /// them), so readdir's names are looked up by binary search rather than hashed.
+        var sorted = true
         var subfolders: [String] = []
         var otherNames: [String] = []
     }
@@ -48,8 +69,26 @@ struct WorkingTreeScan {
     static func run(
         index: OpaquePointer, workingDirectory: String, threads: Int, whileScanning: (IndexSummary) -> Void
     ) -> WorkingTreeScan {
-        var summary = IndexSummary()
         let count = git_index_entrycount(index)
+        var entries: [git_index_entry] = []
+        entries.reserveCapacity(count)
+        for i in 0..<count {
+            if let pointer = git_index_get_byindex(index, i) { entries.append(pointer.pointee) }
+        }
+        // Entries written in the same second as the index may have changed unseen (racy git): suspects.
+        var indexStat = stat()
+        let indexTime = git_index_path(index).map { stat($0, &indexStat) == 0 } == true ? Int(indexStat.st_mtim.tv_sec) : Int.max
+        return run(entries: entries, indexTime: indexTime, workingDirectory: workingDirectory, threads: threads, whileScanning: whileScanning)
+    }
+
+    /// The same over index entries read some other way (their paths valid for the call), `indexTime`
+    /// being the index file's modification time in seconds.
+    static func run(
+        entries indexEntries: [git_index_entry], indexTime: Int, workingDirectory: String, threads: Int,
+        whileScanning: (IndexSummary) -> Void
+    ) -> WorkingTreeScan {
+        var summary = IndexSummary()
+        let count = indexEntries.count
         var entries: [Tracked] = []
         entries.reserveCapacity(count)
         // Every scanned path, NUL-terminated, one after another.
@@ -74,19 +113,23 @@ struct WorkingTreeScan {
         }
 
         for i in 0..<count {
-            guard let pointer = git_index_get_byindex(index, i), let path = pointer.pointee.path else { continue }
-            let entry = pointer.pointee
+            let entry = indexEntries[i]
+            guard let path = entry.path else { continue }
             let length = strlen(path)
             var slash = -1
             for j in stride(from: length - 1, through: 0, by: -1) where path[j] == 0x2F {
                 slash = j
                 break
             }
-            let folderBytes = slash < 0 ? [] : UnsafeRawBufferPointer(start: path, count: slash).map { $0 }
+            // Most entries share the previous entry's folder: compare bytes before copying any.
+            let folderLength = max(slash, 0)
+            let sameFolder = folderLength == previousFolder.bytes.count
+                && (folderLength == 0 || previousFolder.bytes.withUnsafeBytes { memcmp($0.baseAddress!, path, folderLength) == 0 })
             let folder: Int
-            if folderBytes == previousFolder.bytes {
+            if sameFolder {
                 folder = previousFolder.id
             } else {
+                let folderBytes = UnsafeRawBufferPointer(start: path, count: folderLength).map { $0 }
                 folder = folderID(folderBytes)
                 previousFolder = (folderBytes, folder)
             }
@@ -103,16 +146,16 @@ struct WorkingTreeScan {
                 folders[folder].otherNames.append(String(cString: path + slash + 1))
                 continue
             }
+            if let last = folders[folder].files.last, folders[folder].sorted {
+                let previous = entries[last].nameOffset
+                folders[folder].sorted = names.withUnsafeBufferPointer { strcmp($0.baseAddress! + previous, path + slash + 1) < 0 }
+            }
             folders[folder].files.append(entries.count)
             var copied = entry
             copied.path = nil
             entries.append(Tracked(pathOffset: names.count, nameOffset: names.count + slash + 1, entry: copied))
             names.append(contentsOf: UnsafeBufferPointer(start: path, count: length + 1))
         }
-
-        // Entries written in the same second as the index may have changed unseen (racy git): suspects.
-        var indexStat = stat()
-        let indexTime = git_index_path(index).map { stat($0, &indexStat) == 0 } == true ? Int(indexStat.st_mtim.tv_sec) : Int.max
 
         let root = open(workingDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         let order = folders.indices.sorted { folders[$0].files.count > folders[$1].files.count }
@@ -125,8 +168,14 @@ struct WorkingTreeScan {
         // A working tree that cannot be opened: libgit2 looks at everything.
         guard root >= 0 else { return WorkingTreeScan(paths: nil, index: summary) }
         var paths = Set(suspects)
-        paths.formUnion(shared.found.withLock { $0 })
-        return WorkingTreeScan(paths: paths.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }, index: summary)
+        var findings: [Finding] = []
+        for found in shared.found.withLock({ $0 }) {
+            switch found {
+            case .suspect(let path): paths.insert(path)
+            case .finding(let finding): findings.append(finding)
+            }
+        }
+        return WorkingTreeScan(paths: paths.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }, findings: findings, index: summary)
     }
 
     /// What the scanning threads share: read-only inputs, a folder counter and the paths found.
@@ -138,7 +187,7 @@ struct WorkingTreeScan {
         let root: Int32
         let indexTime: Int
         let next = Atomic<Int>(0)
-        let found = Mutex<[String]>([])
+        let found = Mutex<[Found]>([])
 
         init(entries: [Tracked], names: [CChar], folders: [Folder], order: [Int], root: Int32, indexTime: Int) {
             self.entries = entries
@@ -151,7 +200,7 @@ struct WorkingTreeScan {
 
         /// Takes folders until none is left.
         func work() {
-            var local: [String] = []
+            var local: [Found] = []
             while true {
                 let taken = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard taken < order.count else { break }
@@ -160,15 +209,15 @@ struct WorkingTreeScan {
             if !local.isEmpty { found.withLock { $0 += local } }
         }
 
-        private func scan(_ folder: Folder, into found: inout [String]) {
+        private func scan(_ folder: Folder, into found: inout [Found]) {
             let fd = folder.path.isEmpty ? dup(root) : openat(root, folder.path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard fd >= 0 else {
                 // Gone, or no longer a folder: libgit2 looks at all of it.
-                found.append(folder.path)
+                found.append(.suspect(folder.path))
                 return
             }
             var known = Set<String>(folder.otherNames)
-            known.reserveCapacity(folder.files.count + folder.otherNames.count + folder.subfolders.count)
+            if !folder.sorted { known.reserveCapacity(folder.files.count + folder.otherNames.count) }
             let subfolders = Set(folder.subfolders)
             var info = stat()
             names.withUnsafeBufferPointer { buffer in
@@ -176,20 +225,32 @@ struct WorkingTreeScan {
                 for i in folder.files {
                     let tracked = entries[i]
                     let name = base + tracked.nameOffset
-                    known.insert(String(cString: name))
-                    if fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) != 0 || !Self.matches(tracked.entry, info, indexTime: indexTime) {
-                        found.append(String(cString: base + tracked.pathOffset))
+                    if !folder.sorted { known.insert(String(cString: name)) }
+                    if fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) != 0 {
+                        let gone = errno == ENOENT
+                        let path = String(cString: base + tracked.pathOffset)
+                        found.append(gone ? .finding(.deleted(path)) : .suspect(path))
+                    } else if !Self.matches(tracked.entry, info, indexTime: indexTime) {
+                        let path = String(cString: base + tracked.pathOffset)
+                        found.append(Self.sizeChanged(tracked.entry, info) ? .finding(.modified(path)) : .suspect(path))
                     }
                 }
             }
             guard let dir = fdopendir(fd) else {
                 close(fd)
-                found.append(folder.path)
+                found.append(.suspect(folder.path))
                 return
             }
             defer { closedir(dir) }
             let prefix = folder.path.isEmpty ? "" : folder.path + "/"
             while let item = readdir(dir) {
+                // Tracked files (most names) are found without making a String.
+                let trackedFile = withUnsafePointer(to: item.pointee.d_name) {
+                    $0.withMemoryRebound(to: CChar.self, capacity: 256) { name in
+                        folder.sorted && isTrackedFile(name, of: folder)
+                    }
+                }
+                if trackedFile { continue }
                 let name = withUnsafePointer(to: item.pointee.d_name) {
                     $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
                 }
@@ -199,8 +260,38 @@ struct WorkingTreeScan {
                 if subfolders.contains(name), item.pointee.d_type == UInt8(DT_DIR) || item.pointee.d_type == UInt8(DT_UNKNOWN) {
                     continue
                 }
-                found.append(prefix + name)
+                // A regular file the index does not know: untracked or ignored, which the caller settles.
+                // Anything else (folders, symlinks, `.git`) goes to libgit2.
+                if item.pointee.d_type == UInt8(DT_REG), name != ".git" {
+                    found.append(.finding(.unknownFile(prefix + name)))
+                } else {
+                    found.append(.suspect(prefix + name))
+                }
             }
+        }
+
+        /// Whether `name` is one of the folder's files (sorted by name), by binary search.
+        private func isTrackedFile(_ name: UnsafePointer<CChar>, of folder: Folder) -> Bool {
+            names.withUnsafeBufferPointer { buffer in
+                let base = buffer.baseAddress!
+                var low = 0
+                var high = folder.files.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    let order = strcmp(base + entries[folder.files[middle]].nameOffset, name)
+                    if order == 0 { return true }
+                    if order < 0 { low = middle + 1 } else { high = middle }
+                }
+                return false
+            }
+        }
+
+        /// Whether a tracked regular file is still a regular file of another size: modified, as git and
+        /// libgit2 decide without reading it (not when the index recorded size 0, which may be a
+        /// racily-clean entry git smudged).
+        static func sizeChanged(_ entry: git_index_entry, _ info: stat) -> Bool {
+            (entry.mode == 0o100644 || entry.mode == 0o100755) && info.st_mode & S_IFMT == S_IFREG
+                && entry.file_size != 0 && entry.file_size != UInt32(truncatingIfNeeded: info.st_size)
         }
 
         /// Whether a file's stat data is what the index recorded (stricter than git, never looser).
@@ -252,6 +343,9 @@ struct ParallelThreads {
         }
         return started
     }
+
+    /// Whether no thread was started.
+    var isEmpty: Bool { threads.isEmpty }
 
     /// Waits for every thread to finish.
     func join() {

@@ -140,10 +140,17 @@ struct GitStatus: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let repo = try options.open()
-            var specs: [String] = []
-            for path in paths { specs.append(try options.repoPath(repo, path)) }
-            let status = try repo.status(includeIgnored: ignored, paths: specs)
+            let repo: Repository
+            let status: Status
+            if paths.isEmpty {
+                // The whole working tree: libgit2 starts while the working tree is scanned.
+                (repo, status) = try Repository.openWithStatus(options.directory, includeIgnored: ignored)
+            } else {
+                repo = try options.open()
+                var specs: [String] = []
+                for path in paths { specs.append(try options.repoPath(repo, path)) }
+                status = try repo.status(includeIgnored: ignored, paths: specs)
+            }
             let upstream = try repo.upstreamStatus()
             if options.json {
                 printJSON(status.json(root: repo.workingDirectory, upstream: upstream, stripOutputs: repo.stripsOutputs))
