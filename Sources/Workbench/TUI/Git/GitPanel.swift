@@ -13,8 +13,10 @@ public struct GitPanel: Sendable, Equatable {
     public enum Screen: Sendable, Equatable {
         /// Branch, upstream and changed files.
         case status
-        /// Local branches; Enter switches.
+        /// Local branches; Enter switches, n makes one.
         case branches
+        /// Stashed changes; Enter brings the chosen one back (pop).
+        case stashes
         /// The history, with the selected commit's diff below it.
         case history
         /// One file's diff.
@@ -95,6 +97,14 @@ public struct GitPanel: Sendable, Equatable {
         public var parents: Int
     }
 
+    /// A stash entry as `wb git stash list --json` gives it.
+    public struct Stash: Sendable, Equatable {
+        /// Its place in the list (0 is the newest, `stash@{0}`).
+        public var index: Int
+        public var message: String
+        public var commit: String
+    }
+
     /// A branch as the branch list shows it.
     public struct Branch: Sendable, Equatable {
         public var name: String
@@ -159,6 +169,10 @@ public struct GitPanel: Sendable, Equatable {
     public var selected = 0
     public var branches: [Branch] = []
     public var branchSelected = 0
+    /// The name of the branch being made, while the box asking for it is open.
+    public var newBranch: String?
+    public var stashes: [Stash] = []
+    public var stashSelected = 0
     public var commits: [Commit] = []
     public var commitSelected = 0
     /// The commit whose diff `diffLines` shows on the history screen.
@@ -221,6 +235,7 @@ public struct GitPanel: Sendable, Equatable {
         send(.status)
         switch screen {
         case .branches: send(.branches)
+        case .stashes: send(.stashes)
         case .history: send(.log)
         default: break
         }
@@ -241,6 +256,19 @@ public enum GitRequest: Sendable, Equatable {
     case commit(message: String)
     case branches
     case switchBranch(String)
+    /// Make a branch at HEAD (without switching to it).
+    case createBranch(String)
+    /// Put the local changes (staged and not) aside.
+    case stash
+    case stashes
+    /// Bring a stash entry back and drop it.
+    case stashPop(Int)
+    /// Download origin's commits (its remote-tracking branches move; nothing else changes).
+    case fetch
+    /// Fetch and merge the upstream (notebooks per cell).
+    case pull
+    /// Send the current branch to origin (it then tracks it).
+    case push
     case log
     /// A changed file's diff: staged (index against HEAD), unstaged (working tree against the index) or untracked (whole file).
     case diff(path: String, group: GitPanel.Group)
@@ -264,6 +292,13 @@ public enum GitRequest: Sendable, Equatable {
         case .commit(let message): ["commit", "--json", "-m", message]
         case .branches: ["branch", "--json"]
         case .switchBranch(let name): ["switch", "--json", "--", name]
+        case .createBranch(let name): ["branch", "--json", "--", name]
+        case .stash: ["stash", "push", "--json"]
+        case .stashes: ["stash", "list", "--json"]
+        case .stashPop(let index): ["stash", "pop", "--json", String(index)]
+        case .fetch: ["fetch", "--json"]
+        case .pull: ["pull", "--json"]
+        case .push: ["push", "--json"]
         case .log: ["log", "--json", "-n", String(Self.historyLimit)]
         case .diff(let path, let group):
             ["diff", "--color", "always"] + (group == .staged ? ["--cached"] : group == .untracked ? ["--untracked"] : []) + ["--", path]
@@ -284,6 +319,13 @@ public enum GitRequest: Sendable, Equatable {
         case .commit: "committing"
         case .branches: "listing branches"
         case .switchBranch(let name): "switching to \(name)"
+        case .createBranch(let name): "creating branch \(name)"
+        case .stash: "stashing the local changes"
+        case .stashes: "listing the stashes"
+        case .stashPop(let index): "bringing back stash@{\(index)}"
+        case .fetch: "fetching"
+        case .pull: "pulling"
+        case .push: "pushing"
         case .log: "reading the history"
         case .diff(let path, _): "diffing \(path)"
         case .show(let commit): "reading commit \(commit.prefix(7))"
@@ -299,7 +341,7 @@ public enum GitRequest: Sendable, Equatable {
     /// Whether it may rewrite files in the working tree (open files are then read again).
     public var changesFiles: Bool {
         switch self {
-        case .discard, .switchBranch, .resolve: true
+        case .discard, .switchBranch, .resolve, .stash, .stashPop, .pull: true
         default: false
         }
     }
@@ -324,6 +366,8 @@ public struct GitResult: Sendable, Equatable {
 
     /// `wb-git`'s exit code for a folder outside any work tree (or a bare repository).
     public static let notARepository: Int32 = 30
+    /// `wb-git`'s exit code for a merge (or pull) that stopped with conflicts.
+    public static let conflicts: Int32 = 32
 
     /// What went wrong, in `wb-git`'s words: the JSON error's message, else standard error.
     public var errorMessage: String {

@@ -20,6 +20,7 @@ extension GitPanel {
             switch screen {
             case .status: drawStatus(body, unsaved: unsaved, into: &buffer)
             case .branches: drawBranches(body, into: &buffer)
+            case .stashes: drawStashes(body, into: &buffer)
             case .history: drawHistory(body, into: &buffer)
             case .diff: drawDiff(body, title: diffTitle, into: &buffer)
             case .conflicts: drawConflicts(body, into: &buffer)
@@ -28,6 +29,16 @@ extension GitPanel {
         drawNotice(y: buffer.height - 2, into: &buffer)
         drawHints(y: buffer.height - 1, into: &buffer)
         if message != nil { drawMessageBox(into: &buffer) }
+        if let newBranch {
+            NotebookApp.box(
+                title: "New branch",
+                lines: [
+                    [Span("Name: "), Span(OutputSanitizer.plainText(newBranch) + "▏", style: Style(attributes: .bold))],
+                    [Span("Made at HEAD (\(summary?.commit.map { String($0.prefix(7)) } ?? "no commit yet")); Enter on it switches.", style: NotebookApp.noteStyle)],
+                    [], [Span("Enter", style: Style(attributes: .bold)), Span("  create it")],
+                    [Span("Esc", style: Style(attributes: .bold)), Span("  cancel")],
+                ], into: &buffer)
+        }
         if let paths = confirmDiscard {
             NotebookApp.box(
                 title: "Discard changes",
@@ -152,6 +163,26 @@ extension GitPanel {
         }
     }
 
+    /// The stash entries, newest first.
+    func drawStashes(_ area: Rect, into buffer: inout ScreenBuffer) {
+        buffer.write("Stashes (Enter brings the chosen one back and drops it)", x: 1, y: area.y, style: Self.sectionStyle, clip: area)
+        if stashes.isEmpty {
+            buffer.write("  nothing stashed (z on the file list stashes the local changes)", x: 1, y: area.y + 1, style: NotebookApp.noteStyle, clip: area)
+        }
+        let height = max(0, area.height - 1)
+        let first = max(0, min(stashSelected - height / 2, stashes.count - height))
+        for (offset, stash) in stashes.dropFirst(first).prefix(height).enumerated() {
+            let y = area.y + 1 + offset
+            let text = "stash@{\(stash.index)}".padded(11) + " " + String(stash.commit.prefix(7)) + "  " + OutputSanitizer.plainText(stash.message)
+            if first + offset == stashSelected {
+                buffer.fill(Rect(x: 0, y: y, width: area.width, height: 1), style: Self.chosenStyle)
+                buffer.write(text, x: 1, y: y, style: Self.chosenStyle, clip: area)
+            } else {
+                buffer.write(text, x: 1, y: y, clip: area)
+            }
+        }
+    }
+
     /// The commits on top, the chosen commit's diff below.
     func drawHistory(_ area: Rect, into buffer: inout ScreenBuffer) {
         if commits.isEmpty {
@@ -259,10 +290,17 @@ extension GitPanel {
         let hints: [String]
         if message != nil {
             hints = ["Ctrl-S commit", "Esc cancel"]
+        } else if newBranch != nil {
+            hints = ["Enter create", "Esc cancel"]
         } else {
             switch screen {
-            case .status: hints = ["s/S stage", "u/U unstage", "x discard", "Enter diff", "c commit", "b branches", "l history", "r refresh", "Esc close"]
-            case .branches: hints = ["Enter switch", "j/k move", "Esc back"]
+            case .status:
+                hints = [
+                    "s/S stage", "u/U unstage", "x discard", "Enter diff", "c commit", "b branches", "l history", "r refresh", "Esc close",
+                    "z stash", "Z stashes", "f fetch", "p pull", "P push",
+                ]
+            case .branches: hints = ["Enter switch", "n new branch", "j/k move", "Esc back"]
+            case .stashes: hints = ["Enter pop", "j/k move", "Esc back"]
             case .history: hints = ["j/k commit", "Space/K scroll diff", "Enter whole diff", "Esc back"]
             case .diff: hints = ["j/k PgUp/PgDn scroll", "Esc back"]
             case .conflicts:

@@ -6,6 +6,13 @@ extension GitPanel {
     /// Takes in what `wb-git` answered for one of the panel's requests.
     public mutating func apply(_ result: GitResult) {
         pending.removeAll { $0.id == result.id }
+        if case .pull = result.request, result.status == GitResult.conflicts, let json = try? JSON.parse(result.stdout),
+            let files = json["files"]?.arrayValue
+        {
+            // The merge stopped: the notebooks are valid, the conflicts are listed for Enter to resolve.
+            say("the pull stopped with conflicts in \(files.count) file\(files.count == 1 ? "" : "s"): Enter on one resolves it", error: true)
+            return
+        }
         guard result.status == 0 else {
             failed(result)
             return
@@ -41,6 +48,27 @@ extension GitPanel {
         case .switchBranch(let name):
             say("switched to \(name)")
             screen = .status
+        case .createBranch(let name):
+            say("created branch \(name) (Enter on it switches)")
+        case .stash:
+            say("stashed the local changes (Z lists the stashes)")
+        case .stashes:
+            stashes = (json?["stashes"]?.arrayValue ?? []).compactMap(Self.stash)
+            stashSelected = min(stashSelected, max(0, stashes.count - 1))
+        case .stashPop(let index):
+            say("brought back stash@{\(index)} and dropped it")
+        case .fetch:
+            let moved = json?["updated"]?.arrayValue?.count ?? 0
+            let remote = json?["remote"]?.stringValue ?? "origin"
+            say(moved == 0 ? "fetched \(remote): nothing new" : "fetched \(remote): \(moved) branch\(moved == 1 ? "" : "es") moved")
+        case .pull:
+            switch json?["result"]?.stringValue {
+            case "up_to_date": say("pulled: already up to date")
+            case "fast_forward": say("pulled: fast-forward to \(json?["commit"]?.stringValue?.prefix(7) ?? "")")
+            default: say("pulled: merged \(json?["commit"]?["id"]?.stringValue?.prefix(7) ?? "")")
+            }
+        case .push:
+            say("pushed \(json?["pushed"]?.stringValue ?? "the branch") to \(json?["remote"]?.stringValue ?? "origin")")
         case .log:
             commits = (json?["commits"]?.arrayValue ?? []).compactMap(Self.commit)
             commitSelected = min(commitSelected, max(0, commits.count - 1))
@@ -75,6 +103,12 @@ extension GitPanel {
                 say("\(conflicts.count) conflicting cell\(conflicts.count == 1 ? "" : "s") left in \(path)")
             }
         }
+    }
+
+    /// A stash entry from `wb git stash list --json`.
+    static func stash(_ json: JSON) -> Stash? {
+        guard let index = json["index"]?.intValue, let commit = json["commit"]?.stringValue else { return nil }
+        return Stash(index: index, message: json["message"]?.stringValue ?? "", commit: commit)
     }
 
     /// A request that failed: say why (in a box when it takes several lines, as the missing-identity advice does).
@@ -218,6 +252,10 @@ extension GitPanel {
             messageKey(key)
             return
         }
+        if newBranch != nil {
+            branchNameKey(key)
+            return
+        }
         if let paths = confirmDiscard {
             switch key.key {
             case .character("y"):
@@ -249,6 +287,7 @@ extension GitPanel {
         switch screen {
         case .status: statusKey(key)
         case .branches: branchKey(key)
+        case .stashes: stashKey(key)
         case .history: historyKey(key)
         case .diff: diffKey(key, page: 20)
         case .conflicts: conflictKey(key)
@@ -347,6 +386,22 @@ extension GitPanel {
         case (.character("b"), []):
             screen = .branches
             send(.branches)
+        case (.character("z"), []):
+            guard entries.contains(where: { $0.group != .untracked }) else { return say("no local changes to stash (untracked files stay)") }
+            send(.stash)
+            send(.status)
+        case (.character("Z"), []):
+            screen = .stashes
+            send(.stashes)
+        case (.character("f"), []):
+            send(.fetch)
+            send(.status)
+        case (.character("p"), []):
+            send(.pull)
+            send(.status)
+        case (.character("P"), []):
+            send(.push)
+            send(.status)
         case (.character("l"), []), (.character("h"), []):
             screen = .history
             shownCommit = nil
@@ -390,12 +445,54 @@ extension GitPanel {
             branchSelected = index
             return
         }
+        if key.key == .character("n"), key.modifiers.subtracting(.shift).isEmpty {
+            newBranch = ""
+            return
+        }
         guard key.key == .enter, branches.indices.contains(branchSelected) else { return }
         let branch = branches[branchSelected]
         if branch.isHead { return say("already on \(branch.name)") }
         send(.switchBranch(branch.name))
         send(.status)
         send(.branches)
+    }
+
+    /// Typing the new branch's name: Enter makes it at HEAD, Esc gives up.
+    mutating func branchNameKey(_ key: KeyEvent) {
+        guard let name = newBranch else { return }
+        switch (key.key, key.modifiers.subtracting(.shift)) {
+        case (.escape, _):
+            newBranch = nil
+        case (.enter, []):
+            let trimmed = name.trimmed(" ")
+            guard !trimmed.isEmpty else { return say("type the new branch's name first", error: true) }
+            newBranch = nil
+            send(.createBranch(trimmed))
+            send(.branches)
+        case (.backspace, []):
+            if !name.isEmpty { newBranch = String(name.dropLast()) }
+        case (.character(let c), []) where !c.isWhitespace || c == " ":
+            newBranch = name + String(c)
+        default:
+            break
+        }
+    }
+
+    /// The stash list: Enter (or p) brings the chosen entry back and drops it.
+    mutating func stashKey(_ key: KeyEvent) {
+        if let index = Self.moved(stashSelected, count: stashes.count, key: key) {
+            stashSelected = index
+            return
+        }
+        switch key.key {
+        case .enter, .character("p"):
+            guard stashes.indices.contains(stashSelected) else { return say("no stash is chosen") }
+            send(.stashPop(stashes[stashSelected].index))
+            send(.status)
+            send(.stashes)
+        default:
+            break
+        }
     }
 
     mutating func historyKey(_ key: KeyEvent) {
