@@ -8,8 +8,21 @@ import Glibc
 #endif
 
 /// One audited decision.
+///
+/// The two costly fields are made when they are first read, which is in the audit log's background
+/// writer for the records a query queues: the time's ISO 8601 text (taken from the clock at once) and
+/// the SHA-256 of the query text. A query's critical path pays neither.
 public struct AuditRecord: Sendable, Equatable {
-    public var time: String
+    /// When the decision was made, as ISO 8601 UTC text.
+    public var time: String {
+        get {
+            switch moment {
+            case .text(let text): text
+            case .seconds(let seconds): Clock.iso8601(seconds)
+            }
+        }
+        set { moment = .text(newValue) }
+    }
     /// `user:alice`.
     public var principal: String
     /// `SELECT`, `lakehouse:import`, `policy:apply`, ...
@@ -20,24 +33,69 @@ public struct AuditRecord: Sendable, Equatable {
     /// The deciding grant ids.
     public var grants: [String]
     public var policyVersion: Int
-    /// SHA-256 of the query text, for queries (the text itself is not kept).
-    public var querySHA256: String?
+    /// SHA-256 of the query text, for queries (the text itself is not kept in the log).
+    public var querySHA256: String? {
+        get {
+            switch query {
+            case .none: nil
+            case .text(let text): AuditLog.hex(SHA256.hash(data: Array(text.utf8)))
+            case .digest(let digest): digest
+            }
+        }
+        set { query = newValue.map(QueryText.digest) ?? .none }
+    }
     /// A short free-form note (the decision's reason).
     public var detail: String
 
+    private enum Moment: Sendable {
+        case seconds(Double)
+        case text(String)
+    }
+
+    private enum QueryText: Sendable {
+        case none
+        /// Hashed when first read.
+        case text(String)
+        case digest(String)
+    }
+
+    private var moment: Moment
+    private var query: QueryText
+
+    /// A record of a decision made now (or at `time`, ISO 8601), with the query it was made for, if any.
     public init(
-        time: String = Clock.iso8601(), principal: String, action: String, resource: String, allowed: Bool, grants: [String],
+        time: String? = nil, principal: String, action: String, resource: String, allowed: Bool, grants: [String],
         policyVersion: Int, query: String? = nil, detail: String = ""
     ) {
-        self.time = time
+        self.moment = time.map(Moment.text) ?? .seconds(Clock.now())
         self.principal = principal
         self.action = action
         self.resource = resource
         self.allowed = allowed
         self.grants = grants
         self.policyVersion = policyVersion
-        self.querySHA256 = query.map { AuditLog.hex(SHA256.hash(data: Array($0.utf8))) }
+        self.query = query.map(QueryText.text) ?? .none
         self.detail = detail
+    }
+
+    /// The same decision made again now: this record with the current time.
+    public func madeAgain() -> AuditRecord {
+        var record = self
+        record.moment = .seconds(Clock.now())
+        return record
+    }
+
+    /// The record with its time text and query hash made (the writer calls it before hashing the record into the chain).
+    func settled() -> AuditRecord {
+        var record = self
+        if case .seconds = moment { record.moment = .text(time) }
+        if case .text = query { record.query = querySHA256.map(QueryText.digest) ?? .none }
+        return record
+    }
+
+    public static func == (a: AuditRecord, b: AuditRecord) -> Bool {
+        a.time == b.time && a.principal == b.principal && a.action == b.action && a.resource == b.resource && a.allowed == b.allowed
+            && a.grants == b.grants && a.policyVersion == b.policyVersion && a.querySHA256 == b.querySHA256 && a.detail == b.detail
     }
 
     /// The record as the JSON object that is hashed into the chain and printed by `wb audit search --json`.
@@ -181,7 +239,8 @@ public final class AuditLog: Sendable {
                     query_sha256, detail, prev_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-            for record in batch {
+            for pending in batch {
+                let record = pending.settled()
                 seq += 1
                 let hash = Self.chainHash(previous: previous, sequence: seq, record: record)
                 try insert.execute([

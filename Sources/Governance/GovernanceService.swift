@@ -114,10 +114,28 @@ public final class GovernanceService: Sendable {
         return fresh
     }
 
+    /// Plugin-permission decisions of the active version, per user and action (a decision depends on nothing else).
+    private let decisions = Mutex<(version: Int, entries: [DecisionKey: Decision])>((0, [:]))
+
+    private struct DecisionKey: Hashable {
+        var user: String
+        var action: String
+    }
+
     /// Decides a plugin permission for `user` and audits the decision.
     public func authorize(user: String, action: String, resource: String? = nil, detail: String = "") throws(GovernanceError) -> Decision {
         let (version, engine) = try engine()
-        let decision = engine.decide(user: user, action: action)
+        let key = DecisionKey(user: user, action: action)
+        let decision: Decision
+        if let kept = decisions.withLock({ $0.version == version ? $0.entries[key] : nil }) {
+            decision = kept
+        } else {
+            decision = engine.decide(user: user, action: action)
+            decisions.withLock { state in
+                if state.version != version || state.entries.count > 10_000 { state = (version, [:]) }
+                state.entries[key] = decision
+            }
+        }
         audit.append(
             AuditRecord(
                 principal: "user:\(user)", action: action, resource: resource ?? action, allowed: decision.allowed,

@@ -1,6 +1,7 @@
 import CoreSupport
 import Crypto
 import Storage
+import Synchronization
 
 /// One applied version of the policy.
 public struct PolicyVersion: Sendable, Equatable {
@@ -206,12 +207,28 @@ public final class PolicyStore: Sendable {
         }
     }
 
-    /// The number of the active version, or nil before the first apply (one indexed read: checked before every statement).
+    /// The number of the active version, or nil before the first apply: checked before every statement.
+    ///
+    /// Read again only when something was committed to the store since the last read, by this process
+    /// or another (`DatabasePool.dataVersion`); otherwise the last answer stands, with no transaction.
     public func activeVersion() throws(GovernanceError) -> Int? {
-        try run("read the active policy version", reading: true) { db in
+        // The stamp is taken before the read, so a kept answer is never older than its stamp.
+        let stamp: Int64
+        do {
+            stamp = try pool.dataVersion()
+        } catch {
+            throw GovernanceError(.store, "cannot read the active policy version: \(error)", at: .init(file: pool.path))
+        }
+        if let seen = watched.withLock({ $0 }), seen.stamp == stamp { return seen.version }
+        let version = try run("read the active policy version", reading: true) { db in
             try db.fetchValue("SELECT version FROM policy_active WHERE id = 1", as: Int.self)
         }
+        watched.withLock { $0 = (stamp, version) }
+        return version
     }
+
+    /// The last active version read, and the store's data version just before it was read.
+    private let watched = Mutex<(stamp: Int64, version: Int?)?>(nil)
 
     /// Every version, oldest first.
     public func versions() throws(GovernanceError) -> [PolicyVersion] {

@@ -15,6 +15,15 @@ public enum TransactionKind: String, Sendable {
     case immediate = "IMMEDIATE"
     /// Like immediate; in WAL mode it is the same.
     case exclusive = "EXCLUSIVE"
+
+    /// The statement that begins such a transaction (a literal: no string is built per transaction).
+    var begin: String {
+        switch self {
+        case .deferred: "BEGIN DEFERRED TRANSACTION"
+        case .immediate: "BEGIN IMMEDIATE TRANSACTION"
+        case .exclusive: "BEGIN EXCLUSIVE TRANSACTION"
+        }
+    }
 }
 
 /// One SQLite connection, reachable only inside the closures of a `DatabaseQueue` or `DatabasePool`.
@@ -351,8 +360,12 @@ public final class Database {
     public func fetchValue<T: DatabaseValueConvertible>(
         _ sql: String, _ arguments: StatementArguments = [], as type: T.Type = T.self
     ) throws(DatabaseError) -> T? {
-        guard let row = try cachedStatement(sql).fetchOne(arguments), row.count > 0 else { return nil }
-        return row.value(0, as: T.self)
+        // No `Row` (and no column-name index) for one value: this runs for every version check.
+        let statement = try cachedStatement(sql)
+        try statement.bind(arguments)
+        defer { statement.reset() }
+        guard try statement.step(), statement.columnCount > 0 else { return nil }
+        return T.fromDatabaseValue(statement.value(at: 0))
     }
 
     /// Calls `body` for each row of a query, without keeping them all in memory; an error thrown by `body` stops it.
@@ -399,7 +412,7 @@ public final class Database {
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     public func inTransaction<T>(_ kind: TransactionKind = .deferred, _ body: () throws -> T) throws -> T {
-        try internally { () throws(DatabaseError) in try executeScript("BEGIN \(kind.rawValue) TRANSACTION") }
+        try executeOwn(kind.begin)
         let value: T
         do {
             value = try body()
@@ -414,12 +427,22 @@ public final class Database {
                 path: path)
         }
         do {
-            try internally { () throws(DatabaseError) in try executeScript("COMMIT TRANSACTION") }
+            try executeOwn("COMMIT TRANSACTION")
         } catch {
             rollback()
             throw error
         }
         return value
+    }
+
+    /// Runs one of this module's own fixed statements (BEGIN, COMMIT, ...) as `internally` does, prepared
+    /// once per connection: they run around every read and write, where parsing them again each time showed.
+    func executeOwn(_ sql: String) throws(DatabaseError) {
+        try internally { () throws(DatabaseError) in
+            let statement = try cachedStatement(sql)
+            statement.reset()
+            while try statement.step() {}
+        }
     }
 
     /// Runs `body` in a savepoint (a nested transaction): released when it returns, undone when it throws.
@@ -443,19 +466,19 @@ public final class Database {
         guard isInsideTransaction else { return }
         resetActiveStatements()
         do {
-            try internally { () throws(DatabaseError) in try executeScript("ROLLBACK TRANSACTION") }
+            try executeOwn("ROLLBACK TRANSACTION")
         } catch {
             // A late sqlite3_interrupt can still hit the ROLLBACK itself: reset and try once more.
             resetActiveStatements()
-            try? internally { () throws(DatabaseError) in try executeScript("ROLLBACK TRANSACTION") }
+            try? executeOwn("ROLLBACK TRANSACTION")
         }
     }
 
     /// Runs `body` in a deferred transaction with writes refused (`PRAGMA query_only`).
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
         if configuration.readOnly { return try inTransaction(.deferred, body) }
-        try internally { () throws(DatabaseError) in try executeScript("PRAGMA query_only = 1") }
-        defer { try? internally { () throws(DatabaseError) in try executeScript("PRAGMA query_only = 0") } }
+        try executeOwn("PRAGMA query_only = 1")
+        defer { try? executeOwn("PRAGMA query_only = 0") }
         return try inTransaction(.deferred, body)
     }
 }

@@ -168,6 +168,8 @@ public final class DatabasePool: DatabaseWriter {
         var all: [SerializedDatabase] = []
     }
     private let readers = Mutex(Readers())
+    /// A read-only connection that only ever asks `PRAGMA data_version` (opened on first use, never in a transaction).
+    private let watcher = Mutex<SerializedDatabase?>(nil)
 
     /// Opens or creates a database file in WAL mode, runs pending migrations, and opens readers as they are needed.
     public init(path: String, configuration: Configuration = Configuration(), migrator: Migrator? = nil) throws(DatabaseError) {
@@ -239,6 +241,44 @@ public final class DatabasePool: DatabaseWriter {
     /// Runs `body` on the writer outside any transaction, cancellable by `token` (and only it).
     public func writeWithoutTransaction<T>(_ token: AccessToken, _ body: (Database) throws -> T) throws -> T {
         try writer.access(token) { db in try body(db) }
+    }
+
+    /// A number that changes whenever a commit to the file was made since it was last asked, by any
+    /// connection of any process (this pool's writer included); equal numbers mean nothing was committed between.
+    ///
+    /// SQLite's `PRAGMA data_version` on a connection kept for this alone, which never writes: one short
+    /// read of the WAL index (no transaction of its own, no table read), so a cache of something stored in
+    /// the file can be checked before every use and re-read only after a commit.
+    public func dataVersion() throws(DatabaseError) -> Int64 {
+        let connection: SerializedDatabase
+        if let open = watcher.withLock({ $0 }) {
+            connection = open
+        } else {
+            var readOnly = configuration
+            readOnly.readOnly = true
+            readOnly.prepareDatabase = nil
+            let opened = try SerializedDatabase(path: path, configuration: readOnly)
+            connection = watcher.withLock { kept in
+                if let kept { return kept }
+                kept = opened
+                return opened
+            }
+        }
+        do {
+            return try connection.access { db in
+                try db.internally { () throws(DatabaseError) in
+                    let statement = try db.cachedStatement("PRAGMA data_version")
+                    guard try statement.step() else { return 0 }
+                    defer { statement.reset() }
+                    guard case .integer(let version) = statement.value(at: 0) else { return 0 }
+                    return version
+                }
+            }
+        } catch let error as DatabaseError {
+            throw error
+        } catch {
+            throw DatabaseError(code: .error, message: "\(error)", path: path)
+        }
     }
 
     /// Stops the work in progress on the writer and on every reader.

@@ -4,6 +4,7 @@ import Governance
 import Lakehouse
 import PluginBus
 import Storage
+import Synchronization
 
 /// The lakehouse as the CLI reaches it: through the bus, never by calling the plugin.
 struct LakehouseClient {
@@ -51,8 +52,8 @@ struct LakehouseClient {
         beforeError: () -> Void = {}
     ) async throws -> R.Response {
         let task = Task { try await bus.send(request, as: principal, requestID: requestID) }
-        let signals = SignalWatcher([SIGINT, SIGTERM]) { task.cancel() }
-        defer { signals.stop() }
+        let signals = RequestSignals.shared.register { task.cancel() }
+        defer { RequestSignals.shared.unregister(signals) }
         defer { if flushAudit { try? governance.audit.flush() } }
         do {
             return try await task.value
@@ -165,5 +166,37 @@ extension LakehouseClient {
             throw Exit.domainUnavailable
         }
         return Principal(.user, user)
+    }
+}
+
+/// SIGINT and SIGTERM for the lakehouse requests of this process: watched once, each running request
+/// registering what cancels it (a benchmark sends thousands; two signal sources made and cancelled per
+/// request were a measurable part of a point lookup). As before, a signal while no request runs is ignored.
+final class RequestSignals: Sendable {
+    static let shared = RequestSignals()
+
+    private let running = Mutex<(next: Int, handlers: [Int: @Sendable () -> Void])>((0, [:]))
+    private let watcher = Mutex<SignalWatcher?>(nil)
+
+    /// Calls `cancel` when SIGINT or SIGTERM arrives, until `unregister` is called with the returned id.
+    func register(_ cancel: @escaping @Sendable () -> Void) -> Int {
+        watcher.withLock { watcher in
+            if watcher == nil {
+                watcher = SignalWatcher([SIGINT, SIGTERM]) { [weak self] in self?.cancelAll() }
+            }
+        }
+        return running.withLock { state in
+            defer { state.next += 1 }
+            state.handlers[state.next] = cancel
+            return state.next
+        }
+    }
+
+    func unregister(_ id: Int) {
+        _ = running.withLock { $0.handlers.removeValue(forKey: id) }
+    }
+
+    private func cancelAll() {
+        for cancel in running.withLock({ Array($0.handlers.values) }) { cancel() }
     }
 }

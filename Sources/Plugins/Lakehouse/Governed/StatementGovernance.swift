@@ -50,29 +50,28 @@ public final class StatementGovernance {
 
     /// A decision this statement audited, to audit again when a kept mapping of the same statement runs.
     struct Decided: Sendable {
-        var permission: DataPermission
-        var table: TableDescriptor
-        var decision: Decision
-        var detail: String
+        /// The record as first audited; a later run audits a copy made anew (`AuditRecord.madeAgain()`).
+        var record: AuditRecord
     }
 
     /// The decisions audited so far, in order.
     private(set) var decided: [Decided] = []
 
-    /// Audits decisions a previous run of the same statement made under the same policy version and catalog.
+    /// Audits decisions a previous run of the same statement made under the same policy version and catalog
+    /// (the same user, text and version, so the same records but for their time).
     func audit(again decisions: [Decided]) {
-        for entry in decisions { audit(entry.permission, entry.table, entry.decision, detail: entry.detail) }
+        for entry in decisions { service.audit.append(entry.record.madeAgain()) }
     }
 
     private func audit(_ permission: DataPermission, _ table: TableDescriptor, _ decision: Decision, detail: String) {
         // One record per table and permission per statement.
         let key = "\(permission.rawValue) \(table.id)"
         guard decidedKeys.insert(key).inserted else { return }
-        decided.append(Decided(permission: permission, table: table, decision: decision, detail: detail))
-        service.audit.append(
-            AuditRecord(
-                principal: "user:\(user)", action: permission.rawValue, resource: table.qualifiedName, allowed: decision.allowed,
-                grants: decision.decidingGrants, policyVersion: policyVersion, query: sql, detail: detail))
+        let record = AuditRecord(
+            principal: "user:\(user)", action: permission.rawValue, resource: table.qualifiedName, allowed: decision.allowed,
+            grants: decision.decidingGrants, policyVersion: policyVersion, query: sql, detail: detail)
+        decided.append(Decided(record: record))
+        service.audit.append(record)
     }
 
     private func refuse(_ permission: DataPermission, _ table: TableDescriptor, _ decision: Decision, offset: Int?) -> LakehouseError {

@@ -1,0 +1,101 @@
+import CoreSupport
+import Foundation
+import Governance
+import Lakehouse
+import PluginBus
+import Storage
+import TestSupport
+import Testing
+
+/// A policy change made by another process is enforced by this one's next request, however warm its
+/// caches: the active policy version is kept between statements and re-read only after a commit to
+/// the governance store (`PolicyStore.activeVersion`), and the kept mapping of a read is keyed by it.
+///
+/// Process A is this test process (a bus with governance in front of the lakehouse, as `wb` builds
+/// it); process B is the `wb` binary built with these tests, running `wb revoke` and `wb grant`.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct PolicyChangeAcrossProcessesTests {
+    /// The `wb` built with these tests (next to the test bundle), else one in `.build`.
+    static var wbBinary: String? {
+        var candidates: [String] = []
+        if let bundle = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            candidates.append(FilePath.join(FilePath.directory(of: bundle), "wb"))
+        }
+        var root = #filePath
+        for _ in 0..<3 { root = FilePath.directory(of: root) }
+        for config in ["debug", "release"] { candidates.append(FilePath.join(root, ".build", config, "wb")) }
+        return candidates.first(where: FileIO.exists)
+    }
+
+    @Test func aRevokeInAnotherProcessIsEnforcedByTheNextRequest() async throws {
+        let wb = try #require(Self.wbBinary, "the wb binary is not built; run ./scripts/test")
+        let f = try GovernedFixture("governed-two-processes") { admin in
+            """
+            version: 1
+            grants:
+              - {id: admin, to: "user:\(admin)", permissions: [ALL, "*:*"], on: {catalog: "*"}}
+              - {id: erin-query, to: "user:erin", permissions: ["lakehouse:query"]}
+              - {id: erin-open, to: "user:erin", permissions: [SELECT], on: {table: sales.open}}
+            """
+        }
+        func otherProcess(_ arguments: [String]) throws {
+            let result = try Command.run([wb] + arguments + ["--home", f.domain.path])
+            #expect(result.status == 0, "wb \(arguments.joined(separator: " ")): \(result.stderr)")
+        }
+        let bus = Bus(middleware: [RequireRegisteredPermission(GovernanceAuthorizer(f.governance))])
+        try bus.register(LakehousePlugin(f.lakehouse, events: bus.publisher))
+        let erin = Principal(.user, "erin")
+        let read = LakehouseQuery(sql: "SELECT k FROM sales.open ORDER BY k")
+        // Warm: the policy version, the plan and the read's mapping are all kept after these.
+        for _ in 0..<3 { #expect(try await bus.send(read, as: erin).rows == [[.integer(1)], [.integer(2)]]) }
+
+        // B takes the table grant away: A's next statement is refused.
+        try otherProcess(["revoke", "erin-open"])
+        let refused = await #expect(throws: LakehouseError.self) { try await bus.send(read, as: erin) }
+        #expect(refused?.code == .denied)
+
+        // B gives it back: A reads again.
+        try otherProcess(["grant", "SELECT", "--to", "user:erin", "--on", "table:sales.open", "--id", "erin-open"])
+        #expect(try await bus.send(read, as: erin).rows == [[.integer(1)], [.integer(2)]])
+
+        // B takes the plugin action away: A's bus refuses the request before the lakehouse sees it.
+        try otherProcess(["revoke", "erin-query"])
+        let denied = await #expect(throws: BusError.self) { try await bus.send(read, as: erin) }
+        #expect(denied?.code == .denied)
+
+        // Every decision, on both sides of each change, is in the log, and the chain holds.
+        try f.governance.audit.flush()
+        let selects = try f.governance.audit.search(principal: "user:erin", action: "SELECT").map(\.record.allowed)
+        #expect(selects == [true, true, true, false, true])
+        let requests = try f.governance.audit.search(principal: "user:erin", action: "lakehouse:query").map(\.record.allowed)
+        #expect(requests == [true, true, true, true, true, false])
+        #expect(try f.governance.audit.verify().isIntact)
+    }
+
+    @Test func anotherServiceOnTheSameDomainSeesEachChangeAtOnce() throws {
+        // Two services are two sets of connections, as two processes have: what one applies, the other's
+        // next decision uses, with no statement in between to warm anything.
+        let f = try GovernedFixture("governed-two-services") { admin in
+            """
+            version: 1
+            grants:
+              - {id: admin, to: "user:\(admin)", permissions: [ALL, "*:*"], on: {catalog: "*"}}
+              - {id: erin-import, to: "user:erin", permissions: ["lakehouse:import"]}
+            """
+        }
+        let other = try GovernanceService(domain: try Domain.open(at: f.domain.path))
+        #expect(try other.authorize(user: "erin", action: "lakehouse:import").allowed)
+        for round in 0..<5 {
+            try f.governance.revoke(["erin-import"], by: f.admin)
+            #expect(try !other.authorize(user: "erin", action: "lakehouse:import").allowed, "round \(round)")
+            try f.governance.grant(
+                Grant(id: "erin-import", principals: [Principal(.user, "erin")], permissions: [.action("lakehouse:import")], resource: .none),
+                by: f.admin)
+            #expect(try other.authorize(user: "erin", action: "lakehouse:import").allowed, "round \(round)")
+        }
+        // Audit writes commit to the same store: they make the version be read again, and change nothing.
+        try other.audit.flush()
+        #expect(try other.authorize(user: "erin", action: "lakehouse:import").allowed)
+        #expect(try other.engine().version == f.governance.engine().version)
+    }
+}
