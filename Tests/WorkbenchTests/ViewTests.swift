@@ -73,10 +73,39 @@ struct Tmux {
     }
 
     /// Stops the server and everything running in it; synchronous, so it can run in `defer`.
+    ///
+    /// Waits (up to 30 s) until the processes of its panes have exited too: a `wb` that gets the
+    /// SIGHUP still saves its recovery files and stops its kernel, and the test's folder (or the
+    /// suite's scratch folder) must not be removed while it writes there.
     func kill() {
-        guard let child = try? ChildProcess(argv: [executable, "-L", socket, "kill-server"], environment: ProcessInfo.processInfo.environment, output: .null) else { return }
+        let sessions = sync(["list-panes", "-a", "-F", "#{pane_pid}"]).split(separator: "\n").compactMap { Int32($0) }
+        _ = sync(["kill-server"])
+        let deadline = Clock.monotonic() + 30
+        while !sessions.isEmpty, Self.anyProcess(inSessions: Set(sessions)), Clock.monotonic() < deadline { usleep(20_000) }
+    }
+
+    /// Runs a tmux command and waits (up to 10 s) for it, without async; returns what it printed.
+    private func sync(_ arguments: [String]) -> String {
+        guard let output = try? FilePath.join(Scratch.directory("tmux-out"), "output"),
+            let child = try? ChildProcess(
+                argv: [executable, "-L", socket] + arguments, environment: ProcessInfo.processInfo.environment, output: .file(output))
+        else { return "" }
         let deadline = Clock.monotonic() + 10
         while child.isRunning && Clock.monotonic() < deadline { usleep(10_000) }
+        return (try? FileIO.readText(output)) ?? ""
+    }
+
+    /// Whether a live (not zombie) process belongs to one of these sessions (a pane's process is its session leader).
+    static func anyProcess(inSessions sessions: Set<Int32>) -> Bool {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries where entry.first?.isNumber == true {
+            guard let stat = try? FileIO.readText("/proc/\(entry)/stat"), let close = stat.lastIndex(of: ")") else { continue }
+            // After the command name: state, ppid, pgrp, session.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 3, fields[0] != "Z", let session = Int32(fields[3]) else { continue }
+            if sessions.contains(session) { return true }
+        }
+        return false
     }
 }
 
