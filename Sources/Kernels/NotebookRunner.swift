@@ -146,7 +146,7 @@ public struct NotebookRunner: Sendable {
         let watcher = Task {
             while !Task.isCancelled {
                 if cancellation.isCancelled {
-                    _ = try? await kernel.interrupt()
+                    try? await kernel.interrupt()
                     return
                 }
                 try? await Task.sleep(for: .milliseconds(50))
@@ -154,18 +154,19 @@ public struct NotebookRunner: Sendable {
         }
         defer { watcher.cancel() }
 
-        let sender = CellSender(
-            kernel: kernel, steps: codeIndexes.map { (index: $0, source: nb.cells[$0].source) },
-            cellTimeout: options.cellTimeout, cancellation: cancellation, progress: progress)
         for (ordinal, index) in codeIndexes.enumerated() {
-            // A cell already sent ahead has started (or is about to): it is waited for, and the
-            // watcher's interrupt ends it if the run was cancelled meanwhile.
-            if cancellation.isCancelled, !sender.wasSent(ordinal) {
+            if cancellation.isCancelled {
                 report.status = .cancelled
                 report.message = "cancelled before cell \(index + 1)"
                 break
             }
-            let result = await sender.execution(ordinal).result()
+            let source = nb.cells[index].source
+            progress(.cellStarted(index: index, ordinal: ordinal + 1, total: codeIndexes.count, source: source))
+            var execOptions = ExecuteOptions(timeout: options.cellTimeout)
+            execOptions.stopOnError = true
+            let result = await kernel.execute(source, options: execOptions, onMessage: { message in
+                progress(.output(index: index, message: message))
+            })
             nb.cells[index].outputs = result.outputs
             nb.cells[index].executionCount = result.executionCount
             var meta = nb.cells[index].metadata
@@ -197,7 +198,6 @@ public struct NotebookRunner: Sendable {
             }
             save(false)
         }
-        sender.stop()
         if report.status != .ok, let failed = report.failedCell {
             markFailure(&nb, at: failed, message: report.message ?? "")
         }
@@ -224,98 +224,6 @@ public struct NotebookRunner: Sendable {
             id: nb.hasCellIDs ? Cell.randomID() : nil)
         banner.metadata = ["tags": ["wb-error"]]
         nb.cells.insert(banner, at: index)
-    }
-}
-
-/// Sends a run's cells to the kernel, one at a time, each as soon as the kernel can take it.
-///
-/// A cell is sent when the one before it has succeeded: the moment its `execute_reply` says
-/// `ok`, on the client's I/O thread, not after the runner has been woken for its `idle` status
-/// and has filed its outputs. The kernel, which publishes `idle` only after that reply, then
-/// finds the next request waiting, so the runner's bookkeeping (and a save) overlaps the next
-/// cell instead of adding to every cell. A cell whose reply is an error (or `aborted`) has no
-/// successor sent: the runner decides, as before, whether the run goes on (`raises-exception`)
-/// and sends the next cell itself, after the kernel has dealt with its queue (`stop_on_error`).
-/// (A reply of `ok` with an error among the cell's outputs still stops the run, but the next
-/// cell has then been sent; its outputs are not kept.)
-final class CellSender: Sendable {
-    private let kernel: KernelManager
-    private let steps: [(index: Int, source: String)]
-    private let cellTimeout: Double?
-    private let cancellation: NotebookRunner.Cancellation
-    private let progress: @Sendable (NotebookRunner.Progress) -> Void
-
-    private struct State {
-        /// Ordinals of the cells sent so far: 0..<sent (`Int.max` once stopped).
-        var sent = 0
-        /// Cells sent ahead whose execution the runner has not taken yet.
-        var ahead: [Int: PendingExecution] = [:]
-        /// Cells whose `cellStarted` went out.
-        var announced = Set<Int>()
-    }
-
-    private let state = Mutex(State())
-
-    init(
-        kernel: KernelManager, steps: [(index: Int, source: String)], cellTimeout: Double?,
-        cancellation: NotebookRunner.Cancellation, progress: @escaping @Sendable (NotebookRunner.Progress) -> Void
-    ) {
-        self.kernel = kernel
-        self.steps = steps
-        self.cellTimeout = cellTimeout
-        self.cancellation = cancellation
-        self.progress = progress
-    }
-
-    /// Sends nothing more ahead (the run is over).
-    func stop() { state.withLock { $0.sent = Int.max } }
-
-    /// Whether cell `ordinal` has been sent to the kernel.
-    func wasSent(_ ordinal: Int) -> Bool { state.withLock { ordinal < $0.sent } }
-
-    /// The execution of cell `ordinal`: the one sent ahead, or one sent now.
-    func execution(_ ordinal: Int) -> PendingExecution {
-        let ready = state.withLock { s -> PendingExecution? in
-            if let ahead = s.ahead.removeValue(forKey: ordinal) { return ahead }
-            s.sent = max(s.sent, ordinal + 1)  // from now on `sendAhead(ordinal)` does nothing
-            return nil
-        }
-        // All outputs of the cell before have been delivered by now, so this is in order; a cell sent
-        // ahead has usually been announced already, by its first message.
-        announce(ordinal)
-        return ready ?? submit(ordinal)
-    }
-
-    /// Sends cell `ordinal` from the I/O thread, if it is the next one and the run goes on.
-    private func sendAhead(_ ordinal: Int) {
-        guard ordinal < steps.count, !cancellation.isCancelled else { return }
-        state.withLock { s in
-            guard s.sent == ordinal else { return }
-            s.sent = ordinal + 1
-            // Safe under the lock: `submit` calls `onMessage` only later, for messages received.
-            s.ahead[ordinal] = submit(ordinal)
-        }
-    }
-
-    /// Tells the caller a cell started, once: before it is sent by the runner, or (sent ahead) at its first message.
-    private func announce(_ ordinal: Int) {
-        let first = state.withLock { $0.announced.insert(ordinal).inserted }
-        if first {
-            progress(.cellStarted(index: steps[ordinal].index, ordinal: ordinal + 1, total: steps.count, source: steps[ordinal].source))
-        }
-    }
-
-    private func submit(_ ordinal: Int) -> PendingExecution {
-        let index = steps[ordinal].index
-        var options = ExecuteOptions(timeout: cellTimeout)
-        options.stopOnError = true
-        return kernel.submit(steps[ordinal].source, options: options, onMessage: { [self] message in
-            if message.msgType == "execute_reply", message.content["status"]?.stringValue == "ok" {
-                sendAhead(ordinal + 1)
-            }
-            announce(ordinal)
-            progress(.output(index: index, message: message))
-        })
     }
 }
 
