@@ -15,11 +15,12 @@ struct BenchQueryCommand: AsyncParsableCommand {
     @Option(name: .customLong("repeat"), help: "Timed runs of each query.") var repeats = 3
     @Option(name: .customLong("cache-mib"), help: "SQLite page cache per connection (MiB).") var cacheMiB = SQLiteEngine.Tuning.standard.cacheMiB
     @Option(name: .customLong("mmap-mib"), help: "SQLite memory map size (MiB).") var mmapMiB = SQLiteEngine.Tuning.standard.mmapMiB
+    @Option(name: .customLong("threads"), help: "Helper threads for SQLite's sorter (PRAGMA threads).") var threads = SQLiteEngine.Tuning.standard.sorterThreads
     @Argument(help: "Queries to time, one argument each.") var queries: [String]
     @OptionGroup var domain: DomainOptions
 
     func run() async throws {
-        let client = try LakehouseClient.open(domain, command: "bench query", tuning: SQLiteEngine.Tuning(cacheMiB: cacheMiB, mmapMiB: mmapMiB))
+        let client = try LakehouseClient.open(domain, command: "bench query", tuning: SQLiteEngine.Tuning(cacheMiB: cacheMiB, mmapMiB: mmapMiB, sorterThreads: threads))
         var results: [JSON] = []
         for sql in queries {
             var samples: [Double] = []
