@@ -629,12 +629,35 @@ public final class KernelManager: Sendable {
     }
 
     /// Shuts the kernel down: a `shutdown_request` on the control channel, then SIGTERM, then SIGKILL.
-    public func shutdown(timeout: Double = 5) async {
+    ///
+    /// With `awaitExit` false, a kernel that acknowledged the request and started nothing else in its
+    /// process group is left to finish exiting by itself (ipykernel takes about a quarter of a second
+    /// after its reply to tear its interpreter down); it still watches its parent through
+    /// `JPY_PARENT_PID` and leaves within a second of this process's exit. For a caller about to exit,
+    /// such as `wb run`. Otherwise, or if the kernel does not answer, this waits for the exit as always.
+    public func shutdown(timeout: Double = 5, awaitExit: Bool = true) async {
         let diedEarlier = state.withLock { s -> Bool in
             if case .dead = s.status { return true }
             return false
         }
-        try? await stopProcess(restart: false, timeout: timeout)
+        var requested = false
+        if !awaitExit, !diedEarlier, state.withLock({ $0.process.isRunning }) {
+            requested = true
+            state.withLock { $0.expectingExit = true }
+            let answered = (try? await call("shutdown_request", content: ["restart": .bool(false)], channel: .control, timeout: timeout)) != nil
+            let pid = state.withLock { $0.process.pid }
+            // Children a cell started in the kernel's group must not outlive it: those take the full path.
+            if answered, ChildProcess.members(ofGroup: pid).allSatisfy({ $0 == pid }) {
+                client.failAll("the kernel was shut down")
+                finishShutdown(diedEarlier: false)
+                return
+            }
+        }
+        try? await stopProcess(restart: false, timeout: timeout, requested: requested)
+        finishShutdown(diedEarlier: diedEarlier)
+    }
+
+    private func finishShutdown(diedEarlier: Bool) {
         let watch = state.withLock { s -> Task<Void, Never>? in
             s.status = .shutDown
             return s.heartbeatWatch
@@ -650,13 +673,16 @@ public final class KernelManager: Sendable {
         if !diedEarlier { unlink(logFile) }
     }
 
-    private func stopProcess(restart: Bool, timeout: Double = 5) async throws(KernelError) {
+    /// Stops the kernel's process and its group; `requested`: a `shutdown_request` was already sent.
+    private func stopProcess(restart: Bool, timeout: Double = 5, requested: Bool = false) async throws(KernelError) {
         let process = state.withLock { s in
             s.expectingExit = true
             return s.process
         }
         if process.isRunning {
-            _ = try? await call("shutdown_request", content: ["restart": .bool(restart)], channel: .control, timeout: timeout)
+            if !requested {
+                _ = try? await call("shutdown_request", content: ["restart": .bool(restart)], channel: .control, timeout: timeout)
+            }
             if await process.wait(timeout: timeout) == nil {
                 process.signal(SIGTERM)
                 if await process.wait(timeout: timeout) == nil {

@@ -18,6 +18,9 @@ public struct NotebookRunner: Sendable {
         public var outputPath: String?
         /// The kernel's working directory; default: the input notebook's folder.
         public var workingDirectory: String?
+        /// Whether to wait at the end until the kernel's process has exited, not only until it has
+        /// acknowledged its shutdown (`KernelManager.shutdown(awaitExit:)`); `wb run`, which exits next, does not.
+        public var awaitKernelExit = true
         /// What the application adds to the kernel it starts for this notebook (environment, start-up code).
         public var kernelSetup: @Sendable (KernelSpec) -> KernelSetup = { _ in KernelSetup() }
 
@@ -146,7 +149,7 @@ public struct NotebookRunner: Sendable {
         let watcher = Task {
             while !Task.isCancelled {
                 if cancellation.isCancelled {
-                    try? await kernel.interrupt()
+                    _ = try? await kernel.interrupt()
                     return
                 }
                 try? await Task.sleep(for: .milliseconds(50))
@@ -207,7 +210,7 @@ public struct NotebookRunner: Sendable {
         if case .kernelDied = report.status {
             await kernel.shutdown(timeout: 1)
         } else {
-            await kernel.shutdown()
+            await kernel.shutdown(awaitExit: options.awaitKernelExit)
         }
         report.secondsTotal = Clock.monotonic() - started
         return report

@@ -110,6 +110,37 @@ struct NotebookRunnerTests {
         #expect(written.cells[0].outputs.first?.text == "kept\n")
     }
 
+    /// `wb run`'s ending: the run returns once the kernel has acknowledged its shutdown, and the
+    /// kernel finishes exiting on its own, leaving no connection file behind.
+    @Test func notAwaitingTheKernelsExitStillEndsIt() async throws {
+        let dir = TestEnvironment.scratch("detach")
+        let nb = notebook(["import os; os.getpid()", "from ipykernel.connect import get_connection_file; get_connection_file()"])
+        let report = try await runner(output: nil) { $0.awaitKernelExit = false }
+            .run(nb, inputPath: FilePath.join(dir, "in.ipynb"), finder: TestEnvironment.finder)
+        #expect(report.status == .ok)
+        let pid = try #require(report.notebook.cells[0].outputs.first?.data?["text/plain"]?.stringValue.flatMap { Int32($0) })
+        let connectionFile = try #require(report.notebook.cells[1].outputs.first?.data?["text/plain"]?.stringValue).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
+        #expect(!FileIO.exists(connectionFile), "the connection file \(connectionFile) is removed")
+        #expect(await poll(30) { ChildProcess.members(ofGroup: pid).isEmpty }, "the kernel \(pid) exits by itself")
+    }
+
+    /// A process a cell started in the kernel's group must not outlive the run, awaited or not.
+    @Test func notAwaitingTheKernelsExitStillEndsItsChildren() async throws {
+        let dir = TestEnvironment.scratch("detach-child")
+        let nb = notebook(["import os, subprocess; child = subprocess.Popen(['sleep', '600']); (os.getpid(), child.pid)"])
+        let report = try await runner(output: nil) { $0.awaitKernelExit = false }
+            .run(nb, inputPath: FilePath.join(dir, "in.ipynb"), finder: TestEnvironment.finder)
+        #expect(report.status == .ok)
+        let pair = try #require(report.notebook.cells[0].outputs.first?.data?["text/plain"]?.stringValue)
+        let pids = pair.trimmingCharacters(in: CharacterSet(charactersIn: "()")).split(separator: ",").compactMap {
+            Int32($0.trimmingCharacters(in: .whitespaces))
+        }
+        try #require(pids.count == 2, "kernel and child pids in \(pair)")
+        // The kernel had company in its group, so the run waited for its exit and ended the group
+        // (left alone, the `sleep` would live ten minutes).
+        #expect(await poll(30) { ChildProcess.members(ofGroup: pids[0]).isEmpty }, "nothing is left of the kernel's group")
+    }
+
     @Test func savesFinishedCellsWhileRunning() async throws {
         let dir = TestEnvironment.scratch("save")
         let output = FilePath.join(dir, "out.ipynb")

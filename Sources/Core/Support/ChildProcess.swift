@@ -142,6 +142,20 @@ public final class ChildProcess: Sendable {
         return Int64(fields[19])
     }
 
+    /// Live processes in process group `group`, from `/proc` (zombies left out).
+    public static func members(ofGroup group: Int32) -> [Int32] {
+        FileIO.list("/proc").compactMap { name -> Int32? in
+            guard let pid = Int32(name), let text = try? FileIO.readText("/proc/\(pid)/stat"),
+                let close = text.lastIndex(of: ")")
+            else { return nil }
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            // After the name: field 3 (state) is fields[0], field 5 (pgrp) is fields[2].
+            guard fields.count > 2, let state = fields[0].first, state != "Z", state != "X", Int32(fields[2]) == group
+            else { return nil }
+            return pid
+        }
+    }
+
     /// Finds an executable in a `PATH`-style list.
     public static func which(_ program: String, path: String) -> String? {
         for dir in path.split(separator: ":") {

@@ -104,6 +104,8 @@ struct RunCommand: AsyncParsableCommand {
         options.outputPath = output
         options.workingDirectory = workingDirectory
         options.kernelSetup = { SQLMagic.kernelSetup(for: $0) }
+        // wb exits right after: the kernel finishes exiting on its own once it has acknowledged its shutdown.
+        options.awaitKernelExit = false
         if let output {
             let dir = FilePath.directory(of: FilePath.absolute(output))
             guard FileIO.isDirectory(dir) else {
