@@ -54,7 +54,9 @@ struct GovernedFixture {
     }
 }
 
-private func standardPolicy(_ admin: String) -> String {
+/// erin: EU rows of sales.people without salary, e-mails hashed, birth dates to the year; sales.open
+/// to read and append; the scratch database for her own tables. The admin's ordinary grant.
+func erinPolicy(_ admin: String) -> String {
     """
     version: 1
     grants:
@@ -68,6 +70,13 @@ private func standardPolicy(_ admin: String) -> String {
         masks: {email: hash, born: date_to_year}
       - {id: erin-open, to: "user:erin", permissions: [SELECT, INSERT], on: {table: sales.open}}
       - {id: erin-scratch, to: "user:erin", permissions: [ALL], on: {database: scratch}}
+
+    """
+}
+
+/// `erinPolicy`, plus sam: id and salary of the people earning under 130,000.
+private func standardPolicy(_ admin: String) -> String {
+    erinPolicy(admin) + """
       - id: salary-band
         to: user:sam
         permissions: [SELECT]

@@ -19,27 +19,12 @@ import Testing
 /// e-mails, the number of rows. Then the same probe through the governed lakehouse, as erin, is
 /// refused with the specific error expected, or returns only what erin may see.
 @Suite(.serialized) struct StructuralBypassTests {
-    /// erin: EU rows of sales.people, no salary, e-mails hashed, birth dates to the year (`standardPolicy`).
+    /// erin: EU rows of sales.people, no salary, e-mails hashed, birth dates to the year (`erinPolicy`).
     let f: GovernedFixture
     let people: Int64
 
     init() throws {
-        f = try GovernedFixture("bypass-structural") { admin in
-            """
-            version: 1
-            grants:
-              - {id: admin, to: "user:\(admin)", permissions: [ALL, "*:*"], on: {catalog: "*"}}
-              - id: eu-people
-                to: user:erin
-                permissions: [SELECT]
-                on: {table: sales.people}
-                columns: {exclude: [salary]}
-                rows: "region = 'EU'"
-                masks: {email: hash, born: date_to_year}
-              - {id: erin-open, to: "user:erin", permissions: [SELECT, INSERT], on: {table: sales.open}}
-              - {id: erin-scratch, to: "user:erin", permissions: [ALL], on: {database: scratch}}
-            """
-        }
+        f = try GovernedFixture("bypass-structural", policy: erinPolicy)
         people = try f.lakehouse.table(TableName("sales", "people")).id
     }
 

@@ -832,31 +832,28 @@ enum Magics {
 
     /// Comments out the magics of a code cell (`comment_magic`).
     static func comment(_ source: [String], language: String, escape: Bool = true, explicitlyCode: Bool = true) -> [String] {
-        var source = source
-        var parser = StringParser(language: language)
-        var nextIsMagic = false
-        let comment = Jupytext.comments[Jupytext.usualLanguageName(language)] ?? Jupytext.comments[language] ?? "#"
-        for index in source.indices {
-            let line = source[index]
-            if !parser.isQuoted, nextIsMagic || isMagic(line, language: language, escape: escape, explicitlyCode: explicitlyCode) {
-                let unindented: String, indent: String
-                if nextIsMagic {
-                    unindented = line
-                    indent = ""
-                } else {
-                    unindented = line.pyLStrip()
-                    indent = line.prefixScalars(line.unicodeScalars.count - unindented.unicodeScalars.count)
-                }
-                source[index] = indent + comment + " " + unindented
-                nextIsMagic = language == "python" && endsWithContinuation(line)
-            }
-            parser.read(line)
+        rewriteMagics(source, language: language, escape: escape, explicitlyCode: explicitlyCode) { line, continued, comment in
+            // A continuation line of a magic keeps its own indentation after the comment mark.
+            if continued { return comment + " " + line }
+            let unindented = line.pyLStrip()
+            let indent = line.prefixScalars(line.unicodeScalars.count - unindented.unicodeScalars.count)
+            return indent + comment + " " + unindented
         }
-        return source
     }
 
     /// Uncomments the magics of a code cell (`uncomment_magic`).
     static func uncomment(_ source: [String], language: String, escape: Bool = true, explicitlyCode: Bool = true) -> [String] {
+        rewriteMagics(source, language: language, escape: escape, explicitlyCode: explicitlyCode) { line, _, comment in
+            unescape(line, comment: comment)
+        }
+    }
+
+    /// Rewrites each magic line of a code cell outside strings, and the lines a magic continues onto with
+    /// a trailing backslash (Python): `rewrite(line, isContinuation, commentMark)`.
+    private static func rewriteMagics(
+        _ source: [String], language: String, escape: Bool, explicitlyCode: Bool,
+        _ rewrite: (String, Bool, String) -> String
+    ) -> [String] {
         var source = source
         var parser = StringParser(language: language)
         var nextIsMagic = false
@@ -864,7 +861,7 @@ enum Magics {
         for index in source.indices {
             let line = source[index]
             if !parser.isQuoted, nextIsMagic || isMagic(line, language: language, escape: escape, explicitlyCode: explicitlyCode) {
-                source[index] = unescape(line, comment: comment)
+                source[index] = rewrite(line, nextIsMagic, comment)
                 nextIsMagic = language == "python" && endsWithContinuation(line)
             }
             parser.read(line)

@@ -566,29 +566,12 @@ public enum SyntaxHighlighter {
                 continue
             }
             if c == "`" {
-                var run = i
-                while run < line.count && line[run] == "`" { run += 1 }
-                let ticks = run - i
-                var j = run
-                var closed: Int?
-                while j < line.count {
-                    if line[j] == "`" {
-                        var k = j
-                        while k < line.count && line[k] == "`" { k += 1 }
-                        if k - j == ticks {
-                            closed = k
-                            break
-                        }
-                        j = k
-                    } else {
-                        j += 1
-                    }
-                }
-                if let closed {
-                    tokens.append(SyntaxToken(i..<closed, .code))
-                    i = closed
+                let span = CodeSpan.match(line, at: i)
+                if let close = span.close {
+                    tokens.append(SyntaxToken(i..<(close + span.ticks), .code))
+                    i = close + span.ticks
                 } else {
-                    i = run
+                    i = span.contentStart
                 }
                 continue
             }
@@ -649,5 +632,28 @@ public enum SyntaxHighlighter {
             j += 1
         }
         return nil
+    }
+}
+
+/// A Markdown code span (CommonMark 6.1): a run of backticks closed by the next run of the same length.
+enum CodeSpan {
+    /// For the backtick run starting at `start`: its length, where the span's content starts, and where
+    /// the closing run starts (nil when no run of the same length follows on `chars`).
+    static func match(_ chars: [Character], at start: Int) -> (ticks: Int, contentStart: Int, close: Int?) {
+        var run = start
+        while run < chars.count && chars[run] == "`" { run += 1 }
+        let ticks = run - start
+        var j = run
+        while j < chars.count {
+            guard chars[j] == "`" else {
+                j += 1
+                continue
+            }
+            var k = j
+            while k < chars.count && chars[k] == "`" { k += 1 }
+            if k - j == ticks { return (ticks, run, j) }
+            j = k
+        }
+        return (ticks, run, nil)
     }
 }

@@ -729,24 +729,7 @@ struct MarkdownParser {
                 continue
             }
             if c == "`" {
-                var run = i
-                while run < chars.count && chars[run] == "`" { run += 1 }
-                let ticks = run - i
-                var j = run
-                var close: Int?
-                while j < chars.count {
-                    if chars[j] == "`" {
-                        var k = j
-                        while k < chars.count && chars[k] == "`" { k += 1 }
-                        if k - j == ticks {
-                            close = j
-                            break
-                        }
-                        j = k
-                    } else {
-                        j += 1
-                    }
-                }
+                let (ticks, run, close) = CodeSpan.match(chars, at: i)
                 if let close {
                     flush()
                     var code = String(chars[run..<close])
