@@ -114,6 +114,9 @@ struct JSONParserTests {
     @Test func invalidUTF8IsAnError() {
         #expect(throws: JSONParseError.self) { try JSON.parse([0x22, 0xC3, 0x28, 0x22]) }
         #expect(throws: JSONParseError.self) { try JSON.parse([0x22, 0x5C, 0x6E, 0xFF, 0x22]) }
+        // Invalid bytes in a run after an escape, and after an escape that decoded to non-ASCII.
+        #expect(throws: JSONParseError.self) { try JSON.parse([0x22, 0x5C, 0x6E, 0x61, 0xC3, 0x28, 0x22]) }
+        #expect(throws: JSONParseError.self) { try JSON.parse(Array(#""\u00e9"#.utf8) + [0xED, 0xA0, 0x80, 0x22]) }
     }
 
     // MARK: Errors and their positions
@@ -189,6 +192,8 @@ struct JSONParserTests {
         #"[NaN, Infinity, -Infinity, 1.7976931348623157e308, 2.2250738585072014e-308]"#,
         #"{"": "", " ": " ", "Z": "z", "é": "é"}"#,
         "\r\n\t [\"tabs\\tand\\nnewlines\\r\\n\"] \n",
+        // Plain runs between escapes, copied whole: ASCII, raw UTF-8 and \u escapes mixed, as notebook lines are.
+        #"["epoch 1 step    0  loss 1.000000\n", "a\"b\\c\/d\n", "é\nü\t中\r\n", "x\u0041y\u00e9z\n", "\n\n\n", "end\\"]"#,
     ]
 
     @Test func parsedValuesMatchPython() throws {

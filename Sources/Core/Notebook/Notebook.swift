@@ -141,7 +141,14 @@ public struct Cell: Sendable, Equatable {
     public static func joinLines(_ value: JSON) -> String {
         switch value {
         case .string(let s): return s
-        case .array(let items): return items.compactMap(\.stringValue).joined()
+        case .array(let items):
+            // Sized first and appended in place: a 500-line log is one allocation, not a list and a join.
+            var count = 0
+            for case .string(let line) in items { count += line.utf8.count }
+            var joined = ""
+            joined.reserveCapacity(count)
+            for case .string(let line) in items { joined += line }
+            return joined
         default: return ""
         }
     }

@@ -158,7 +158,7 @@ enum NotebookLines {
         var bundle = bundle
         for (key, value) in bundle where !isJSONMime(key) {
             if case .array(let items) = value, items.allSatisfy({ $0.stringValue != nil }) {
-                bundle[key] = .string(items.compactMap(\.stringValue).joined())
+                bundle[key] = .string(Cell.joinLines(value))
             }
         }
         return bundle

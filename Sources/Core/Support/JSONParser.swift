@@ -39,6 +39,8 @@ extension JSON {
 struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
+    /// Where a string with escapes is decoded; reused for every such string.
+    var scratch: [UInt8] = []
     /// Deeper nesting is an error, not a stack overflow: each level costs stack frames, and a test
     /// or worker thread's stack is far smaller than the main thread's. Python gives up near 1000 too.
     static let maxDepth = 1_000
@@ -217,52 +219,58 @@ struct JSONParser {
         let quote = index
         index += 1
         let start = index
+        // Bytes over 0x7F seen: only then must the text be checked for valid UTF-8.
+        var nonASCII: UInt8 = 0
         // Fast path: no escapes.
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                guard let s = String(validating: slice, as: UTF8.self) else {
-                    throw error("invalid UTF-8 in a string", at: start)
-                }
-                return s
+                return try string(slice, nonASCII: nonASCII & 0x80 != 0, start: start)
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("invalid control character in a string") }
+            nonASCII |= byte
             index += 1
         }
         guard index < bytes.count else { throw error("unterminated string", at: quote) }
-        // Slow path: decode escapes into a byte buffer.
-        var out: [UInt8] = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
+        // Slow path: the runs of plain bytes between escapes are copied whole into `scratch`, a buffer
+        // kept across strings, so a string with escapes (every line of a notebook ends in `\n`) costs
+        // one allocation, the String's own.
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
         while index < bytes.count {
+            let run = index
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                nonASCII |= byte
+                index += 1
+            }
+            if index > run { scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index])) }
+            guard index < bytes.count else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                guard let s = String(validating: out, as: UTF8.self) else {
-                    throw error("invalid UTF-8 in a string", at: start)
+                return try scratch.withUnsafeBufferPointer { buffer throws(JSONParseError) in
+                    try string(buffer, nonASCII: nonASCII & 0x80 != 0, start: start)
                 }
-                return s
             }
             if byte < 0x20 { throw error("invalid control character in a string") }
-            if byte != UInt8(ascii: "\\") {
-                out.append(byte)
-                index += 1
-                continue
-            }
             index += 1
             guard index < bytes.count else { break }
             let escape = bytes[index]
             index += 1
             switch escape {
-            case UInt8(ascii: "\""): out.append(0x22)
-            case UInt8(ascii: "\\"): out.append(0x5C)
-            case UInt8(ascii: "/"): out.append(0x2F)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "\""): scratch.append(0x22)
+            case UInt8(ascii: "\\"): scratch.append(0x5C)
+            case UInt8(ascii: "/"): scratch.append(0x2F)
+            case UInt8(ascii: "b"): scratch.append(0x08)
+            case UInt8(ascii: "f"): scratch.append(0x0C)
+            case UInt8(ascii: "n"): scratch.append(0x0A)
+            case UInt8(ascii: "r"): scratch.append(0x0D)
+            case UInt8(ascii: "t"): scratch.append(0x09)
             case UInt8(ascii: "u"):
                 var scalar = try parseHex4()
                 if (0xD800...0xDBFF).contains(scalar), index + 1 < bytes.count,
@@ -279,12 +287,20 @@ struct JSONParser {
                 }
                 // A lone surrogate cannot live in a Swift string.
                 let unicode = Unicode.Scalar(scalar) ?? "\u{FFFD}"
-                out.append(contentsOf: Array(String(unicode).utf8))
+                UTF8.encode(unicode) { scratch.append($0) }
             default:
                 throw error("invalid escape", at: index - 2)
             }
         }
         throw error("unterminated string", at: quote)
+    }
+
+    /// The string of UTF-8 `bytes`; checked only when some byte is not ASCII (ASCII is always valid), since
+    /// `String(validating:)` costs a generic metadata lookup a call, a tenth of parsing a large notebook.
+    func string(_ bytes: UnsafeBufferPointer<UInt8>, nonASCII: Bool, start: Int) throws(JSONParseError) -> String {
+        if !nonASCII { return String(decoding: bytes, as: UTF8.self) }
+        guard let s = String(validating: bytes, as: UTF8.self) else { throw error("invalid UTF-8 in a string", at: start) }
+        return s
     }
 
     /// Reads the four hex digits after `\u`; errors point at the `u`, as Python's do.
