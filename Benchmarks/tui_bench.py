@@ -460,7 +460,7 @@ def figure_in_process(a, notebooks):
         res["notebooks"][label] = json.loads(out.stdout)["open"]
         o = res["notebooks"][label]
         log(f"tui:   in process {label:>22}: parse {o['parse_ms']:.1f} ms, open {o['open_ms']:.1f} ms, "
-            f"first frame {o['first_frame_ms']:.1f} ms, End {o['end_frame_ms']:.1f} ms")
+            f"first frame {o['first_frame_ms']:.1f} ms, End {o['end_frame_ms']:.1f} ms, wb view {o['view_first_screen_ms']:.1f} ms")
     out = subprocess.run([a.wb, "bench", "tui", "--lines", str(a.lines), "--width", str(a.width), "--height", str(a.height), "--json"],
                          capture_output=True, text=True, timeout=a.timeout)
     if out.returncode != 0:
@@ -529,14 +529,14 @@ def report(r):
     if ip:
         p("")
         p("in process (`wb bench tui`: no process start, ncurses or tmux), median of the runs (ms)")
-        p(f"    {'notebook':<26}{'parse':>8}{'open':>8}{'frame':>8}{'1st scr':>9}{'End':>8}")
+        p(f"    {'notebook':<26}{'parse':>8}{'open':>8}{'frame':>8}{'1st scr':>9}{'End':>8}{'view':>8}")
         for label, _ in r["notebooks"]:
             o = ip["notebooks"].get(label, {})
             if "error" in o:
                 p(f"    {label:<26}failed: {o['error']}")
                 continue
             p(f"    {label:<26}{fmt(o.get('parse_ms')):>8}{fmt(o.get('open_ms')):>8}{fmt(o.get('first_frame_ms')):>8}"
-              f"{fmt(o.get('first_screen_ms')):>9}{fmt(o.get('end_frame_ms')):>8}")
+              f"{fmt(o.get('first_screen_ms')):>9}{fmt(o.get('end_frame_ms')):>8}{fmt(o.get('view_first_screen_ms')):>8}")
         s = ip.get("stream", {})
         if "error" in s:
             p(f"    stream: failed: {s['error']}")

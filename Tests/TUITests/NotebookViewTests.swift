@@ -103,22 +103,74 @@ struct NotebookViewTests {
         #expect(buffer[0, 19].style.attributes.contains(.reverse))
     }
 
+    /// Every cell laid out, in order: the lines the view scrolls through.
+    static func allLines(_ state: NotebookView.State) -> [NotebookView.Line] {
+        state.cells.list.enumerated().flatMap { NotebookView.lines(of: $1, number: $0 + 1, width: state.layoutWidth) }
+    }
+
+    /// The index in `allLines` of the line at the top of the screen.
+    static func lineIndex(_ state: NotebookView.State) -> Int {
+        (0..<state.top.cell).reduce(0) { sum, cell in
+            sum + NotebookView.lines(of: state.cells.list[cell], number: cell + 1, width: state.layoutWidth).count
+        } + state.top.line
+    }
+
     @Test func scrollingKeysMoveAndClamp() throws {
         let start = NotebookView.state(for: try Self.notebook(extraCells: 10), fileName: "long.ipynb", size: Size(width: 40, height: 10))
-        let total = start.lines.count
-        #expect(start.maxTop == total - 9)
-        #expect(Self.press(start, .char("j")).top == 1)
-        #expect(Self.press(start, .key(.down), .key(.down), .char("k")).top == 1)
-        #expect(Self.press(start, .char("k")).top == 0)
-        #expect(Self.press(start, .key(.pageDown)).top == 8)
-        #expect(Self.press(start, .key(.pageDown), .key(.pageUp)).top == 0)
-        #expect(Self.press(start, .char("G")).top == total - 9)
-        #expect(Self.press(start, .char("G"), .char("j")).top == total - 9)
-        #expect(Self.press(start, .char("G"), .char("g")).top == 0)
-        #expect(Self.press(start, .char("n")).top == start.cellStarts[1])
-        #expect(Self.press(start, .char("n"), .char("n"), .char("p")).top == start.cellStarts[1])
+        let total = Self.allLines(start).count
+        func line(_ state: NotebookView.State) -> Int { Self.lineIndex(state) }
+        #expect(line(Self.press(start, .char("G"))) == total - 9)
+        #expect(line(Self.press(start, .char("j"))) == 1)
+        #expect(line(Self.press(start, .key(.down), .key(.down), .char("k"))) == 1)
+        #expect(line(Self.press(start, .char("k"))) == 0)
+        #expect(line(Self.press(start, .key(.pageDown))) == 8)
+        #expect(line(Self.press(start, .key(.pageDown), .key(.pageUp))) == 0)
+        #expect(line(Self.press(start, .char("G"), .char("j"))) == total - 9)
+        #expect(line(Self.press(start, .char("G"), .char("g"))) == 0)
+        #expect(Self.press(start, .char("n")).top == NotebookView.Position(cell: 1, line: 0))
+        #expect(Self.press(start, .char("n"), .char("n"), .char("p")).top == NotebookView.Position(cell: 1, line: 0))
+        #expect(Self.press(start, .char("n"), .char("j"), .char("p")).top == NotebookView.Position(cell: 1, line: 0))
         #expect(Self.press(start, .char("x")) == start)
         #expect(!start.quit && Self.press(start, .char("q")).quit && Self.press(start, .char("c", .control)).quit)
+    }
+
+    @Test func onlyTheCellsNearTheScreenAreLaidOutAndTheyDrawAsTheWholeNotebookWould() throws {
+        let size = Size(width: 40, height: 10)
+        let start = NotebookView.state(for: try Self.notebook(extraCells: 60), fileName: "long.ipynb", size: size)
+        // The first page and the last page; nothing between.
+        let laidOut = (0..<start.cellCount).filter(start.isLaidOut)
+        #expect(laidOut.contains(0) && laidOut.contains(start.cellCount - 1))
+        #expect(laidOut.count < 12, "laid out: \(laidOut)")
+        #expect(!start.isLaidOut(30))
+        // Scrolling through the notebook, every screen is the same as the whole notebook laid out at once.
+        let all = Self.allLines(start)
+        var state = start
+        var steps = 0
+        repeat {
+            let index = Self.lineIndex(state)
+            var expected = ScreenBuffer(size: size)
+            for (row, line) in all[index..<min(all.count, index + 9)].enumerated() {
+                NotebookView.draw(line, row: row, width: size.width, into: &expected)
+            }
+            #expect(Array(Self.screen(state).prefix(9)) == Array(expected.lines(trimmed: true).prefix(9)), "at line \(index)")
+            state = Self.press(state, steps % 3 == 2 ? .char("j") : .key(.pageDown))
+            steps += 1
+        } while state.top < state.bottom && steps < 200
+        #expect(state.top == state.bottom && steps > 10)
+        #expect(Self.screen(state)[9] == " long.ipynb  cell 65/65  read-only")
+    }
+
+    @Test func aResizeLaysTheCellsOutForTheNewWidth() throws {
+        let long = String(repeating: "word ", count: 30)
+        var nb = Notebook()
+        nb.cells = [NotebookCell(.markdown, source: long), NotebookCell(.code, source: "x = 1")]
+        let narrow = NotebookView.state(for: nb, fileName: "wrap.ipynb", size: Size(width: 40, height: 20))
+        let wide = NotebookView.update(narrow, .resize(Size(width: 100, height: 20)))
+        // The Markdown paragraph wraps at 38 columns, then at 98: fewer lines, and the code cell moves up.
+        let narrowRows = Self.screen(narrow).firstIndex { $0.hasPrefix("── [ ] code") }
+        let wideRows = Self.screen(wide).firstIndex { $0.hasPrefix("── [ ] code") }
+        #expect(narrowRows == 7 && wideRows == 4, "\(Self.screen(narrow)) \(Self.screen(wide))")
+        #expect(Self.screen(wide).allSatisfy { DisplayWidth.of($0) <= 100 })
     }
 
     @Test func bottomScreenShowsTheLastCellAndItsNumber() throws {
@@ -131,7 +183,7 @@ struct NotebookViewTests {
         let start = NotebookView.state(for: try Self.notebook(), fileName: "demo.ipynb", size: Size(width: 40, height: 10))
         let bottom = Self.press(start, .char("G"))
         let taller = NotebookView.update(bottom, .resize(Size(width: 40, height: 100)))
-        #expect(taller.top == 0)
+        #expect(taller.top == NotebookView.Position(cell: 0, line: 0))
         var terminal = Terminal(backend: InMemoryBackend(width: 40, height: 100))
         terminal.draw { NotebookView.render(taller, into: &$0) }
         #expect(terminal.backend.lines(trimmed: true)[99].hasPrefix(" demo.ipynb  cell 1/5  read-only"))

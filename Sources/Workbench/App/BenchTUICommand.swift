@@ -13,7 +13,8 @@ extension BenchCommand {
             discussion: """
                 Open: reads NOTEBOOK as `wb open` does (file, notebook model, screen state), then lays out and \
                 renders the first frame for a --width x --height terminal; then jumps to the last cell (End) \
-                and renders that frame. Stream: a cell receives --lines lines, --chunk lines per frame (as the \
+                and renders that frame; then does what `wb view` does up to its first frame (read, view state, \
+                resize, render). Stream: a cell receives --lines lines, --chunk lines per frame (as the \
                 terminal loop gathers a flood of output into one batch a frame); each frame is the update \
                 applying the batch plus the render. No kernel, no terminal: the numbers are the app's own work, \
                 without process start-up, ncurses or tmux, which Benchmarks/tui measures around it.
@@ -58,6 +59,7 @@ extension BenchCommand {
             var state: [Double] = []
             var frame: [Double] = []
             var end: [Double] = []
+            var view: [Double] = []
             var cells = 0
             var firstScreen: [String] = []
             var lastScreen: [String] = []
@@ -82,13 +84,20 @@ extension BenchCommand {
                 end.append(ms(since: t0))
                 lastScreen = buffer.lines(trimmed: true)
                 cells = app.cells.count
+                // `wb view`: the file read, the view's state, the terminal's size, the first frame.
+                t0 = Clock.monotonic()
+                let viewed = NotebookView.update(
+                    NotebookView.state(for: try Notebook.read(path: path), fileName: FilePath.lastComponent(of: path)), .resize(size))
+                buffer = ScreenBuffer(size: size)
+                NotebookView.render(viewed, into: &buffer)
+                view.append(ms(since: t0))
             }
             let bytes = (try? FileIO.read(path).count) ?? 0
             return [
                 "path": .string(path), "bytes": .int(bytes), "cells": .int(cells), "repeat": .int(runs),
                 "parse_ms": .double(median(parse)), "open_ms": .double(median(state)), "first_frame_ms": .double(median(frame)),
                 "first_screen_ms": .double(median(zip(state, frame).map { $0 + $1 })),
-                "end_frame_ms": .double(median(end)),
+                "end_frame_ms": .double(median(end)), "view_first_screen_ms": .double(median(view)),
                 // What the two frames showed, so a fast but wrong screen is visible in the report.
                 "first_screen_top": .string(firstScreen.first ?? ""), "end_screen_status": .string(lastScreen.last ?? ""),
             ]

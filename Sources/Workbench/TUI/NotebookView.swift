@@ -6,32 +6,152 @@ internal import CoreSupport
 /// Pure: `update(state, event)` returns the next state and `render(state, into:)` draws it;
 /// `FullScreen.run` puts it on the terminal.
 public enum NotebookView {
-    /// Everything the view shows, laid out once as lines; scrolling only moves `top`.
+    /// What the view shows: the cells, laid out as lines only when they come near the screen.
+    ///
+    /// The view's place is a cell and a line in it (`top`), so scrolling never needs the heights of
+    /// the cells far above or below; a 5 MB notebook opens by laying out its first and last page.
     public struct State: Hashable, Sendable {
         /// The file name shown in the status line.
         public var fileName: String
-        /// The laid-out lines of all cells.
-        public var lines: [Line]
-        /// The first line of each cell.
-        public var cellStarts: [Int]
+        /// The notebook's cells, never changed by the view.
+        let cells: Cells
+        /// The lines of each cell laid out so far, by cell index, for `layoutWidth` columns.
+        var laidOut: [Int: [Line]] = [:]
+        /// The columns cells are laid out for: the screen's width.
+        public private(set) var layoutWidth: Int
         /// The first line on screen.
-        public var top: Int = 0
+        public var top = Position(cell: 0, line: 0)
+        /// The last place `top` may take: the one that shows the last line at the bottom of the page.
+        public private(set) var bottom = Position(cell: 0, line: 0)
         /// The screen size.
         public var size: Size
         /// Whether the user asked to quit.
         public var quit = false
 
+        /// Nothing laid out yet: cells are laid out for `size`'s width less the two-column gutter.
+        init(fileName: String, cells: Cells, size: Size) {
+            self.fileName = fileName
+            self.cells = cells
+            self.size = size
+            self.layoutWidth = max(1, size.width - 2)
+        }
+
         /// The rows available for lines (the last row is the status line).
         public var pageHeight: Int { max(0, size.height - 1) }
-        /// The largest `top` that still fills the page.
-        public var maxTop: Int { max(0, lines.count - pageHeight) }
-        /// The cell (zero-based) whose line is at the top of the screen; the last cell once scrolled to the end.
+        /// The number of cells.
+        public var cellCount: Int { cells.list.count }
+        /// The cell (zero-based) at the top of the screen; the last cell once scrolled to the end.
         public var currentCell: Int {
-            if top >= maxTop && maxTop > 0 { return max(0, cellStarts.count - 1) }
-            var cell = 0
-            for (i, start) in cellStarts.enumerated() where start <= top { cell = i }
-            return cell
+            if top >= bottom && bottom > Position(cell: 0, line: 0) { return max(0, cellCount - 1) }
+            return top.cell
         }
+        /// Whether `cell` is laid out (its lines kept for drawing).
+        public func isLaidOut(_ cell: Int) -> Bool { laidOut[cell] != nil }
+
+        /// The lines of `cell`, laid out and kept.
+        mutating func lines(_ cell: Int) -> [Line] {
+            if let lines = laidOut[cell] { return lines }
+            let lines = NotebookView.lines(of: cells.list[cell], number: cell + 1, width: layoutWidth)
+            laidOut[cell] = lines
+            return lines
+        }
+
+        /// The lines of `cell` for drawing: the kept ones, else laid out for the call.
+        func linesForDrawing(_ cell: Int) -> [Line] {
+            laidOut[cell] ?? NotebookView.lines(of: cells.list[cell], number: cell + 1, width: layoutWidth)
+        }
+
+        /// `position` moved by `delta` lines (down when positive), stopping at the first line and at `bottom`.
+        mutating func moved(_ position: Position, by delta: Int) -> Position {
+            guard cellCount > 0 else { return position }
+            var p = position
+            var remaining = delta
+            while remaining > 0 && p < bottom {
+                let height = lines(p.cell).count
+                if p.line + remaining < height {
+                    p.line += remaining
+                    remaining = 0
+                } else if p.cell + 1 < cellCount {
+                    remaining -= height - p.line
+                    p = Position(cell: p.cell + 1, line: 0)
+                } else {
+                    p.line = height - 1
+                    remaining = 0
+                }
+            }
+            while remaining < 0 && p > Position(cell: 0, line: 0) {
+                if p.line + remaining >= 0 {
+                    p.line += remaining
+                    remaining = 0
+                } else if p.cell > 0 {
+                    remaining += p.line + 1
+                    p = Position(cell: p.cell - 1, line: lines(p.cell - 1).count - 1)
+                } else {
+                    p.line = 0
+                    remaining = 0
+                }
+            }
+            return min(p, bottom)
+        }
+
+        /// Finds `bottom`: the place a page above the end (laying out the cells of the last page).
+        mutating func findBottom() {
+            var rows = pageHeight
+            var cell = cellCount - 1
+            bottom = Position(cell: 0, line: 0)
+            while cell >= 0 {
+                let height = lines(cell).count
+                if height >= rows {
+                    bottom = Position(cell: cell, line: height - rows)
+                    return
+                }
+                rows -= height
+                cell -= 1
+            }
+        }
+
+        /// Lays out the cells from `top` down to the end of the page, so drawing them costs nothing more.
+        mutating func layOutPage() {
+            guard cellCount > 0 else { return }
+            var rows = pageHeight + top.line
+            var cell = top.cell
+            while rows > 0 && cell < cellCount {
+                rows -= lines(cell).count
+                cell += 1
+            }
+        }
+
+        /// Lays the cells out anew for `width` columns, keeping the view on the same cell.
+        mutating func setWidth(_ width: Int) {
+            let width = max(1, width)
+            guard width != layoutWidth else { return }
+            layoutWidth = width
+            laidOut = [:]
+            if cellCount > 0 { top.line = min(top.line, lines(top.cell).count - 1) }
+        }
+    }
+
+    /// A place in the notebook: a cell and a line of its laid-out lines.
+    public struct Position: Hashable, Sendable, Comparable {
+        public var cell: Int
+        public var line: Int
+
+        public init(cell: Int, line: Int) {
+            self.cell = cell
+            self.line = line
+        }
+
+        public static func < (a: Position, b: Position) -> Bool { (a.cell, a.line) < (b.cell, b.line) }
+    }
+
+    /// The notebook's cells, shared by every state of one view and compared by identity (the view never changes them).
+    final class Cells: Hashable, Sendable {
+        let list: [NotebookCell]
+
+        init(_ list: [NotebookCell]) { self.list = list }
+
+        static func == (a: Cells, b: Cells) -> Bool { a === b }
+        func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
     }
 
     /// One laid-out line.
@@ -52,23 +172,26 @@ public enum NotebookView {
     static let errorStyle = Style(foreground: .red, attributes: .bold)
     static let statusStyle = Style(attributes: .reverse)
 
-    /// The state for `notebook` shown as `fileName` on a screen of `size`.
+    /// The state for `notebook` shown as `fileName` on a screen of `size`: only its first and last page are laid out.
     public static func state(for notebook: Notebook, fileName: String, size: Size = Size(width: 80, height: 24)) -> State {
-        var lines: [Line] = []
-        var starts: [Int] = []
-        for (index, cell) in notebook.cells.enumerated() {
-            starts.append(lines.count)
-            lines.append(.header(header(kind: cell.cellType, executionCount: cell.executionCount, number: index + 1)))
-            if cell.cellType == "markdown" && !cell.source.isEmpty {
-                lines += MarkdownDocument(cell.source).lines(width: max(1, size.width - 2)).map(Line.output)
-            } else {
-                for line in sourceLines(cell.source) { lines.append(.source(line)) }
-            }
-            for output in cell.outputs { lines += outputLines(output, width: max(1, size.width - 2)) }
-            lines.append(.blank)
+        var state = State(fileName: fileName, cells: Cells(notebook.cells), size: size)
+        state.findBottom()
+        state.layOutPage()
+        return state
+    }
+
+    /// One cell as lines for `width` columns: its header, its source (Markdown rendered), its outputs and a gap.
+    static func lines(of cell: NotebookCell, number: Int, width: Int) -> [Line] {
+        var lines: [Line] = [.header(header(kind: cell.cellType, executionCount: cell.executionCount, number: number))]
+        let source = cell.source
+        if cell.cellType == "markdown" && !source.isEmpty {
+            lines += MarkdownDocument(source).lines(width: max(1, width)).map(Line.output)
+        } else {
+            for line in sourceLines(source) { lines.append(.source(line)) }
         }
-        if lines.isEmpty { lines = [.output([Span("(no cells)", style: gutterStyle)])] }
-        return State(fileName: fileName, lines: lines, cellStarts: starts, size: size)
+        for output in cell.outputs { lines += outputLines(output, width: max(1, width)) }
+        lines.append(.blank)
+        return lines
     }
 
     /// A cell's title; the notebook module's `Cell` is not named here, as TUI has a `Cell` of its own.
@@ -81,13 +204,7 @@ public enum NotebookView {
     }
 
     /// A list-of-lines value (as notebook files store text) joined into one string.
-    static func joinLines(_ value: JSON) -> String {
-        switch value {
-        case .string(let s): return s
-        case .array(let items): return items.compactMap(\.stringValue).joined()
-        default: return ""
-        }
-    }
+    static func joinLines(_ value: JSON) -> String { NotebookCell.joinLines(value) }
 
     /// Source lines with tabs expanded to 4 columns and other controls left for the buffer to drop.
     static func sourceLines(_ source: String) -> [String] {
@@ -163,34 +280,37 @@ public enum NotebookView {
 
     // MARK: Update
 
-    /// The state after `event`: scrolling keys move the view, q (or Ctrl-C) quits.
+    /// The state after `event`: scrolling keys move the view, q (or Ctrl-C) quits; the cells that come on screen are laid out.
     public static func update(_ state: State, _ event: FullScreen.Event) -> State {
         var next = state
         switch event {
         case .resize(let size):
             next.size = size
+            next.setWidth(size.width - 2)
+            next.findBottom()
         case .input(.key(let key)):
             let page = max(1, state.pageHeight - 1)
             switch (key.key, key.modifiers) {
             case (.character("q"), []), (.character("c"), .control): next.quit = true
-            case (.character("j"), []), (.down, []), (.enter, []): next.top += 1
-            case (.character("k"), []), (.up, []): next.top -= 1
-            case (.pageDown, []), (.character(" "), []), (.character("f"), .control): next.top += page
-            case (.pageUp, []), (.character("b"), .control): next.top -= page
-            case (.character("g"), []), (.home, []): next.top = 0
-            case (.character("G"), []), (.end, []): next.top = state.maxTop
+            case (.character("j"), []), (.down, []), (.enter, []): next.top = next.moved(next.top, by: 1)
+            case (.character("k"), []), (.up, []): next.top = next.moved(next.top, by: -1)
+            case (.pageDown, []), (.character(" "), []), (.character("f"), .control): next.top = next.moved(next.top, by: page)
+            case (.pageUp, []), (.character("b"), .control): next.top = next.moved(next.top, by: -page)
+            case (.character("g"), []), (.home, []): next.top = Position(cell: 0, line: 0)
+            case (.character("G"), []), (.end, []): next.top = state.bottom
             case (.character("n"), []), (.character("]"), []):
-                next.top = state.cellStarts.first { $0 > state.top } ?? state.maxTop
+                next.top = state.top.cell + 1 < state.cellCount ? Position(cell: state.top.cell + 1, line: 0) : state.bottom
             case (.character("p"), []), (.character("["), []):
-                next.top = state.cellStarts.last { $0 < state.top } ?? 0
+                next.top = Position(cell: state.top.line > 0 ? state.top.cell : max(0, state.top.cell - 1), line: 0)
             default: break
             }
         case .input(.mouse(let mouse)):
-            if mouse.kind == .scrollDown { next.top += 3 }
-            if mouse.kind == .scrollUp { next.top -= 3 }
+            if mouse.kind == .scrollDown { next.top = next.moved(next.top, by: 3) }
+            if mouse.kind == .scrollUp { next.top = next.moved(next.top, by: -3) }
         case .input: break
         }
-        next.top = min(max(0, next.top), next.maxTop)
+        next.top = min(max(Position(cell: 0, line: 0), next.top), next.bottom)
+        next.layOutPage()
         return next
     }
 
@@ -200,33 +320,49 @@ public enum NotebookView {
     public static func render(_ state: State, into buffer: inout ScreenBuffer) {
         let width = buffer.width
         let page = max(0, buffer.height - 1)
-        for row in 0..<page {
-            let index = state.top + row
-            guard index < state.lines.count else { break }
-            switch state.lines[index] {
-            case .header(let title):
-                var x = buffer.write("── ", x: 0, y: row, style: ruleStyle)
-                x = buffer.write(title, x: x, y: row, style: Style(foreground: .cyan, attributes: .bold))
-                x = buffer.write(" ", x: x, y: row, style: ruleStyle)
-                if x < width { buffer.fill(Rect(x: x, y: row, width: width - x, height: 1), with: "─", style: ruleStyle) }
-            case .source(let text):
-                buffer.write("│ ", x: 0, y: row, style: gutterStyle)
-                buffer.write(text, x: 2, y: row)
-            case .output(let spans):
-                buffer.write(spans, x: 2, y: row)
-            case .blank:
-                break
+        var row = 0
+        if state.cellCount == 0 && page > 0 {
+            buffer.write([Span("(no cells)", style: gutterStyle)], x: 2, y: 0)
+        }
+        var cell = state.top.cell
+        var first = state.top.line
+        while row < page && cell < state.cellCount {
+            let lines = state.linesForDrawing(cell)
+            for line in lines.dropFirst(first) {
+                guard row < page else { break }
+                draw(line, row: row, width: width, into: &buffer)
+                row += 1
             }
+            cell += 1
+            first = 0
         }
         guard buffer.height > 0 else { return }
         let statusRow = buffer.height - 1
         buffer.fill(Rect(x: 0, y: statusRow, width: width, height: 1), style: statusStyle)
-        let cells = state.cellStarts.isEmpty ? "no cells" : "cell \(state.currentCell + 1)/\(state.cellStarts.count)"
+        let cells = state.cellCount == 0 ? "no cells" : "cell \(state.currentCell + 1)/\(state.cellCount)"
         let left = " \(state.fileName)  \(cells)  read-only"
         let right = "j/k scroll  q quit "
         buffer.write(left, x: 0, y: statusRow, style: statusStyle)
         let rightX = width - DisplayWidth.of(right)
         if rightX > DisplayWidth.of(left) + 1 { buffer.write(right, x: rightX, y: statusRow, style: statusStyle) }
+    }
+
+    /// Draws one laid-out line on `row`.
+    static func draw(_ line: Line, row: Int, width: Int, into buffer: inout ScreenBuffer) {
+        switch line {
+        case .header(let title):
+            var x = buffer.write("── ", x: 0, y: row, style: ruleStyle)
+            x = buffer.write(title, x: x, y: row, style: Style(foreground: .cyan, attributes: .bold))
+            x = buffer.write(" ", x: x, y: row, style: ruleStyle)
+            if x < width { buffer.fill(Rect(x: x, y: row, width: width - x, height: 1), with: "─", style: ruleStyle) }
+        case .source(let text):
+            buffer.write("│ ", x: 0, y: row, style: gutterStyle)
+            buffer.write(text, x: 2, y: row)
+        case .output(let spans):
+            buffer.write(spans, x: 2, y: row)
+        case .blank:
+            break
+        }
     }
 }
 
