@@ -97,6 +97,8 @@ public struct PolicyEngine: Sendable {
     private let cache = Cache()
     /// The grants, by position, in a form cheap to test (no struct copies on the hot path).
     private let compiled: [CompiledGrant]
+    /// The distinct tag expressions of the grants on tags (`CompiledGrant.tagExpression` is a position here).
+    private let tagExpressions: [TagExpression]
 
     private final class CompiledGrant: Sendable {
         let grant: Grant
@@ -108,9 +110,12 @@ public struct PolicyEngine: Sendable {
         let exactActions: Set<String>
         let actionPrefixes: [String]
         let everyAction: Bool
+        /// The position of the grant's tag expression in `PolicyEngine.tagExpressions`; -1 when it is not on tags.
+        let tagExpression: Int
 
-        init(_ grant: Grant) {
+        init(_ grant: Grant, tagExpression: Int) {
             self.grant = grant
+            self.tagExpression = tagExpression
             id = grant.id
             isDeny = grant.effect == .deny
             resource = grant.resource
@@ -138,7 +143,21 @@ public struct PolicyEngine: Sendable {
         }
 
         static func bit(_ permission: DataPermission) -> UInt16 {
-            1 << UInt16(DataPermission.allCases.firstIndex(of: permission)!)
+            // One bit per case, in declaration order (`allCases` would build an array on every decision).
+            let position: UInt16 =
+                switch permission {
+                case .describe: 0
+                case .select: 1
+                case .insert: 2
+                case .update: 3
+                case .delete: 4
+                case .alter: 5
+                case .drop: 6
+                case .createTable: 7
+                case .createDatabase: 8
+                case .assignTag: 9
+                }
+            return 1 << position
         }
 
         var givesActions: Bool { everyAction || !exactActions.isEmpty || !actionPrefixes.isEmpty }
@@ -167,7 +186,13 @@ public struct PolicyEngine: Sendable {
 
     private final class Cache: Sendable {
         let byUser = Mutex<[String: UserGrants]>([:])
+        /// Per table, the columns each tag expression covers (nil: none), filled in as plans need them. The
+        /// descriptor holds every tag of the table, its database and its columns, so an entry never goes stale.
+        let tagColumns = Mutex<[TableDescriptor: [Int: [ColumnDescriptor]?]]>([:])
     }
+
+    /// Tables whose tag coverage is kept (`Cache.tagColumns`); past this, the kept ones are dropped.
+    private static let keptTables = 4096
 
     private struct UserGrants: Sendable {
         /// Grants giving plugin actions.
@@ -204,7 +229,16 @@ public struct PolicyEngine: Sendable {
         self.rolesOfMember = rolesOfMember
         self.impliedRoles = impliedRoles
         self.grantsOfPrincipal = grantsOfPrincipal
-        compiled = policy.grants.map(CompiledGrant.init)
+        var expressions: [TagExpression] = []
+        var expressionPositions: [TagExpression: Int] = [:]
+        compiled = policy.grants.map { grant in
+            guard case .tags(let expression) = grant.resource else { return CompiledGrant(grant, tagExpression: -1) }
+            if let known = expressionPositions[expression] { return CompiledGrant(grant, tagExpression: known) }
+            expressionPositions[expression] = expressions.count
+            expressions.append(expression)
+            return CompiledGrant(grant, tagExpression: expressions.count - 1)
+        }
+        tagExpressions = expressions
     }
 
     /// The user and every group and role they hold, directly or through inheritance.
@@ -332,11 +366,16 @@ public struct PolicyEngine: Sendable {
             }
             return table.columns
         case .tags(let expression):
-            let columns = table.columns.filter { column in expression.matches { table.effectiveTag($0, of: column) } }
-            return columns.isEmpty ? nil : columns
+            return Self.columns(of: table, matching: expression)
         case .none:
             return nil
         }
+    }
+
+    /// The columns of `table` whose effective tags match `expression`, or nil when none does.
+    private static func columns(of table: TableDescriptor, matching expression: TagExpression) -> [ColumnDescriptor]? {
+        let columns = table.columns.filter { column in expression.matches { table.effectiveTag($0, of: column) } }
+        return columns.isEmpty ? nil : columns
     }
 
     /// What a grant's column reference names in a table.
@@ -436,10 +475,27 @@ public struct PolicyEngine: Sendable {
         var warnings: [String] = []
 
         let bit = CompiledGrant.bit(permission)
+        // What each tag expression covers in this table: a function of the expression and the table's tags,
+        // kept per table (matching an expression against every column's effective tags was most of a plan).
+        var tagColumns: [Int: [ColumnDescriptor]?]?
+        var tagColumnsAdded = false
         for index in grantIndexes(for: user).data {
             let compiled = compiled[index]
-            guard compiled.dataMask & bit != 0, let covered = coveredColumns(compiled.resource, boundTable: compiled.grant.boundTable, table)
-            else { continue }
+            guard compiled.dataMask & bit != 0 else { continue }
+            let coveredColumns: [ColumnDescriptor]?
+            if compiled.tagExpression >= 0 {
+                if tagColumns == nil { tagColumns = cache.tagColumns.withLock { $0[table] } ?? [:] }
+                if let known = tagColumns?[compiled.tagExpression] {
+                    coveredColumns = known
+                } else {
+                    coveredColumns = Self.columns(of: table, matching: tagExpressions[compiled.tagExpression])
+                    tagColumns?[compiled.tagExpression] = coveredColumns
+                    tagColumnsAdded = true
+                }
+            } else {
+                coveredColumns = self.coveredColumns(compiled.resource, boundTable: compiled.grant.boundTable, table)
+            }
+            guard let covered = coveredColumns else { continue }
             let grant = compiled.grant
             // Column names bound to this table's ids follow the columns through renames (a grant on one table is
             // bound to it, so reaches no other); grants on tags, databases and catalogs match names.
@@ -500,6 +556,13 @@ public struct PolicyEngine: Sendable {
                 // A grant whose mask cannot be applied grants nothing (fail closed).
                 if maskProblem { continue }
                 branches.append(AccessPlan.Branch(grantID: grant.id, rows: rows, columns: access))
+            }
+        }
+
+        if tagColumnsAdded, let tagColumns {
+            cache.tagColumns.withLock { kept in
+                if kept.count >= Self.keptTables { kept.removeAll() }
+                kept[table, default: [:]].merge(tagColumns) { _, new in new }
             }
         }
 

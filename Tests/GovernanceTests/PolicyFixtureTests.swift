@@ -62,6 +62,33 @@ import YAML
         }
     }
 
+    /// One engine keeps what each tag expression covers per table: a table whose tags change (same id, new
+    /// descriptor) is judged by its new tags, in both directions, and the first answer comes back unchanged.
+    @Test func aRetaggedTableIsJudgedByItsNewTags() throws {
+        let policy = try PolicyFile.parse(
+            """
+            version: 1
+            tags:
+              classification: [public, pii]
+            grants:
+              - {id: open, to: "user:ana", permissions: [SELECT], on: {tags: {classification: [public]}}}
+              - {id: no-pii, effect: deny, to: "user:ana", permissions: [SELECT], on: {tags: {classification: [pii]}}}
+            """, file: "retag")
+        let engine = PolicyEngine(policy: policy, defaultCatalog: "main")
+        func table(_ emailTag: String) -> TableDescriptor {
+            TableDescriptor(
+                id: "7", database: DatabaseDescriptor(catalog: "main", name: "sales", tags: ["classification": "public"]), name: "orders",
+                columns: [ColumnDescriptor(id: "1", name: "id"), ColumnDescriptor(id: "2", name: "email", tags: ["classification": emailTag])])
+        }
+        let before = engine.accessPlan(user: "ana", table: table("public"))
+        #expect(before.visibleColumns.map(\.name) == ["id", "email"])
+        let retagged = engine.accessPlan(user: "ana", table: table("pii"))
+        #expect(retagged.visibleColumns.map(\.name) == ["id"])
+        #expect(retagged.decision.decidingGrants == ["open", "no-pii"])
+        #expect(engine.accessPlan(user: "ana", table: table("public")) == before)
+        #expect(engine.accessPlan(user: "ana", table: table("pii")) == retagged)
+    }
+
     /// The fixture as plain Swift values, for `as?` casts.
     static func plain(_ value: JSON) -> Any {
         switch value {

@@ -85,7 +85,7 @@ public final class Bus: Sendable {
 
     /// Sends a typed request as `principal` and returns its typed response.
     public func send<R: BusRequest>(
-        _ request: R, as principal: Principal = .currentUser, requestID: String = Identifier.uuid(),
+        _ request: R, as principal: Principal = .currentUser, requestID: String = Identifier.requestID(),
         timeout: Duration? = nil
     ) async throws -> R.Response {
         let envelope = RequestEnvelope(request, principal: principal, requestID: requestID, timeout: timeout)

@@ -126,7 +126,7 @@ public struct RequestEnvelope: Sendable {
 
     /// Wraps a typed request; a new request id is made when none is given.
     public init<R: BusRequest>(
-        _ request: R, principal: Principal, requestID: String = Identifier.uuid(), timeout: Duration? = nil
+        _ request: R, principal: Principal, requestID: String = Identifier.requestID(), timeout: Duration? = nil
     ) {
         self.init(action: R.action, requestID: requestID, principal: principal, payload: Payload(request), timeout: timeout)
     }

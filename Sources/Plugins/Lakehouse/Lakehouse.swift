@@ -160,15 +160,33 @@ public struct QueryResult: Sendable, Equatable {
     }
 }
 
-/// Runs blocking work on a Dispatch thread, calling `interrupt` when the task is cancelled.
+/// Runs blocking work on `BlockingExecutor.shared`, calling `interrupt` when the task is cancelled.
+///
+/// A task already running there (`Task(executorPreference: BlockingExecutor.shared)`) runs the work where it is,
+/// with no hop to another thread and back.
 func offThread<T: Sendable>(interrupt: @escaping @Sendable () -> Void, _ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withTaskCancellationHandler {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try work() })
-            }
-        }
+        try await withTaskExecutorPreference(BlockingExecutor.shared) { try work() }
     } onCancel: {
         interrupt()
+    }
+}
+
+/// Threads outside Swift's cooperative pool for lakehouse work that blocks (SQLite calls), as a task executor.
+///
+/// The cooperative pool has one thread per core; a statement that runs for seconds must not hold one. Work
+/// runs on Dispatch's global queue. A request task started with this executor as its preference (as `wb`'s
+/// commands start theirs) runs its authorization, audit and statement on one thread: a point lookup then
+/// pays no thread hops beyond starting the task and resuming its caller.
+public final class BlockingExecutor: TaskExecutor {
+    /// The one executor of the process.
+    public static let shared = BlockingExecutor()
+
+    private init() {}
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        DispatchQueue.global().async { job.runSynchronously(on: executor) }
     }
 }

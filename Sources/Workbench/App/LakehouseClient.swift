@@ -48,10 +48,12 @@ struct LakehouseClient {
     /// the request are on disk when it returns, unless `flushAudit` is false (a benchmark sending many
     /// requests flushes once at the end; the log writes them in the background meanwhile).
     func send<R: BusRequest>(
-        _ request: R, as principal: Principal = .currentUser, requestID: String = Identifier.uuid(), flushAudit: Bool = true,
+        _ request: R, as principal: Principal = .currentUser, requestID: String = Identifier.requestID(), flushAudit: Bool = true,
         beforeError: () -> Void = {}
     ) async throws -> R.Response {
-        let task = Task { try await bus.send(request, as: principal, requestID: requestID) }
+        // Started on the lakehouse's blocking executor, the request's authorization, audit and statement run on
+        // one thread: no hop off Swift's pool to a Dispatch thread and back (`BlockingExecutor`).
+        let task = Task(executorPreference: BlockingExecutor.shared) { try await bus.send(request, as: principal, requestID: requestID) }
         let signals = RequestSignals.shared.register { task.cancel() }
         defer { RequestSignals.shared.unregister(signals) }
         defer { if flushAudit { try? governance.audit.flush() } }
