@@ -22,7 +22,9 @@ let package = Package(
     name: "Workbench",
     platforms: [.macOS(.v15)],
     products: [
+        // `wb` is a small launcher that execs wb-app or wb-git (both next to it) before loading anything.
         .executable(name: "wb", targets: ["wb"]),
+        .executable(name: "wb-app", targets: ["wb-app"]),
         .executable(name: "wb-git", targets: ["wb-git"]),
     ],
     dependencies: [
@@ -44,6 +46,8 @@ let package = Package(
 
         // Declarations glibc hides behind _GNU_SOURCE.
         .target(name: "CPosix", path: "Sources/System/CPosix"),
+        // libgit2's CA bundle loaded on demand rather than at start-up (see its header).
+        .target(name: "CGitTLS", path: "Sources/System/CGitTLS"),
 
         // Core: shared by everyone, imports no project module.
         .target(name: "CoreSupport", dependencies: ["CPosix"], path: "Sources/Core/Support", swiftSettings: swiftSettings),
@@ -57,7 +61,7 @@ let package = Package(
             path: "Sources/Core/Storage",
             swiftSettings: swiftSettings),
         .target(
-            name: "Git", dependencies: ["CoreSupport", "Notebook", "CGit2", .product(name: "Crypto", package: "swift-crypto")], path: "Sources/Core/Git",
+            name: "Git", dependencies: ["CoreSupport", "Notebook", "CGit2", "CGitTLS", .product(name: "Crypto", package: "swift-crypto")], path: "Sources/Core/Git",
             swiftSettings: swiftSettings),
 
         .target(
@@ -97,12 +101,16 @@ let package = Package(
             name: "Experiments", dependencies: ["PluginBus", "Storage"], path: "Sources/Plugins/Experiments",
             swiftSettings: swiftSettings),
 
-        // Workbench: the terminal UI library and the `wb` executable (wiring only).
+        // Workbench: the terminal UI library, the `wb` launcher and the executables it runs (wiring only).
         .target(
             name: "TUI", dependencies: ["CoreSupport", "Notebook", "Kernels", "CNCursesW", "CPNG"], path: "Sources/Workbench/TUI",
             swiftSettings: swiftSettings),
+        // `wb`: picks wb-git for `wb git`/`wb nbdiff`, else wb-app, so `wb git status` starts without
+        // loading ZeroMQ, SQLite and ncurses, and every other command without libgit2.
+        .executableTarget(name: "wb", path: "Sources/Workbench/Launcher"),
+        // Everything but git: the notebook, kernels, lakehouse, governance, sessions.
         .executableTarget(
-            name: "wb",
+            name: "wb-app",
             dependencies: [
                 "CoreSupport", "Notebook", "Kernels", "Storage", "Catalog", "Lifecycle", "Governance",
                 "PluginBus", "Lakehouse", "Experiments", "TUI",
@@ -111,7 +119,7 @@ let package = Package(
             ],
             path: "Sources/Workbench/App", swiftSettings: swiftSettings),
         // The git commands in their own executable, so that only `wb git` and `wb nbdiff` load libgit2;
-        // `wb` execs it (it sits next to wb).
+        // `wb` execs it (it sits next to wb, as wb-app does).
         .executableTarget(
             name: "wb-git",
             dependencies: ["CoreSupport", "Notebook", "Git", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -46,7 +46,7 @@ ensure_venv() {
     printf '%s\n' "$venv"
 }
 
-# Builds wb (and wb-git beside it) in the given configuration and prints wb's path. Release builds
+# Builds wb (and wb-app and wb-git beside it) in the given configuration and prints wb's path. Release builds
 # link the Swift runtime and Foundation statically, with lld packing the relative
 # relocations (DT_RELR, glibc >= 2.36): the loader then touches ~2 MB less of the
 # binary at every start, for a faster start and a smaller resident set.
@@ -54,9 +54,10 @@ build_wb() {
     local config="$1" flags=()
     [ "$config" = release ] && flags=(-Xswiftc -static-stdlib -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
         -Xlinker -z -Xlinker pack-relative-relocs)
-    # wb-git (the git commands, which link libgit2) sits next to wb, which execs it for `wb git`.
+    # wb is a launcher: it execs wb-git (the git commands, which link libgit2) for `wb git` and
+    # `wb nbdiff`, and wb-app (everything else) otherwise; both sit next to it.
     local product
-    for product in wb wb-git; do
+    for product in wb wb-app wb-git; do
         (cd "$WB_ROOT" && swift build -c "$config" --product "$product" "${flags[@]}" 2>&1 | grep -E 'error|warning: ' | grep -v "use of \`mktemp'" >&2; exit "${PIPESTATUS[0]}") || {
             say "swift build of $product failed"; return 1; }
     done

@@ -33,10 +33,16 @@ final class RemoteSession {
 
     /// The remote's URL (for an ssh host key check, its port).
     let url: String
+    /// How https certificates are checked (`http.sslCAInfo`, `http.sslVerify`...).
+    let tls: TLSSettings
 
-    init(url: String, helpers: @escaping (String) -> CredentialConfig, progress: ((TransferProgress) -> Void)?) {
+    init(
+        url: String, helpers: @escaping (String) -> CredentialConfig, tls: TLSSettings = TLSSettings(),
+        progress: ((TransferProgress) -> Void)?
+    ) {
         self.url = url
         helperSource = helpers
+        self.tls = tls
         self.progress = progress
     }
 
@@ -55,7 +61,7 @@ final class RemoteSession {
                 allowed: allowed)
         }
         callbacks.certificate_check = { cert, valid, host, payload in
-            RemoteSession.from(payload).checkCertificate(cert, host: host.map { String(cString: $0) } ?? "")
+            RemoteSession.from(payload).checkCertificate(cert, valid: valid != 0, host: host.map { String(cString: $0) } ?? "")
         }
         callbacks.transfer_progress = { stats, payload in
             let session = RemoteSession.from(payload)
@@ -78,9 +84,22 @@ final class RemoteSession {
     /// Checks an ssh server's host key against the known_hosts files, as `ssh` does with
     /// `StrictHostKeyChecking yes`: a listed key passes; an unknown host, a changed key or a revoked
     /// one is refused with the key's fingerprint and what to do. Never accepted silently. TLS
-    /// certificates are left to libgit2 (`GIT_PASSTHROUGH`).
-    func checkCertificate(_ cert: UnsafeMutablePointer<git_cert>?, host: String) -> Int32 {
-        guard let cert, cert.pointee.cert_type == GIT_CERT_HOSTKEY_LIBSSH2 else { return GIT_PASSTHROUGH.rawValue }
+    /// certificates are left to libgit2 (`GIT_PASSTHROUGH`), which checks them against the CAs
+    /// `Certificates` loaded, unless `http.sslVerify` is off.
+    func checkCertificate(_ cert: UnsafeMutablePointer<git_cert>?, valid: Bool, host: String) -> Int32 {
+        guard let cert, cert.pointee.cert_type == GIT_CERT_HOSTKEY_LIBSSH2 else {
+            if valid { return GIT_PASSTHROUGH.rawValue }
+            if !tls.verify { return 0 }
+            // libgit2 would say only "user rejected certificate": say why and what to do.
+            git_error_set_str(
+                Int32(GIT_ERROR_SSL.rawValue),
+                """
+                the TLS certificate of \(host) does not verify against \(tls.trustDescription) (not signed by one of \
+                them, expired, or not for that host name). If the server uses a private CA, point http.sslCAInfo \
+                (or GIT_SSL_CAINFO) at that CA's certificate
+                """)
+            return GIT_ECERTIFICATE.rawValue
+        }
         let hostkey = UnsafeMutableRawPointer(cert).assumingMemoryBound(to: git_cert_hostkey.self).pointee
         guard hostkey.type.rawValue & GIT_CERT_SSH_RAW.rawValue != 0, let raw = hostkey.hostkey, hostkey.hostkey_len > 0 else {
             git_error_set_str(Int32(GIT_ERROR_SSH.rawValue), "ssh: \(host) sent no host key to check; refusing to connect")

@@ -1,4 +1,5 @@
 import CGit2
+import CGitTLS
 public import CoreSupport
 
 /// Why a git operation failed: a kind, a message that says what and where, and libgit2's own code.
@@ -73,7 +74,10 @@ enum LibGit2 {
     /// Initialises libgit2; the library stays up for the life of the process
     /// (shutting it down while another thread uses it would be unsafe).
     static let ready: Bool = {
+        // The system CA bundle is loaded when an https remote first needs it (`Certificates`), not here.
+        wb_tls_set_deferring(1)
         git_libgit2_init()
+        wb_tls_set_deferring(0)
         // Owner checks (safe.directory) stay on, as in git; nothing else to configure.
         return true
     }()

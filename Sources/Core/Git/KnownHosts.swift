@@ -1,6 +1,5 @@
 import CoreSupport
 import Crypto
-import Foundation
 
 /// OpenSSH's known_hosts files, read as `ssh` reads them, to decide whether to trust a server's host key.
 ///
@@ -38,7 +37,7 @@ public enum KnownHosts {
         let name = entryName(host: host, port: port).lowercased()
         var changed: Verdict?
         for file in files {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            guard let text = try? FileIO.readText(file) else { continue }
             for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 var fields = rawLine.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
                 guard let first = fields.first, !first.hasPrefix("#") else { continue }
@@ -48,7 +47,7 @@ public enum KnownHosts {
                     fields.removeFirst()
                 }
                 guard fields.count >= 3, matches(patterns: fields[0], name: name) else { continue }
-                guard let listed = Data(base64Encoded: fields[2]).map(Array.init) else { continue }
+                guard let listed = base64Decode(fields[2]) else { continue }
                 switch marker {
                 case "@revoked": if listed == key { return .revoked(file: file, line: index + 1) }
                 case nil:
@@ -78,11 +77,11 @@ public enum KnownHosts {
     /// `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`.
     static func hashedMatches(_ entry: String, name: String) -> Bool {
         let parts = entry.split(separator: "|")
-        guard parts.count == 3, let salt = Data(base64Encoded: String(parts[1])), let hash = Data(base64Encoded: String(parts[2])) else {
+        guard parts.count == 3, let salt = base64Decode(parts[1]), let hash = base64Decode(parts[2]) else {
             return false
         }
-        let mac = HMAC<Insecure.SHA1>.authenticationCode(for: Data(name.utf8), using: SymmetricKey(data: salt))
-        return Data(mac) == hash
+        let mac = HMAC<Insecure.SHA1>.authenticationCode(for: Array(name.utf8), using: SymmetricKey(data: salt))
+        return Array(mac) == hash
     }
 
     /// OpenSSH's wildcard match: `*` any run, `?` any one character.
@@ -110,9 +109,63 @@ public enum KnownHosts {
 
     /// The key's fingerprint as `ssh-keygen -l` prints it: `SHA256:` and unpadded base64.
     public static func fingerprint(_ key: [UInt8]) -> String {
-        var encoded = Data(SHA256.hash(data: key)).base64EncodedString()
+        var encoded = base64Encode(Array(SHA256.hash(data: key)))
         while encoded.hasSuffix("=") { encoded.removeLast() }
         return "SHA256:" + encoded
+    }
+
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Standard base64 with padding, as known_hosts files and fingerprints use it.
+    static func base64Encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i < bytes.count {
+            let chunk = bytes[i..<min(i + 3, bytes.count)]
+            let value = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (16 - 8 * UInt32($1.offset)) }
+            for k in 0..<4 {
+                out.append(k <= chunk.count ? alphabet[Int(value >> (18 - 6 * UInt32(k)) & 0x3F)] : UInt8(ascii: "="))
+            }
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes padded standard base64 strictly (as `ssh` reads known_hosts); nil for anything else.
+    static func base64Decode(_ text: some StringProtocol) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 4 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 4 * 3)
+        var index = 0
+        while index < chars.count {
+            var value: UInt32 = 0
+            var padding = 0
+            for k in 0..<4 {
+                let c = chars[index + k]
+                let digit: UInt32
+                switch c {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"): digit = UInt32(c - UInt8(ascii: "A"))
+                case UInt8(ascii: "a")...UInt8(ascii: "z"): digit = UInt32(c - UInt8(ascii: "a")) + 26
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c - UInt8(ascii: "0")) + 52
+                case UInt8(ascii: "+"): digit = 62
+                case UInt8(ascii: "/"): digit = 63
+                case UInt8(ascii: "=") where index + 4 == chars.count && k >= 2:
+                    digit = 0
+                    padding += 1
+                default: return nil
+                }
+                // Nothing but padding may follow padding.
+                if padding > 0, c != UInt8(ascii: "=") { return nil }
+                value = value << 6 | digit
+            }
+            out.append(UInt8(truncatingIfNeeded: value >> 16))
+            if padding < 2 { out.append(UInt8(truncatingIfNeeded: value >> 8)) }
+            if padding < 1 { out.append(UInt8(truncatingIfNeeded: value)) }
+            index += 4
+        }
+        return out
     }
 
     /// The key type named at the start of a wire-format key blob (`ssh-ed25519`, `ssh-rsa`, ...).
@@ -125,7 +178,7 @@ public enum KnownHosts {
 
     /// The host and port of an ssh remote URL (`ssh://[user@]host[:port]/path` or scp-like `[user@]host:path`), or nil for other URLs.
     public static func sshEndpoint(_ url: String) -> (host: String, port: Int)? {
-        if let range = url.range(of: "://") {
+        if let range = url.firstRange(of: "://") {
             let scheme = url[..<range.lowerBound].lowercased()
             guard scheme == "ssh" || scheme == "ssh+git" || scheme == "git+ssh" else { return nil }
             var authority = url[range.upperBound...]

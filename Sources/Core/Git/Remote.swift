@@ -91,6 +91,13 @@ extension Repository {
         (try? withConfigSnapshot { config throws(GitError) in CredentialConfig.read(config, url: url) }) ?? CredentialConfig()
     }
 
+    /// The https settings (`http.sslCAInfo`...) for `url`, with its CA certificates loaded.
+    func preparedTLS(for url: String) throws(GitError) -> TLSSettings {
+        let settings = (try? withConfigSnapshot { config throws(GitError) in TLSSettings.read(config, url: url) }) ?? TLSSettings.read(nil, url: url)
+        try Certificates.prepare(settings, url: url)
+        return settings
+    }
+
     // MARK: - Fetch, pull, push
 
     /// Fetches from a remote (default `origin`), updating its remote-tracking branches.
@@ -101,9 +108,9 @@ extension Repository {
         let before = try remoteTrackingRefs(remoteName)
         var options = git_fetch_options()
         git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION))
+        let url = git_remote_url(remote).map { String(cString: $0) } ?? ""
         let session = RemoteSession(
-            url: git_remote_url(remote).map { String(cString: $0) } ?? "", helpers: { [self] url in credentialConfig(for: url) },
-            progress: progress)
+            url: url, helpers: { [self] url in credentialConfig(for: url) }, tls: try preparedTLS(for: url), progress: progress)
         session.install(&options.callbacks)
         let rc = withExtendedLifetime(session) { git_remote_fetch(remote, nil, &options, "fetch") }
         try checkRemote(rc, "cannot fetch from \(remoteName)", remote: remote)
@@ -169,9 +176,9 @@ extension Repository {
         defer { git_remote_free(remote) }
         var options = git_push_options()
         git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION))
+        let url = (git_remote_pushurl(remote) ?? git_remote_url(remote)).map { String(cString: $0) } ?? ""
         let session = RemoteSession(
-            url: (git_remote_pushurl(remote) ?? git_remote_url(remote)).map { String(cString: $0) } ?? "",
-            helpers: { [self] url in credentialConfig(for: url) }, progress: progress)
+            url: url, helpers: { [self] url in credentialConfig(for: url) }, tls: try preparedTLS(for: url), progress: progress)
         session.install(&options.callbacks)
         let refspec = (force ? "+" : "") + "refs/heads/\(name):refs/heads/\(name)"
         let rc = withExtendedLifetime(session) {
@@ -240,7 +247,10 @@ extension Repository {
             Unmanaged<CloneCreation>.fromOpaque(payload!).takeUnretainedValue().create(out, path: path, bare: bare)
         }
         options.repository_cb_payload = Unmanaged.passUnretained(creation).toOpaque()
-        let session = RemoteSession(url: url, helpers: { url in creation.credentialConfig(for: url) }, progress: progress)
+        // The new repository's configuration does not exist yet: the user's, with the clone's `config` on top.
+        let tls = CloneCreation.userTLSSettings(for: url, overrides: config)
+        try Certificates.prepare(tls, url: url)
+        let session = RemoteSession(url: url, helpers: { url in creation.credentialConfig(for: url) }, tls: tls, progress: progress)
         session.install(&options.fetch_opts.callbacks)
         var raw: OpaquePointer?
         let branchCString = branch.map { strdupCString($0) }
@@ -292,6 +302,17 @@ private final class CloneCreation {
         repository = repo
         out?.pointee = repo
         return 0
+    }
+
+    /// The https settings for `url` from the user's configuration and `overrides`.
+    static func userTLSSettings(for url: String, overrides: [(key: String, value: String)]) -> TLSSettings {
+        var config: OpaquePointer?
+        guard git_config_open_default(&config) == 0 else { return TLSSettings.read(nil, url: url, overrides: overrides) }
+        defer { git_config_free(config) }
+        var snapshot: OpaquePointer?
+        guard git_config_snapshot(&snapshot, config) == 0 else { return TLSSettings.read(nil, url: url, overrides: overrides) }
+        defer { git_config_free(snapshot) }
+        return TLSSettings.read(snapshot, url: url, overrides: overrides)
     }
 
     /// The credential settings for `url`: the new repository's (which includes global ones), else the global ones.

@@ -2,7 +2,7 @@ import ArgumentParser
 import CoreSupport
 import Git
 
-struct GitBranch: AsyncParsableCommand {
+struct GitBranch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "branch", abstract: "List, create or delete branches.",
         discussion: """
@@ -24,7 +24,7 @@ struct GitBranch: AsyncParsableCommand {
     @Argument(help: "Where to create it (default HEAD).")
     var start: String = "HEAD"
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             if let name {
@@ -55,7 +55,7 @@ struct GitBranch: AsyncParsableCommand {
     }
 }
 
-struct GitSwitch: AsyncParsableCommand {
+struct GitSwitch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switch", abstract: "Switch to a branch (-c creates it; --detach goes to any revision).",
         discussion: """
@@ -71,7 +71,7 @@ struct GitSwitch: AsyncParsableCommand {
     @Argument(help: "The branch (or, with --detach, the revision).")
     var target: String
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             try repo.switchTo(target, create: create, detach: detach)
@@ -85,7 +85,7 @@ struct GitSwitch: AsyncParsableCommand {
     }
 }
 
-struct GitStash: AsyncParsableCommand {
+struct GitStash: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stash", abstract: "Put local changes aside and bring them back.",
         discussion: """
@@ -108,7 +108,7 @@ struct GitStash: AsyncParsableCommand {
     @Flag(name: [.customShort("u"), .customLong("include-untracked")], help: "Stash untracked files too.")
     var includeUntracked = false
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             switch action {
@@ -135,7 +135,7 @@ struct GitStash: AsyncParsableCommand {
     }
 }
 
-struct GitMerge: AsyncParsableCommand {
+struct GitMerge: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge", abstract: "Merge a branch or revision into the current branch.",
         discussion: """
@@ -154,7 +154,7 @@ struct GitMerge: AsyncParsableCommand {
     @Argument(help: "The branch or revision to merge.")
     var revision: String?
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             if abort {
@@ -175,7 +175,7 @@ struct GitMerge: AsyncParsableCommand {
     }
 }
 
-struct GitResolve: AsyncParsableCommand {
+struct GitResolve: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resolve", abstract: "Settle a merge conflict: a notebook per cell, another file by side.",
         discussion: """
@@ -201,7 +201,7 @@ struct GitResolve: AsyncParsableCommand {
         case ours, theirs, both
     }
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             let relative = try options.repoPath(repo, path)

@@ -4,7 +4,7 @@ import Git
 import Notebook
 
 /// `wb git ...`: git through libgit2, aware of notebooks. Wiring only; the work is in Core/Git.
-struct GitCommand: AsyncParsableCommand {
+struct GitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "git",
         abstract: "Version control built in (libgit2), with notebook-aware diffs and merges.",
@@ -74,7 +74,10 @@ struct GitOptions: ParsableArguments {
     func open() throws(GitError) -> Repository { try Repository.open(directory) }
 
     /// Prints the error (as JSON too with --json) and returns the exit code to throw.
-    func failure(_ error: any Error, _ command: String) -> ExitCode {
+    func failure(_ error: any Error, _ command: String) -> ExitCode { Self.failure(error, command, json: json) }
+
+    /// The same without parsed options.
+    static func failure(_ error: any Error, _ command: String, json: Bool) -> ExitCode {
         guard let error = error as? GitError else {
             printError("wb git \(command): \(error)")
             return GitExit.failed
@@ -91,7 +94,7 @@ struct GitOptions: ParsableArguments {
     }
 }
 
-struct GitInit: AsyncParsableCommand {
+struct GitInit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init", abstract: "Create a git repository (or reopen the one there).",
         discussion: GitExit.help)
@@ -105,7 +108,7 @@ struct GitInit: AsyncParsableCommand {
     @Flag(help: "Print JSON for scripts.")
     var json = false
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try Repository.create(at: path, bare: bare, initialBranch: branch)
             if json {
@@ -121,7 +124,7 @@ struct GitInit: AsyncParsableCommand {
     }
 }
 
-struct GitStatus: AsyncParsableCommand {
+struct GitStatus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Show the branch, staged, changed, untracked and conflicted files, and submodules.",
         discussion: """
@@ -138,34 +141,74 @@ struct GitStatus: AsyncParsableCommand {
     @Argument(help: "Limit to these paths.")
     var paths: [String] = []
 
-    func run() async throws {
-        do {
-            let repo: Repository
-            let status: Status
-            if paths.isEmpty {
-                // The whole working tree: libgit2 starts while the working tree is scanned.
-                (repo, status) = try Repository.openWithStatus(options.directory, includeIgnored: ignored)
-            } else {
-                repo = try options.open()
+    func run() throws {
+        if !paths.isEmpty {
+            do {
+                let repo = try options.open()
                 var specs: [String] = []
                 for path in paths { specs.append(try options.repoPath(repo, path)) }
-                status = try repo.status(includeIgnored: ignored, paths: specs)
+                let status = try repo.status(includeIgnored: ignored, paths: specs)
+                try Self.show(status, of: repo, json: options.json, short: short)
+            } catch {
+                throw options.failure(error, "status")
             }
-            let upstream = try repo.upstreamStatus()
-            if options.json {
-                printJSON(status.json(root: repo.workingDirectory, upstream: upstream, stripOutputs: repo.stripsOutputs))
-                return
-            }
-            print(
-                GitText.status(status, upstream: upstream, short: short, color: isTerminal(1) && Environment.get("NO_COLOR") == nil),
-                terminator: "")
+            return
+        }
+        try Self.wholeTree(options.directory, json: options.json, ignored: ignored, short: short)
+    }
+
+    /// The whole working tree's status: libgit2 starts while the working tree is scanned.
+    static func wholeTree(_ directory: String, json: Bool, ignored: Bool, short: Bool) throws(ExitCode) {
+        do {
+            let (repo, status) = try Repository.openWithStatus(directory, includeIgnored: ignored)
+            try show(status, of: repo, json: json, short: short)
         } catch {
-            throw options.failure(error, "status")
+            throw GitOptions.failure(error, "status", json: json)
+        }
+    }
+
+    private static func show(_ status: Status, of repo: Repository, json: Bool, short: Bool) throws(GitError) {
+        let upstream = try repo.upstreamStatus()
+        if json {
+            printJSON(status.json(root: repo.workingDirectory, upstream: upstream, stripOutputs: repo.stripsOutputs))
+            return
+        }
+        print(
+            GitText.status(status, upstream: upstream, short: short, color: isTerminal(1) && Environment.get("NO_COLOR") == nil),
+            terminator: "")
+    }
+
+    /// `git status` followed only by `--short`/`-s`, `--json`, `--ignored` and `-C DIR` (each at most
+    /// once, as separate words), run without ArgumentParser: its first parse looks up protocol
+    /// conformances across the whole binary, about 2.5 ms before status can start (Docs/performance.md,
+    /// figure (6)). The exit code, or nil for any other command line (which ArgumentParser then parses
+    /// as usual, help and errors included).
+    static func runUnparsed(_ arguments: [String]) -> Int32? {
+        guard arguments.count >= 2, arguments[0] == "git", arguments[1] == "status" else { return nil }
+        var short = false, json = false, ignored = false
+        var directory: String?
+        var rest = arguments.dropFirst(2)
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--short", "-s": if short { return nil } else { short = true }
+            case "--json": if json { return nil } else { json = true }
+            case "--ignored": if ignored { return nil } else { ignored = true }
+            case "-C":
+                guard directory == nil, let value = rest.popFirst(), !value.hasPrefix("-") else { return nil }
+                directory = value
+            default: return nil
+            }
+        }
+        do {
+            try wholeTree(directory ?? ".", json: json, ignored: ignored, short: short)
+            return 0
+        } catch {
+            return error.rawValue
         }
     }
 }
 
-struct GitAdd: AsyncParsableCommand {
+struct GitAdd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add", abstract: "Stage files for the next commit (new, changed and deleted).",
         discussion: "`.` stages everything. Ignored files are skipped. \(GitExit.help)")
@@ -174,7 +217,7 @@ struct GitAdd: AsyncParsableCommand {
     @Argument(help: "Files or folders to stage.")
     var paths: [String]
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             var specs: [String] = []
@@ -187,7 +230,7 @@ struct GitAdd: AsyncParsableCommand {
     }
 }
 
-struct GitRestore: AsyncParsableCommand {
+struct GitRestore: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore", abstract: "Unstage files (--staged) or discard their working-tree changes.",
         discussion: """
@@ -201,7 +244,7 @@ struct GitRestore: AsyncParsableCommand {
     @Argument(help: "Files or folders.")
     var paths: [String]
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             var specs: [String] = []
@@ -214,7 +257,7 @@ struct GitRestore: AsyncParsableCommand {
     }
 }
 
-struct GitCommit: AsyncParsableCommand {
+struct GitCommit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commit", abstract: "Record the staged changes with your git identity.",
         discussion: """
@@ -232,7 +275,7 @@ struct GitCommit: AsyncParsableCommand {
     @Flag(help: "Commit even when nothing changed.")
     var allowEmpty = false
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             if all {
@@ -252,7 +295,7 @@ struct GitCommit: AsyncParsableCommand {
     }
 }
 
-struct GitLog: AsyncParsableCommand {
+struct GitLog: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log", abstract: "Show the history, newest first.", discussion: GitExit.help)
 
@@ -266,7 +309,7 @@ struct GitLog: AsyncParsableCommand {
     @Option(help: "Only commits that change this path.")
     var path: String?
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             let spec = try path.map { p throws(GitError) in try options.repoPath(repo, p) }
@@ -282,7 +325,7 @@ struct GitLog: AsyncParsableCommand {
     }
 }
 
-struct GitShow: AsyncParsableCommand {
+struct GitShow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "Show a commit and what it changed (notebooks per cell).",
         discussion: "The diff is against the commit's first parent (against nothing for the first commit). \(GitExit.help)")
@@ -294,7 +337,7 @@ struct GitShow: AsyncParsableCommand {
     @Argument(help: "Limit the diff to these paths.")
     var paths: [String] = []
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             var specs: [String] = []
@@ -340,7 +383,7 @@ struct NotebookDiffFlags: ParsableArguments {
     }
 }
 
-struct GitDiff: AsyncParsableCommand {
+struct GitDiff: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff", abstract: "Show changes; notebooks per cell (source, outputs, metadata).",
         discussion: """
@@ -361,7 +404,7 @@ struct GitDiff: AsyncParsableCommand {
     @Argument(help: "[REV [REV]] [PATH...]")
     var arguments: [String] = []
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             var revisions: [String] = [], paths: [String] = []
@@ -403,7 +446,7 @@ struct GitDiff: AsyncParsableCommand {
 }
 
 /// `wb nbdiff A B`: two notebook files, per cell, no repository needed.
-struct NbdiffCommand: AsyncParsableCommand {
+struct NbdiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nbdiff", abstract: "Compare two notebooks cell by cell (source, outputs, metadata).",
         discussion: """
@@ -420,7 +463,7 @@ struct NbdiffCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON for scripts.")
     var json = false
 
-    func run() async throws {
+    func run() throws {
         let diff: NotebookDiff
         do {
             diff = try NotebookFiles.diff(old, new, options: flags.notebookOptions)

@@ -19,10 +19,13 @@ let credentialHelp = """
     Credentials for http(s) come from WB_GIT_USERNAME and WB_GIT_PASSWORD (or WB_GIT_TOKEN), else from your \
     credential helpers (credential.helper and credential.<url>.helper: a git-credential-* program, an absolute \
     path or a !shell snippet; told `store` when they worked and `erase` when refused, as git does); ssh uses your \
-    ssh-agent. Refused or missing credentials exit with 40.
+    ssh-agent. Refused or missing credentials exit with 40. https servers must have a certificate from one of \
+    the system's CAs, or from those in http.sslCAInfo (a PEM file) or http.sslCAPath (a folder), which \
+    GIT_SSL_CAINFO and GIT_SSL_CAPATH override; http.sslVerify false (or GIT_SSL_NO_VERIFY) skips the check. \
+    A certificate that does not verify exits with 40.
     """
 
-struct GitRemote: AsyncParsableCommand {
+struct GitRemote: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remote", abstract: "List, add, remove remotes or change their URL.",
         discussion: """
@@ -45,7 +48,7 @@ struct GitRemote: AsyncParsableCommand {
     @Argument(help: "The remote's URL (a path, file://, https:// or ssh).")
     var url: String?
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             switch action {
@@ -71,7 +74,7 @@ struct GitRemote: AsyncParsableCommand {
     }
 }
 
-struct GitClone: AsyncParsableCommand {
+struct GitClone: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clone", abstract: "Copy a repository (path, file://, https:// or ssh) into a new folder.",
         discussion: "\(credentialHelp) \(GitExit.help)")
@@ -97,7 +100,7 @@ struct GitClone: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
+    func run() throws {
         let settings = config.map { entry in
             let eq = entry.firstIndex(of: "=")!
             return (key: String(entry[..<eq]), value: String(entry[entry.index(after: eq)...]))
@@ -120,7 +123,7 @@ struct GitClone: AsyncParsableCommand {
     }
 }
 
-struct GitFetch: AsyncParsableCommand {
+struct GitFetch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch", abstract: "Download a remote's commits and update its remote-tracking branches.",
         discussion: "\(credentialHelp) \(GitExit.help)")
@@ -129,7 +132,7 @@ struct GitFetch: AsyncParsableCommand {
     @Argument(help: "The remote (default origin).")
     var remote: String = "origin"
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             let result = try repo.fetch(remote, progress: transferProgress(options.json))
@@ -143,7 +146,7 @@ struct GitFetch: AsyncParsableCommand {
     }
 }
 
-struct GitPull: AsyncParsableCommand {
+struct GitPull: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pull", abstract: "Fetch, then merge the current branch's upstream.",
         discussion: """
@@ -157,7 +160,7 @@ struct GitPull: AsyncParsableCommand {
     @Argument(help: "The remote branch (default: the upstream, else the current branch's name).")
     var branch: String?
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             let outcome = try repo.pull(remote, branch: branch, progress: transferProgress(options.json))
@@ -170,7 +173,7 @@ struct GitPull: AsyncParsableCommand {
     }
 }
 
-struct GitPush: AsyncParsableCommand {
+struct GitPush: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "push", abstract: "Send a branch (default the current one) to a remote.",
         discussion: """
@@ -186,7 +189,7 @@ struct GitPush: AsyncParsableCommand {
     @Flag(help: "Overwrite the remote branch even if that loses its commits.")
     var force = false
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             try repo.push(remote, branch: branch, force: force, progress: transferProgress(options.json))
@@ -198,7 +201,7 @@ struct GitPush: AsyncParsableCommand {
     }
 }
 
-struct GitConfigCommand: AsyncParsableCommand {
+struct GitConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config", abstract: "Workbench's per-repository git settings.",
         discussion: """
@@ -216,7 +219,7 @@ struct GitConfigCommand: AsyncParsableCommand {
     @Argument(help: "on or off (omit to show).")
     var value: Value?
 
-    func run() async throws {
+    func run() throws {
         do {
             let repo = try options.open()
             if let value { try repo.setStripsOutputs(value == .on) }
