@@ -318,4 +318,70 @@ struct GitCLITests {
         #expect(missing.status == 40, "\(missing.stderr)")
         #expect(missing.stderr.contains("WB_GIT_USERNAME and WB_GIT_PASSWORD"))
     }
+    /// The same over HTTPS, the test's CA trusted through GIT_SSL_CAINFO: clone, push, fetch and pull
+    /// with credentials from the environment; a wrong password and an untrusted certificate each
+    /// end with exit 40 and a message saying what to change.
+    @Test func httpsRemoteWithCredentialsFromTheEnvironmentAndACustomCA() throws {
+        let (home, env) = GitCLI.sandbox()
+        try GitCLI.identity(home)
+        let root = WB.scratch("git-cli-https")
+        let ca = try TestCertificateAuthority()
+        let server = try GitHTTPServer(root: root + "/served", username: "alice", password: "s3cret", tls: ca)
+        defer { server.stop() }
+        var gitEnv = ProcessInfo.processInfo.environment
+        for (k, v) in env { gitEnv[k] = v }
+        let bare = try server.createRepository("data", environment: gitEnv)
+        let url = server.url + "/data.git"
+
+        // Seed the served repository with the git command line, through the file system (test side only).
+        try FileManager.default.createDirectory(atPath: root + "/seed", withIntermediateDirectories: true)
+        #expect(try GitCLI.git(["init", "-q"], in: root + "/seed", env: env).status == 0)
+        try AtomicFile.write("rows\n", to: root + "/seed/data.csv")
+        #expect(try GitCLI.git(["add", "data.csv"], in: root + "/seed", env: env).status == 0)
+        #expect(try GitCLI.git(["commit", "-qm", "seed"], in: root + "/seed", env: env).status == 0)
+        #expect(try GitCLI.git(["push", "-q", bare, "main"], in: root + "/seed", env: env).status == 0)
+
+        var trusted = env
+        trusted["GIT_SSL_CAINFO"] = ca.caCertificate
+        trusted["WB_GIT_USERNAME"] = "alice"
+        trusted["WB_GIT_PASSWORD"] = "s3cret"
+        let clone = try WB.run(["git", "clone", url, root + "/copy", "--json"], environment: trusted)
+        #expect(clone.status == 0, "\(clone.stderr)")
+        #expect(try FileIO.readText(root + "/copy/data.csv") == "rows\n")
+
+        try AtomicFile.write("rows\nmore\n", to: root + "/copy/data.csv")
+        #expect(try WB.run(["git", "commit", "-a", "-m", "more"], environment: env, cwd: root + "/copy").status == 0)
+        let push = try WB.run(["git", "push"], environment: trusted, cwd: root + "/copy")
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(server.requests.contains { $0.hasPrefix("POST /data.git/git-receive-pack 200 alice") })
+        #expect(try GitCLI.git(["log", "--format=%s", "-1", "main"], in: bare, env: env).stdout == "more\n")
+
+        // Someone else pushes (the seed, through the file system); fetch and pull bring it over https.
+        #expect(try GitCLI.git(["pull", "-q", bare, "main"], in: root + "/seed", env: env).status == 0)
+        try AtomicFile.write("rows\nmore\nlast\n", to: root + "/seed/data.csv")
+        #expect(try GitCLI.git(["commit", "-qam", "last"], in: root + "/seed", env: env).status == 0)
+        #expect(try GitCLI.git(["push", "-q", bare, "main"], in: root + "/seed", env: env).status == 0)
+        let fetched = try WB.run(["git", "fetch", "--json"], environment: trusted, cwd: root + "/copy")
+        #expect(fetched.status == 0, "\(fetched.stderr)")
+        #expect(try JSON.parse(fetched.stdout)["updated"]?.arrayValue?.first?["ref"] == "origin/main")
+        let pulled = try WB.run(["git", "pull"], environment: trusted, cwd: root + "/copy")
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(try FileIO.readText(root + "/copy/data.csv") == "rows\nmore\nlast\n")
+
+        var wrong = trusted
+        wrong["WB_GIT_PASSWORD"] = "not-it"
+        let refused = try WB.run(["git", "fetch", "--json"], environment: wrong, cwd: root + "/copy")
+        #expect(refused.status == 40, "\(refused.stderr)")
+        #expect(refused.stderr.contains("refused the credentials from WB_GIT_USERNAME/WB_GIT_PASSWORD (user alice)"), "\(refused.stderr)")
+        #expect(try JSON.parse(refused.stdout)["error"]?["code"] == "authentication")
+
+        // Without the CA: the certificate does not verify, and the message says how to trust it.
+        var untrusted = trusted
+        // Empty counts as unset (the machine running the tests may set it to the system bundle).
+        untrusted["GIT_SSL_CAINFO"] = ""
+        let rejected = try WB.run(["git", "fetch"], environment: untrusted, cwd: root + "/copy")
+        #expect(rejected.status == 40, "\(rejected.stderr)")
+        #expect(rejected.stderr.contains("does not verify against the system's CAs"), "\(rejected.stderr)")
+        #expect(rejected.stderr.contains("http.sslCAInfo (or GIT_SSL_CAINFO)"), "\(rejected.stderr)")
+    }
 }

@@ -1,8 +1,53 @@
 // A real smart-HTTP git server on 127.0.0.1 for remote tests: a small Python HTTP server in front
-// of `git http-backend` (the CGI program git ships), with HTTP Basic authentication.
+// of `git http-backend` (the CGI program git ships), with HTTP Basic authentication, over plain
+// HTTP or HTTPS (a certificate from a throw-away CA made with `openssl` for the test).
 import Foundation
 
-/// A git smart-HTTP server on loopback, serving the repositories under one folder, behind Basic auth.
+/// A certificate authority made for one test, and a server certificate it signed for 127.0.0.1.
+public struct TestCertificateAuthority: Sendable {
+    /// The CA's certificate (PEM): what a client must trust (`http.sslCAInfo`, `GIT_SSL_CAINFO`).
+    public let caCertificate: String
+    /// The server's certificate (PEM, for `127.0.0.1` as an IP address and as a name) and its key.
+    public let serverCertificate: String
+    public let serverKey: String
+    /// The folder holding them.
+    public let folder: String
+
+    /// Makes a new CA and server certificate (P-256 keys, valid for two days) with the `openssl` command.
+    public init() throws {
+        folder = try Scratch.directory("test-ca")
+        caCertificate = folder + "/ca.pem"
+        serverCertificate = folder + "/server.pem"
+        serverKey = folder + "/server.key"
+        try """
+            basicConstraints = critical, CA:FALSE
+            keyUsage = critical, digitalSignature, keyEncipherment
+            extendedKeyUsage = serverAuth
+            subjectAltName = IP:127.0.0.1, DNS:127.0.0.1
+            """.write(toFile: folder + "/server.ext", atomically: true, encoding: .utf8)
+        let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        let steps: [[String]] = [
+            ["req", "-x509"] + key + [
+                "-keyout", folder + "/ca.key", "-out", caCertificate, "-days", "2", "-subj", "/CN=Workbench test CA",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+            ["req"] + key + ["-keyout", serverKey, "-out", folder + "/server.csr", "-subj", "/CN=127.0.0.1"],
+            [
+                "x509", "-req", "-in", folder + "/server.csr", "-CA", caCertificate, "-CAkey", folder + "/ca.key",
+                "-CAcreateserial", "-out", serverCertificate, "-days", "2", "-extfile", folder + "/server.ext",
+            ],
+        ]
+        for step in steps {
+            let result = try Command.run(["/usr/bin/openssl"] + step)
+            guard result.status == 0 else {
+                throw TestSupportFailure(description: "openssl \(step[0]) failed (\(result.status)): \(result.stderr)")
+            }
+        }
+    }
+}
+
+/// A git smart-HTTP server on loopback, serving the repositories under one folder, behind Basic auth
+/// (over TLS when given a certificate authority's server certificate).
 ///
 /// Started by the test, stopped by `stop()` (or when the test process exits: the server leaves when
 /// its standard input closes). Every request is logged (method, path, status, user) for assertions.
@@ -14,11 +59,18 @@ public final class GitHTTPServer: @unchecked Sendable {
     private let stdin: Pipe
     private let logPath: String
 
-    /// The base URL, `http://127.0.0.1:PORT`.
-    public var url: String { "http://127.0.0.1:\(port)" }
+    /// Whether it speaks HTTPS.
+    public let secure: Bool
 
-    /// Starts a server for the repositories under `root`, accepting one user and password.
-    public init(root: String, username: String, password: String, timeout: Double = 60) throws {
+    /// The base URL, `http://127.0.0.1:PORT` (or `https://`).
+    public var url: String { "\(secure ? "https" : "http")://127.0.0.1:\(port)" }
+
+    /// Starts a server for the repositories under `root`, accepting one user and password; over
+    /// HTTPS with `tls`'s server certificate when given.
+    public init(
+        root: String, username: String, password: String, tls: TestCertificateAuthority? = nil, timeout: Double = 60
+    ) throws {
+        secure = tls != nil
         self.root = root
         let dir = try Scratch.directory("git-http")
         let script = dir + "/server.py", portPath = dir + "/port", errPath = dir + "/stderr"
@@ -28,7 +80,7 @@ public final class GitHTTPServer: @unchecked Sendable {
         process = Process()
         // The system Python: the server needs only the standard library.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script, root, username, password, portPath, logPath]
+        process.arguments = [script, root, username, password, portPath, logPath] + (tls.map { [$0.serverCertificate, $0.serverKey] } ?? [])
         stdin = Pipe()
         process.standardInput = stdin
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
@@ -78,9 +130,10 @@ public final class GitHTTPServer: @unchecked Sendable {
     }
 
     static let script = #"""
-        import base64, http.server, os, subprocess, sys, threading
+        import base64, http.server, os, ssl, subprocess, sys, threading
 
         root, user, password, port_path, log_path = sys.argv[1:6]
+        certificate = sys.argv[6:8]
         exec_path = subprocess.run(["git", "--exec-path"], capture_output=True, text=True, check=True).stdout.strip()
         backend = os.path.join(exec_path, "git-http-backend")
         log_lock = threading.Lock()
@@ -163,6 +216,11 @@ public final class GitHTTPServer: @unchecked Sendable {
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
+        if certificate:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*certificate)
+            # The handshake happens in each connection's thread, on its first read, not in accept().
+            server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         with open(port_path + ".tmp", "w") as f:
             f.write(str(server.server_address[1]))
         os.rename(port_path + ".tmp", port_path)

@@ -17,7 +17,12 @@ public enum GitSandbox {
         setenv("XDG_CONFIG_HOME", home + "/.config", 1)
         setenv("GIT_CONFIG_GLOBAL", home + "/.gitconfig", 1)
         setenv("GIT_CONFIG_NOSYSTEM", "1", 1)
-        for name in ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_DIR", "GIT_WORK_TREE"] {
+        // The machine's https settings too (GIT_SSL_CAINFO is often set to the system bundle): the
+        // https tests choose what to trust.
+        for name in [
+            "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_DIR", "GIT_WORK_TREE",
+            "GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_SSL_NO_VERIFY",
+        ] {
             unsetenv(name)
         }
         return home
