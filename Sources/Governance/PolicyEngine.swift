@@ -186,13 +186,52 @@ public struct PolicyEngine: Sendable {
 
     private final class Cache: Sendable {
         let byUser = Mutex<[String: UserGrants]>([:])
-        /// Per table, the columns each tag expression covers (nil: none), filled in as plans need them. The
-        /// descriptor holds every tag of the table, its database and its columns, so an entry never goes stale.
-        let tagColumns = Mutex<[TableDescriptor: [Int: [ColumnDescriptor]?]]>([:])
+        /// Per table, the grants on catalog objects that cover it (`tableGrants`). The descriptor holds the
+        /// table's ids, names and every tag of it, its database and its columns, so an entry never goes stale.
+        let byTable = Mutex<[TableDescriptor: TableGrants]>([:])
     }
 
-    /// Tables whose tag coverage is kept (`Cache.tagColumns`); past this, the kept ones are dropped.
+    /// The grants whose resource covers one table, in policy order, each with the columns it covers (before
+    /// its own column list): a function of the table and the policy alone, whoever asks.
+    private struct TableGrants: Sendable {
+        var positions: [Int] = []
+        var columns: [[ColumnDescriptor]] = []
+    }
+
+    /// Tables whose covering grants are kept (`Cache.byTable`); past this, the kept ones are dropped.
     private static let keptTables = 4096
+
+    /// The grants covering `table`, found once per table (and policy, as the engine is per policy version).
+    ///
+    /// A plan then costs the grants that both cover the table and name the user (a merge of two sorted
+    /// lists), not a test of every grant the user holds: with 10,000 grants a user holds hundreds, and
+    /// testing each one (tag expressions against every column's tags above all) was most of a plan.
+    private func tableGrants(_ table: TableDescriptor) -> TableGrants {
+        if let kept = cache.byTable.withLock({ $0[table] }) { return kept }
+        var found = TableGrants()
+        var tagColumns: [Int: [ColumnDescriptor]?] = [:]
+        for (position, grant) in compiled.enumerated() {
+            let covered: [ColumnDescriptor]?
+            if grant.tagExpression >= 0 {
+                if let known = tagColumns[grant.tagExpression] {
+                    covered = known
+                } else {
+                    covered = Self.columns(of: table, matching: tagExpressions[grant.tagExpression])
+                    tagColumns[grant.tagExpression] = covered
+                }
+            } else {
+                covered = coveredColumns(grant.resource, boundTable: grant.grant.boundTable, table)
+            }
+            guard let covered else { continue }
+            found.positions.append(position)
+            found.columns.append(covered)
+        }
+        cache.byTable.withLock { kept in
+            if kept.count >= Self.keptTables { kept.removeAll() }
+            kept[table] = found
+        }
+        return found
+    }
 
     private struct UserGrants: Sendable {
         /// Grants giving plugin actions.
@@ -475,27 +514,27 @@ public struct PolicyEngine: Sendable {
         var warnings: [String] = []
 
         let bit = CompiledGrant.bit(permission)
-        // What each tag expression covers in this table: a function of the expression and the table's tags,
-        // kept per table (matching an expression against every column's effective tags was most of a plan).
-        var tagColumns: [Int: [ColumnDescriptor]?]?
-        var tagColumnsAdded = false
-        for index in grantIndexes(for: user).data {
+        // The grants that name the user (or a group or role they hold) and cover the table: both lists are in policy order.
+        let mine = grantIndexes(for: user).data
+        let covering = tableGrants(table)
+        var i = 0
+        var j = 0
+        while i < mine.count, j < covering.positions.count {
+            let index = mine[i]
+            let position = covering.positions[j]
+            if index < position {
+                i += 1
+                continue
+            }
+            if index > position {
+                j += 1
+                continue
+            }
+            let covered = covering.columns[j]
+            i += 1
+            j += 1
             let compiled = compiled[index]
             guard compiled.dataMask & bit != 0 else { continue }
-            let coveredColumns: [ColumnDescriptor]?
-            if compiled.tagExpression >= 0 {
-                if tagColumns == nil { tagColumns = cache.tagColumns.withLock { $0[table] } ?? [:] }
-                if let known = tagColumns?[compiled.tagExpression] {
-                    coveredColumns = known
-                } else {
-                    coveredColumns = Self.columns(of: table, matching: tagExpressions[compiled.tagExpression])
-                    tagColumns?[compiled.tagExpression] = coveredColumns
-                    tagColumnsAdded = true
-                }
-            } else {
-                coveredColumns = self.coveredColumns(compiled.resource, boundTable: compiled.grant.boundTable, table)
-            }
-            guard let covered = coveredColumns else { continue }
             let grant = compiled.grant
             // Column names bound to this table's ids follow the columns through renames (a grant on one table is
             // bound to it, so reaches no other); grants on tags, databases and catalogs match names.
@@ -556,13 +595,6 @@ public struct PolicyEngine: Sendable {
                 // A grant whose mask cannot be applied grants nothing (fail closed).
                 if maskProblem { continue }
                 branches.append(AccessPlan.Branch(grantID: grant.id, rows: rows, columns: access))
-            }
-        }
-
-        if tagColumnsAdded, let tagColumns {
-            cache.tagColumns.withLock { kept in
-                if kept.count >= Self.keptTables { kept.removeAll() }
-                kept[table, default: [:]].merge(tagColumns) { _, new in new }
             }
         }
 
