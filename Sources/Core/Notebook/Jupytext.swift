@@ -691,6 +691,20 @@ public enum Jupytext {
         if !current.isEmpty { lines.append(String(current)) }
         return lines
     }
+
+    /// What both text formats start a cell with: its source, its metadata as written (user filter
+    /// applied, a cell magic's language and arguments added) and that magic's language, if any.
+    static func cellHeader(_ cell: Cell, defaultLanguage: String, cellFilter: JSON?) -> (source: [String], metadata: JSONObject, language: String?) {
+        var source = Jupytext.cellSource(cell.source)
+        var metadata = Jupytext.filter(cell.metadata, user: cellFilter, defaults: Jupytext.ignoredCellFilter, keepUnwritable: true)
+        var language: String? = nil
+        if let magic = Jupytext.cellLanguage(&source, defaultLanguage: defaultLanguage) {
+            if !magic.arguments.isEmpty { metadata["magic_args"] = .string(magic.arguments) }
+            language = magic.language
+            metadata["language"] = .string(magic.language)
+        }
+        return (source, metadata, language)
+    }
 }
 
 // MARK: Magics
@@ -1131,19 +1145,8 @@ extension String {
         return result
     }
 
-    func scalarRange(of needle: String) -> Range<String.Index>? {
-        let hay = unicodeScalars
-        let n = Array(needle.unicodeScalars)
-        guard !n.isEmpty else { return nil }
-        var index = hay.startIndex
-        while index != hay.endIndex {
-            if hay[index...].starts(with: n) {
-                return index..<hay.index(index, offsetBy: n.count)
-            }
-            index = hay.index(after: index)
-        }
-        return nil
-    }
+    /// The first range of `needle`, compared scalar by scalar (no Unicode equivalence).
+    func scalarRange(of needle: String) -> Range<String.Index>? { self[...].scalarRange(of: needle) }
 }
 
 extension Substring {

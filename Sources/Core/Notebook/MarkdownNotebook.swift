@@ -46,14 +46,7 @@ public enum MarkdownNotebook {
     static func cellText(
         _ cell: Cell, defaultLanguage: String, cellFilter: JSON?, commentMagics: Bool, plainJSON: Bool
     ) -> (text: [String], isCode: Bool) {
-        var source = Jupytext.cellSource(cell.source)
-        var metadata = Jupytext.filter(cell.metadata, user: cellFilter, defaults: Jupytext.ignoredCellFilter, keepUnwritable: true)
-        var language: String? = nil
-        if let magic = Jupytext.cellLanguage(&source, defaultLanguage: defaultLanguage) {
-            if !magic.arguments.isEmpty { metadata["magic_args"] = .string(magic.arguments) }
-            language = magic.language
-            metadata["language"] = .string(magic.language)
-        }
+        var (source, metadata, language) = Jupytext.cellHeader(cell, defaultLanguage: defaultLanguage, cellFilter: cellFilter)
         var cellLanguage = language ?? cell.metadata["language"]?.stringValue ?? defaultLanguage
         let tags = (metadata["tags"]?.arrayValue ?? []).compactMap(\.stringValue)
         let activeTag = tags.contains { $0.hasScalarPrefix("active-") }

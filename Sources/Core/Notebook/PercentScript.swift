@@ -40,14 +40,7 @@ public enum PercentScript {
     static func cellText(
         _ cell: Cell, ext: String, script: Jupytext.Script, defaultLanguage: String, cellFilter: JSON?, commentMagics: Bool, plainJSON: Bool
     ) -> [String] {
-        var source = Jupytext.cellSource(cell.source)
-        var metadata = Jupytext.filter(cell.metadata, user: cellFilter, defaults: Jupytext.ignoredCellFilter, keepUnwritable: true)
-        var language: String? = nil
-        if let magic = Jupytext.cellLanguage(&source, defaultLanguage: defaultLanguage) {
-            if !magic.arguments.isEmpty { metadata["magic_args"] = .string(magic.arguments) }
-            language = magic.language
-            metadata["language"] = .string(magic.language)
-        }
+        var (source, metadata, language) = Jupytext.cellHeader(cell, defaultLanguage: defaultLanguage, cellFilter: cellFilter)
         let cellLanguage = language ?? cell.metadata["language"]?.stringValue ?? defaultLanguage
         let tags = (metadata["tags"]?.arrayValue ?? []).compactMap(\.stringValue)
         if cell.kind == .raw, metadata["active"] == nil, !tags.contains(where: { $0.hasScalarPrefix("active-") }) {
