@@ -268,9 +268,11 @@ public final class GovernanceService: Sendable {
     ///
     /// A holder of `governance:admin` may add any grant. Anyone else may add only what they hold
     /// with grant option, as narrowly as they hold it (`PolicyEngine.canGrant`); the grant
-    /// records them as its grantor (`granted_by`), so they may revoke it again.
+    /// records them as its grantor (`granted_by`), so they may revoke it again. A deny that takes away
+    /// what a user held with grant option is refused while grants they passed on stand on it, unless
+    /// `mode` is `.cascade` (as `change` and `revoke`).
     @discardableResult
-    public func grant(_ grant: Grant, by user: String) throws(GovernanceError) -> Applied {
+    public func grant(_ grant: Grant, by user: String, mode: RevokeMode = .restrict) throws(GovernanceError) -> Applied {
         guard let active = try store.active() else { throw GovernanceError(.store, "the domain has no active policy") }
         var policy = try withCurrentNames(active.policy)
         if policy.grants.contains(where: { $0.id == grant.id }) {
@@ -286,21 +288,32 @@ public final class GovernanceService: Sendable {
             decision = engine.canGrant(user: user, grant: candidate)
         }
         let resource = "grant \(grant.id)"
-        guard decision.allowed else {
+        func refuse(_ decision: Decision, _ message: String) throws(GovernanceError) -> Never {
             audit.append(
                 AuditRecord(
                     principal: "user:\(user)", action: "policy:grant", resource: resource, allowed: false, grants: decision.decidingGrants,
                     policyVersion: active.version.version, detail: decision.reason))
             try audit.flush()
-            throw GovernanceError(.denied, "\(user) may not grant '\(grant.id)': \(decision.reason)")
+            throw GovernanceError(.denied, message)
         }
+        guard decision.allowed else { try refuse(decision, "\(user) may not grant '\(grant.id)': \(decision.reason)") }
+        let before = grant.effect == .deny ? Set(PolicyEngine.dependentGrants(of: policy, defaultCatalog: defaultCatalog).map(\.id)) : []
         var added = grant
         added.grantedBy = Principal(.user, user)
         policy.grants.append(added)
         try policy.validate()
-        let text = PolicyFile.render(policy, header: "Written by `wb grant` from policy version \(active.version.version); grant \(grant.id) by \(user)")
-        return try store(
-            text, file: "wb grant", by: user, comment: "grant \(grant.id)", action: "policy:grant", grants: decision.decidingGrants)
+        var comment = "grant \(grant.id)"
+        if grant.effect == .deny {
+            let cascaded = try settleDependents(
+                &policy, abandonedBefore: before, mode: mode, refusal: "cannot grant '\(grant.id)'", retry: "grant with --cascade",
+                refuse: refuse)
+            if !cascaded.isEmpty {
+                comment += ", cascading to \(cascaded.joined(separator: ", "))"
+                decision.decidingGrants += cascaded
+            }
+        }
+        let text = PolicyFile.render(policy, header: "Written by `wb grant` from policy version \(active.version.version); \(comment) by \(user)")
+        return try store(text, file: "wb grant", by: user, comment: comment, action: "policy:grant", grants: decision.decidingGrants)
     }
 
     /// How `revoke` treats grants that were passed on with a grant option the revocation takes away.
@@ -353,24 +366,74 @@ public final class GovernanceService: Sendable {
         } else {
             policy.grants.removeAll { ids.contains($0.id) }
         }
-        let dependents = PolicyEngine.dependentGrants(of: policy, defaultCatalog: defaultCatalog)
         var comment = "revoke \(what)"
-        if !dependents.isEmpty {
-            let list = dependents.map { "'\($0.id)' (granted by \($0.grantedBy?.description ?? "?"))" }.joined(separator: ", ")
-            guard mode == .cascade else {
-                try refuse(
-                    Decision(allowed: false, decidingGrants: dependents.map(\.id), reason: "dependent grants exist: \(list)"),
-                    "cannot revoke \(what): grants passed on with the grant option it takes away depend on it: \(list). "
-                        + "Revoke those first, or revoke with --cascade to revoke them too")
-            }
-            let gone = Set(dependents.map(\.id))
-            policy.grants.removeAll { gone.contains($0.id) }
-            comment += ", cascading to \(dependents.map(\.id).joined(separator: ", "))"
-            decision.decidingGrants += dependents.map(\.id)
+        let cascaded = try settleDependents(
+            &policy, abandonedBefore: [], mode: mode, refusal: "cannot revoke \(what)", retry: "revoke with --cascade", refuse: refuse)
+        if !cascaded.isEmpty {
+            comment += ", cascading to \(cascaded.joined(separator: ", "))"
+            decision.decidingGrants += cascaded
         }
         let text = PolicyFile.render(
             policy, header: "Written by `wb revoke` from policy version \(active.version.version); \(comment) by \(user)")
         return try store(text, file: "wb revoke", by: user, comment: comment, action: "policy:revoke", grants: decision.decidingGrants)
+    }
+
+    /// Makes a policy change with `change` (an imperative command's: roles, groups, filters, masks, tags) as `user`,
+    /// who needs `governance:admin`, and applies the result as a new version; audited as `policy:apply`.
+    ///
+    /// A change can take away what a user held with grant option, and so leave grants they passed on standing
+    /// on nothing: taking the user out of a role or group, narrowing a grant's rows or columns, masking a
+    /// column, retagging. As with `revoke`, such a change is refused naming those grants (RESTRICT), unless
+    /// `mode` is `.cascade`, which revokes them too, and what was passed on from them in turn. Grants that
+    /// stood on nothing before the change (a policy file may keep them) neither block it nor go with it.
+    @discardableResult
+    public func change(
+        by user: String, command: String, comment: String, mode: RevokeMode = .restrict,
+        _ edit: (inout Policy) throws(GovernanceError) -> Void
+    ) throws(GovernanceError) -> Applied {
+        try requireAdmin(user, action: "policy:apply")
+        guard let active = try store.active() else { throw GovernanceError(.store, "the domain has no active policy") }
+        // Bound columns under their current names, so the new text reads as the catalog does today.
+        var policy = try withCurrentNames(active.policy)
+        let before = Set(PolicyEngine.dependentGrants(of: policy, defaultCatalog: defaultCatalog).map(\.id))
+        try edit(&policy)
+        try policy.validate()
+        func refuse(_ decision: Decision, _ message: String) throws(GovernanceError) -> Never {
+            audit.append(
+                AuditRecord(
+                    principal: "user:\(user)", action: "policy:apply", resource: "policy", allowed: false, grants: decision.decidingGrants,
+                    policyVersion: active.version.version, detail: "\(comment): \(decision.reason)"))
+            try audit.flush()
+            throw GovernanceError(.denied, message)
+        }
+        var note = comment
+        let cascaded = try settleDependents(
+            &policy, abandonedBefore: before, mode: mode, refusal: "cannot \(command) (\(comment))",
+            retry: "repeat with --cascade", refuse: refuse)
+        if !cascaded.isEmpty { note += ", cascading to \(cascaded.joined(separator: ", "))" }
+        let text = PolicyFile.render(policy, header: "Written by `wb \(command)` from policy version \(active.version.version); \(note)")
+        return try store(text, file: "wb \(command)", by: user, comment: note, action: "policy:apply", grants: cascaded)
+    }
+
+    /// The grants passed on by users that `policy` newly leaves standing on nothing (`PolicyEngine.dependentGrants`,
+    /// less `abandonedBefore`): with `.restrict` the change is refused through `refuse`, naming each and its grantor;
+    /// with `.cascade` they are removed from `policy` and their ids returned.
+    private func settleDependents(
+        _ policy: inout Policy, abandonedBefore: Set<String>, mode: RevokeMode, refusal: String, retry: String,
+        refuse: (Decision, String) throws(GovernanceError) -> Never
+    ) throws(GovernanceError) -> [String] {
+        let dependents = PolicyEngine.dependentGrants(of: policy, defaultCatalog: defaultCatalog).filter { !abandonedBefore.contains($0.id) }
+        guard !dependents.isEmpty else { return [] }
+        let list = dependents.map { "'\($0.id)' (granted by \($0.grantedBy?.description ?? "?"))" }.joined(separator: ", ")
+        guard mode == .cascade else {
+            try refuse(
+                Decision(allowed: false, decidingGrants: dependents.map(\.id), reason: "dependent grants exist: \(list)"),
+                "\(refusal): grants passed on with the grant option it takes away depend on it: \(list). "
+                    + "Revoke those first, or \(retry) to revoke them too")
+        }
+        let gone = Set(dependents.map(\.id))
+        policy.grants.removeAll { gone.contains($0.id) }
+        return dependents.map(\.id)
     }
 
     /// Rolls back to an earlier version if `user` may administer governance; audited.

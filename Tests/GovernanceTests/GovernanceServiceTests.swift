@@ -240,6 +240,80 @@ import TestSupport
         #expect(revokes.map(\.record.allowed) == [false, false, true, true, true])
         #expect(try service.audit.verify().isIntact)
     }
+
+    /// A change other than a revocation that takes away what a user held with grant option (out of a role, a
+    /// narrower row filter, a deny) is refused while grants the user passed on stand on it, naming them, unless it
+    /// cascades; grants a policy file already left standing on nothing neither block a change nor go with it.
+    @Test func changesThatTakeAwayAUsedGrantOptionRestrictOrCascade() throws {
+        let domain = try Domain.open(at: try Scratch.directory("gov-change-cascade"))
+        let service = try GovernanceService(domain: domain)
+        let creator = domain.info.createdBy
+        _ = try makeTables(domain, ["sales.orders": ["id", "region"]])
+        try service.apply(
+            """
+            version: 1
+            roles:
+              sellers: {members: ["user:alice"]}
+            grants:
+              - {id: admin, to: "user:\(creator)", permissions: ["governance:admin"]}
+              - {id: sellers-sales, to: role:sellers, permissions: [SELECT], on: {database: sales}, grant_option: true}
+              - {id: old-orders, to: user:zoe, permissions: [SELECT], on: {table: sales.orders}, granted_by: "user:nobody"}
+            """, file: "p.yaml", by: creator)
+        let orders = ResourcePattern.table(catalog: nil, database: "sales", name: "orders")
+        try service.grant(
+            Grant(id: "bob-orders", principals: [Principal(.user, "bob")], permissions: [.data(.select)], resource: orders), by: "alice")
+        func active() throws -> Policy { try #require(try service.store.active()).policy }
+        func refusal(_ body: () throws(GovernanceError) -> Void) -> String {
+            do {
+                try body()
+                return "not refused"
+            } catch {
+                return error.code == .denied ? error.message : "wrong code: \(error)"
+            }
+        }
+        let before = try service.store.versions().count
+        // 'old-orders' stood on nothing before any of these changes: it never blocks one.
+        #expect(PolicyEngine.dependentGrants(of: try active()).map(\.id) == ["old-orders"])
+
+        // Out of the role: refused, naming bob's grant and its grantor; nothing changes.
+        let outOfRole = refusal {
+            try service.change(by: creator, command: "role", comment: "role remove sellers") { policy in
+                policy.roles["sellers"]?.members.removeAll { $0 == Principal(.user, "alice") }
+            }
+        }
+        #expect(outOfRole.hasPrefix("cannot role (role remove sellers): grants passed on with the grant option it takes away depend on it: 'bob-orders' (granted by user:alice)"), "\(outOfRole)")
+        #expect(outOfRole.contains("--cascade") && !outOfRole.contains("old-orders"), "\(outOfRole)")
+        // A row filter on the grant alice's option comes from: bob's unfiltered grant is wider than what she holds.
+        let narrower = refusal {
+            try service.change(by: creator, command: "filter", comment: "filter of sellers-sales") { policy in
+                let index = policy.grants.firstIndex { $0.id == "sellers-sales" }!
+                policy.grants[index].rows = try RowPredicate.parse("region = 'EU'")
+            }
+        }
+        #expect(narrower.contains("'bob-orders' (granted by user:alice)"), "\(narrower)")
+        // A deny on alice, added by an admin.
+        let deny = Grant(id: "deny-alice", effect: .deny, principals: [Principal(.user, "alice")], permissions: [.data(.select)], resource: orders)
+        let denied = refusal { try service.grant(deny, by: creator) }
+        #expect(denied.hasPrefix("cannot grant 'deny-alice': grants passed on with the grant option it takes away depend on it: 'bob-orders'"), "\(denied)")
+        #expect(try service.store.versions().count == before)
+        #expect(try active().grants.map(\.id) == ["admin", "sellers-sales", "old-orders", "bob-orders"])
+
+        // A change that abandons nothing new goes through although 'old-orders' stands on nothing.
+        try service.change(by: creator, command: "role", comment: "role add sellers") { policy in
+            policy.roles["sellers"]?.members.append(Principal(.user, "carol"))
+        }
+        // Cascade: the change is made and bob's grant goes with it; 'old-orders' stays as the file wrote it.
+        let cascaded = try service.change(by: creator, command: "role", comment: "role remove sellers", mode: .cascade) { policy in
+            policy.roles["sellers"]?.members.removeAll { $0 == Principal(.user, "alice") }
+        }
+        #expect(cascaded.version.comment == "role remove sellers, cascading to bob-orders", "\(cascaded.version.comment)")
+        #expect(try active().grants.map(\.id) == ["admin", "sellers-sales", "old-orders"])
+        #expect(try active().roles["sellers"]?.members == [Principal(.user, "carol")])
+        try service.audit.flush()
+        let refused = try service.audit.search(action: "policy:apply").filter { !$0.record.allowed }
+        #expect(refused.count == 2 && refused.allSatisfy { $0.record.grants == ["bob-orders"] }, "\(refused.map(\.record))")
+        #expect(try service.audit.verify().isIntact)
+    }
 }
 
 /// Creates databases and tables in the domain's catalog (`db.table` → column names); returns each table's id.

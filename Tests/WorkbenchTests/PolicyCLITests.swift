@@ -408,4 +408,36 @@ struct PolicyCLITests {
         let export = try wb(["policy", "export"]).stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.joined(separator: "\n")
         #expect(!export.contains("alice-t") && !export.contains("bob-t") && export.contains("carl-t"), "\(export)")
     }
+
+    /// `wb role remove` (and `wb filter`, `wb mask`, a deny by `wb grant`) that takes away a grant option a
+    /// passed-on grant stands on is refused (exit 21) naming it, as `wb revoke` is; `--cascade` revokes it too.
+    @Test func roleChangesRestrictOrCascade() throws {
+        #expect(try wb(["sql", "CREATE DATABASE s; CREATE TABLE s.t (id INTEGER, region TEXT)"]).status == 0)
+        let file = FilePath.join(home, "role-cascade.yaml")
+        try AtomicFile.write(
+            """
+            version: 1
+            roles:
+              owners: {members: ["user:alice"]}
+            grants:
+              - {id: admin, to: "user:\(me)", permissions: [ALL, "*:*"], on: {catalog: "*"}}
+              - {id: owners-t, to: role:owners, permissions: [SELECT], on: {table: s.t}, grant_option: true}
+              - {id: bob-t, to: user:bob, permissions: [SELECT], on: {table: s.t}, granted_by: "user:alice"}
+            """, to: file)
+        #expect(try wb(["policy", "apply", file]).status == 0)
+        let versions = try wb(["policy", "versions", "--json"]).stdout
+        let removed = try wb(["role", "remove", "owners", "user:alice"])
+        #expect(removed.status == 21, "\(removed.stdout)\(removed.stderr)")
+        #expect(removed.stderr.contains("depend on it: 'bob-t' (granted by user:alice)") && removed.stderr.contains("--cascade"), "\(removed.stderr)")
+        let filtered = try wb(["filter", "owners-t", "region = 'EU'"])
+        #expect(filtered.status == 21 && filtered.stderr.contains("'bob-t'"), "\(filtered.stderr)")
+        let denied = try wb(["grant", "SELECT", "--deny", "--to", "user:alice", "--on", "table:s.t"])
+        #expect(denied.status == 21 && denied.stderr.contains("'bob-t'"), "\(denied.stderr)")
+        #expect(try wb(["policy", "versions", "--json"]).stdout == versions)
+        let cascaded = try wb(["role", "remove", "owners", "user:alice", "--cascade", "--json"])
+        #expect(cascaded.status == 0, "\(cascaded.stderr)")
+        #expect(try JSON.parse(cascaded.stdout)["comment"] == .string("role remove owners, cascading to bob-t"), "\(cascaded.stdout)")
+        let export = try wb(["policy", "export"]).stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.joined(separator: "\n")
+        #expect(!export.contains("bob-t") && export.contains("owners-t"), "\(export)")
+    }
 }

@@ -18,20 +18,19 @@ private func report(_ applied: GovernanceService.Applied, command: String, comme
 }
 
 /// Changes the active policy with `change` and applies the result as a new version (needs governance:admin).
-private func changePolicy(_ domain: DomainOptions, command: String, comment: String, json: Bool, _ change: (inout Policy) throws -> Void)
-    throws
-{
+///
+/// A change that leaves grants passed on with a grant option it takes away standing on nothing is refused
+/// (exit 21) naming them, unless `cascade` (`GovernanceService.change`).
+private func changePolicy(
+    _ domain: DomainOptions, command: String, comment: String, cascade: Bool, json: Bool,
+    _ change: (inout Policy) throws(GovernanceError) -> Void
+) throws {
     let service = try PolicyCommand.service(domain, command: command)
     do {
-        guard let active = try service.store.active() else { throw GovernanceError(.store, "the domain has no active policy") }
-        // Bound columns under their current names, so the new text reads as the catalog does today.
-        var policy = try service.withCurrentNames(active.policy)
-        try change(&policy)
-        try policy.validate()
-        let text = PolicyFile.render(policy, header: "Written by `wb \(command)` from policy version \(active.version.version); \(comment)")
-        let applied = try service.apply(text, file: "wb \(command)", by: Environment.userName, comment: comment)
-        report(applied, command: command, comment: comment, json: json)
-    } catch let error as GovernanceError {
+        let applied = try service.change(
+            by: Environment.userName, command: command, comment: comment, mode: cascade ? .cascade : .restrict, change)
+        report(applied, command: command, comment: applied.version.comment, json: json)
+    } catch {
         throw PolicyCommand.fail(command, error)
     }
 }
@@ -106,8 +105,15 @@ private let imperativeDiscussion = """
     `wb policy apply` would (it needs governance:admin; `wb policy versions` and `rollback` see it). \
     For many changes at once, edit a policy file instead.
 
+    A change that takes away what a user held with grant option (out of a role or group, a narrower \
+    row filter, a mask) while grants that user passed on stand on it is refused with exit 21, \
+    naming those grants, as `wb revoke` is; --cascade revokes them too.
+
     \(Exit.governanceHelp)
     """
+
+private let cascadeHelp: ArgumentHelp =
+    "Also revoke the grants passed on with a grant option this change takes away (otherwise the change is refused)."
 
 private let delegationDiscussion = """
     Each command changes the active policy and applies the result as a new version, audited \
@@ -146,6 +152,7 @@ struct GrantCommand: AsyncParsableCommand {
     @Option(help: "The grant's id (default: made from the principal and resource).") var id: String?
     @Flag(help: "A deny instead of an allow.") var deny = false
     @Flag(name: .customLong("grant-option"), help: "The grantee may grant it on.") var grantOption = false
+    @Flag(help: cascadeHelp) var cascade = false
     @Flag(help: "Print the new version as JSON.") var json = false
 
     func run() async throws {
@@ -185,7 +192,7 @@ struct GrantCommand: AsyncParsableCommand {
             columns: selection, rows: filter, masks: masks, grantOption: grantOption)
         let service = try PolicyCommand.service(domain, command: "grant")
         do {
-            let applied = try service.grant(grant, by: Environment.userName)
+            let applied = try service.grant(grant, by: Environment.userName, mode: cascade ? .cascade : .restrict)
             report(applied, command: "grant", comment: "\(deny ? "deny" : "grant") \(grantID)", json: json)
         } catch {
             throw PolicyCommand.fail("grant", error)
@@ -246,13 +253,14 @@ struct RoleCommand: AsyncParsableCommand {
     @Argument(help: "The role (or group) name.") var name: String
     @Argument(help: "Members: user:NAME or group:NAME (for group: user names).") var members: [String] = []
     @Option(help: "Roles the new role inherits (comma-separated).") var inherits: String?
+    @Flag(help: cascadeHelp) var cascade = false
     @Flag(help: "Print the new version as JSON.") var json = false
 
     func run() async throws {
         let parents = inherits.map { $0.split(separator: ",").map { String($0).trimmingSpaces } } ?? []
         let action = self.action
         let principals = action == "group" ? [] : try members.map(parsePrincipal)
-        try changePolicy(domain, command: "role", comment: "role \(action) \(name)", json: json) { policy in
+        try changePolicy(domain, command: "role", comment: "role \(action) \(name)", cascade: cascade, json: json) { policy in
             switch action {
             case "create":
                 guard policy.roles[name] == nil else { throw GovernanceError(.invalidPolicy, "the role '\(name)' exists already") }
@@ -293,6 +301,7 @@ struct FilterCommand: AsyncParsableCommand {
     @Argument(help: "The grant id.") var id: String
     @Argument(help: "The row filter (Docs/governance.md).") var rows: String?
     @Flag(help: "Remove the grant's row filter.") var clear = false
+    @Flag(help: cascadeHelp) var cascade = false
     @Flag(help: "Print the new version as JSON.") var json = false
 
     func validate() throws {
@@ -301,7 +310,7 @@ struct FilterCommand: AsyncParsableCommand {
 
     func run() async throws {
         let filter = try rows.map(parseRows)
-        try changePolicy(domain, command: "filter", comment: "filter of \(id): \(filter?.description ?? "cleared")", json: json) { policy in
+        try changePolicy(domain, command: "filter", comment: "filter of \(id): \(filter?.description ?? "cleared")", cascade: cascade, json: json) { policy in
             guard let index = policy.grants.firstIndex(where: { $0.id == id }) else {
                 throw GovernanceError(.unknownReference, "there is no grant '\(id)' in the active policy")
             }
@@ -320,6 +329,7 @@ struct MaskCommand: AsyncParsableCommand {
     @Argument(help: "The column.") var column: String
     @Argument(help: "null, hash, redact, date_to_year, show_last:N or expression:EXPR.") var mask: String?
     @Flag(help: "Remove the column's mask.") var clear = false
+    @Flag(help: cascadeHelp) var cascade = false
     @Flag(help: "Print the new version as JSON.") var json = false
 
     func validate() throws {
@@ -328,7 +338,7 @@ struct MaskCommand: AsyncParsableCommand {
 
     func run() async throws {
         let parsed = try mask.map(parseMask)
-        try changePolicy(domain, command: "mask", comment: "mask of \(id).\(column): \(parsed?.description ?? "cleared")", json: json) {
+        try changePolicy(domain, command: "mask", comment: "mask of \(id).\(column): \(parsed?.description ?? "cleared")", cascade: cascade, json: json) {
             policy in
             guard let index = policy.grants.firstIndex(where: { $0.id == id }) else {
                 throw GovernanceError(.unknownReference, "there is no grant '\(id)' in the active policy")
@@ -374,7 +384,7 @@ struct TagCommand: AsyncParsableCommand {
 
         func run() async throws {
             let key = self.key, values = self.values
-            try changePolicy(domain, command: "tag", comment: "tag \(key): define \(values.joined(separator: ", "))", json: json) { policy in
+            try changePolicy(domain, command: "tag", comment: "tag \(key): define \(values.joined(separator: ", "))", cascade: false, json: json) { policy in
                 var allowed = policy.tags[key] ?? []
                 for value in values where !allowed.contains(value) { allowed.append(value) }
                 policy.tags[key] = allowed
@@ -435,7 +445,7 @@ struct TagCommand: AsyncParsableCommand {
         func run() async throws {
             let key = self.key, values = self.values
             let what = values.isEmpty ? "remove" : "remove \(values.joined(separator: ", "))"
-            try changePolicy(domain, command: "tag", comment: "tag \(key): \(what)", json: json) { policy in
+            try changePolicy(domain, command: "tag", comment: "tag \(key): \(what)", cascade: false, json: json) { policy in
                 guard var allowed = policy.tags[key] else { throw GovernanceError(.unknownReference, "the policy defines no tag '\(key)'") }
                 for value in values where !allowed.contains(value) {
                     throw GovernanceError(.unknownReference, "'\(value)' is not a value of tag '\(key)' (values: \(allowed.joined(separator: ", ")))")
