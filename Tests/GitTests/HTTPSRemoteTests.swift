@@ -48,17 +48,7 @@ struct HTTPSRemoteTests {
         #expect(try clone.head() == .branch(name: "main", commit: base.id))
 
         // The clone pushes a change; the first repository fetches and pulls it.
-        try clone.setConfig("user.name", "Grace Hopper")
-        try clone.setConfig("user.email", "grace@example.com")
-        try write("hello again\n", "README.md", in: cloneDir)
-        try clone.add(["README.md"])
-        let second = try clone.commit(message: "second")
-        try clone.push()
-        let fetched = try first.fetch("origin")
-        #expect(fetched.updated.map(\.ref) == ["origin/main"])
-        #expect(try first.pull() == .fastForward(to: second.id))
-        #expect(try FileIO.readText(firstDir + "/README.md") == "hello again\n")
-        _ = try git(["fsck", "--strict"], in: bare)
+        try pushFromCloneAndPull(clone: clone, at: cloneDir, into: first, at: firstDir, bare: bare)
 
         // A wrong password: a clear authentication error, and the helper is told to forget it.
         try helper.setPassword("wrong")

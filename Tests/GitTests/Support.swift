@@ -33,6 +33,22 @@ func write(_ text: String, _ path: String, in dir: String) throws {
     try AtomicFile.write(text, to: full)
 }
 
+/// A remote round trip: `clone` commits a change to README.md as another author and pushes it; `first`
+/// (which has README.md "hello\n" at the remote's `main`) fetches and fast-forwards to it; git checks the bare remote.
+func pushFromCloneAndPull(clone: Repository, at cloneDir: String, into first: Repository, at firstDir: String, bare: String) throws {
+    try clone.setConfig("user.name", "Grace Hopper")
+    try clone.setConfig("user.email", "grace@example.com")
+    try write("hello again\n", "README.md", in: cloneDir)
+    try clone.add(["README.md"])
+    let second = try clone.commit(message: "second")
+    try clone.push()
+    let fetched = try first.fetch("origin")
+    #expect(fetched.updated.map(\.ref) == ["origin/main"])
+    #expect(try first.pull() == .fastForward(to: second.id))
+    #expect(try FileIO.readText(firstDir + "/README.md") == "hello again\n")
+    _ = try git(["fsck", "--strict"], in: bare)
+}
+
 /// A notebook with code cells of the given sources (ids c0, c1, ...), outputs as given.
 func notebook(_ sources: [String], outputs: [Int: String] = [:], ids: Bool = true) -> Notebook {
     var nb = Notebook(metadata: ["kernelspec": ["name": "python3", "display_name": "Python 3", "language": "python"]])

@@ -38,6 +38,27 @@ enum GitCLI {
         for (k, v) in env { all[k] = v }
         return try Command.run(["/usr/bin/git"] + args, environment: all, cwd: dir)
     }
+    /// ROOT/seed: a repository made with the git command line, one commit of data.csv ("rows\n").
+    static func seedRepository(_ root: String, env: [String: String]) throws {
+        try FileManager.default.createDirectory(atPath: root + "/seed", withIntermediateDirectories: true)
+        #expect(try git(["init", "-q"], in: root + "/seed", env: env).status == 0)
+        try AtomicFile.write("rows\n", to: root + "/seed/data.csv")
+        #expect(try git(["add", "data.csv"], in: root + "/seed", env: env).status == 0)
+        #expect(try git(["commit", "-qm", "seed"], in: root + "/seed", env: env).status == 0)
+    }
+
+    /// `wb git clone URL ROOT/copy`, then one more line in data.csv committed and `wb git push`ed, the network
+    /// steps with `remoteEnv`; the server saw alice push.
+    static func cloneCommitAndPush(_ url: String, root: String, env: [String: String], remoteEnv: [String: String], server: GitHTTPServer) throws {
+        let clone = try WB.run(["git", "clone", url, root + "/copy", "--json"], environment: remoteEnv)
+        #expect(clone.status == 0, "\(clone.stderr)")
+        #expect(try FileIO.readText(root + "/copy/data.csv") == "rows\n")
+        try AtomicFile.write("rows\nmore\n", to: root + "/copy/data.csv")
+        #expect(try WB.run(["git", "commit", "-a", "-m", "more"], environment: env, cwd: root + "/copy").status == 0)
+        let push = try WB.run(["git", "push"], environment: remoteEnv, cwd: root + "/copy")
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(server.requests.contains { $0.hasPrefix("POST /data.git/git-receive-pack 200 alice") })
+    }
 }
 
 @Suite(.serialized, .timeLimit(.minutes(5)))
@@ -285,11 +306,7 @@ struct GitCLITests {
         let url = server.url + "/data.git"
 
         // Seed the server with the git command line (the test side only).
-        try FileManager.default.createDirectory(atPath: root + "/seed", withIntermediateDirectories: true)
-        #expect(try GitCLI.git(["init", "-q"], in: root + "/seed", env: env).status == 0)
-        try AtomicFile.write("rows\n", to: root + "/seed/data.csv")
-        #expect(try GitCLI.git(["add", "data.csv"], in: root + "/seed", env: env).status == 0)
-        #expect(try GitCLI.git(["commit", "-qm", "seed"], in: root + "/seed", env: env).status == 0)
+        try GitCLI.seedRepository(root, env: env)
         let authed = server.url.replacingOccurrences(of: "http://", with: "http://alice:s3cret@") + "/data.git"
         let seeded = try GitCLI.git(["push", "-q", authed, "main"], in: root + "/seed", env: env)
         #expect(seeded.status == 0, "\(seeded.stderr)")
@@ -297,15 +314,7 @@ struct GitCLITests {
         var withCredentials = env
         withCredentials["WB_GIT_USERNAME"] = "alice"
         withCredentials["WB_GIT_PASSWORD"] = "s3cret"
-        let clone = try WB.run(["git", "clone", url, root + "/copy", "--json"], environment: withCredentials)
-        #expect(clone.status == 0, "\(clone.stderr)")
-        #expect(try FileIO.readText(root + "/copy/data.csv") == "rows\n")
-
-        try AtomicFile.write("rows\nmore\n", to: root + "/copy/data.csv")
-        #expect(try WB.run(["git", "commit", "-a", "-m", "more"], environment: env, cwd: root + "/copy").status == 0)
-        let push = try WB.run(["git", "push"], environment: withCredentials, cwd: root + "/copy")
-        #expect(push.status == 0, "\(push.stderr)")
-        #expect(server.requests.contains { $0.hasPrefix("POST /data.git/git-receive-pack 200 alice") })
+        try GitCLI.cloneCommitAndPush(url, root: root, env: env, remoteEnv: withCredentials, server: server)
 
         var wrong = withCredentials
         wrong["WB_GIT_PASSWORD"] = "not-it"
@@ -334,26 +343,14 @@ struct GitCLITests {
         let url = server.url + "/data.git"
 
         // Seed the served repository with the git command line, through the file system (test side only).
-        try FileManager.default.createDirectory(atPath: root + "/seed", withIntermediateDirectories: true)
-        #expect(try GitCLI.git(["init", "-q"], in: root + "/seed", env: env).status == 0)
-        try AtomicFile.write("rows\n", to: root + "/seed/data.csv")
-        #expect(try GitCLI.git(["add", "data.csv"], in: root + "/seed", env: env).status == 0)
-        #expect(try GitCLI.git(["commit", "-qm", "seed"], in: root + "/seed", env: env).status == 0)
+        try GitCLI.seedRepository(root, env: env)
         #expect(try GitCLI.git(["push", "-q", bare, "main"], in: root + "/seed", env: env).status == 0)
 
         var trusted = env
         trusted["GIT_SSL_CAINFO"] = ca.caCertificate
         trusted["WB_GIT_USERNAME"] = "alice"
         trusted["WB_GIT_PASSWORD"] = "s3cret"
-        let clone = try WB.run(["git", "clone", url, root + "/copy", "--json"], environment: trusted)
-        #expect(clone.status == 0, "\(clone.stderr)")
-        #expect(try FileIO.readText(root + "/copy/data.csv") == "rows\n")
-
-        try AtomicFile.write("rows\nmore\n", to: root + "/copy/data.csv")
-        #expect(try WB.run(["git", "commit", "-a", "-m", "more"], environment: env, cwd: root + "/copy").status == 0)
-        let push = try WB.run(["git", "push"], environment: trusted, cwd: root + "/copy")
-        #expect(push.status == 0, "\(push.stderr)")
-        #expect(server.requests.contains { $0.hasPrefix("POST /data.git/git-receive-pack 200 alice") })
+        try GitCLI.cloneCommitAndPush(url, root: root, env: env, remoteEnv: trusted, server: server)
         #expect(try GitCLI.git(["log", "--format=%s", "-1", "main"], in: bare, env: env).stdout == "more\n")
 
         // Someone else pushes (the seed, through the file system); fetch and pull bring it over https.

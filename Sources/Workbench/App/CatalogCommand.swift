@@ -49,17 +49,11 @@ private func columns(_ header: [String], _ rows: [[String]]) -> String {
     var widths = header.map(\.count)
     for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
     func line(_ cells: [String]) -> String {
-        var text = cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.padding(toLength: widths[i]) }.joined(separator: "  ")
+        var text = cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.padded(to: widths[i]) }.joined(separator: "  ")
         while text.last == " " { text.removeLast() }
         return text
     }
     return ([line(header)] + rows.map(line)).joined(separator: "\n") + "\n"
-}
-
-extension String {
-    fileprivate func padding(toLength length: Int) -> String {
-        count >= length ? self : self + String(repeating: " ", count: length - count)
-    }
 }
 
 struct CatalogList: AsyncParsableCommand {

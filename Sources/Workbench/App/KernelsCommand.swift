@@ -123,7 +123,7 @@ struct KernelsCommand: AsyncParsableCommand {
                     let width = specs.map(\.name.count).max() ?? 0
                     print("Available kernels:")
                     for spec in specs {
-                        print("  \(spec.name.padding(width))    \(spec.resourceDirectory)")
+                        print("  \(spec.name.padded(to: width))    \(spec.resourceDirectory)")
                     }
                 }
                 if verbose {
@@ -141,8 +141,3 @@ struct KernelsCommand: AsyncParsableCommand {
     }
 }
 
-extension String {
-    func padding(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
-    }
-}

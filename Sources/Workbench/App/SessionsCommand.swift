@@ -102,7 +102,7 @@ struct SessionsCommand: AsyncParsableCommand {
             }
             let widths = header.indices.map { i in max(header[i].count, rows.map { $0[i].count }.max() ?? 0) }
             for line in [header] + rows {
-                print(line.indices.map { line[$0].padding(widths[$0]) }.joined(separator: "  ").trimmedRight())
+                print(line.indices.map { line[$0].padded(to: widths[$0]) }.joined(separator: "  ").trimmedRight())
             }
         }
     }

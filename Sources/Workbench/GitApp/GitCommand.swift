@@ -510,7 +510,7 @@ enum GitText {
         func label(_ change: StatusEntry.Change?, _ entry: StatusEntry) -> String {
             let name = entry.oldPath.map { "\($0) -> \(entry.path)" } ?? entry.path
             let kind = (change?.rawValue ?? "").replacingUnderscores
-            return "\(kind.padding(12))\(name)"
+            return "\(kind.padded(to: 12))\(name)"
         }
         section("Unresolved conflicts (resolve, then `wb git add`)", status.conflicted, "31") { "both changed: " + $0.path }
         section("Staged (will be committed)", status.staged, "32") { label($0.staged, $0) }

@@ -23,36 +23,3 @@ struct WBGit: ParsableCommand {
     }
 }
 
-/// Writes to standard error.
-func printError(_ text: String) {
-    var stream = StandardError()
-    print(text, to: &stream)
-}
-
-struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        let bytes = Array(string.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { raw in
-                Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
-            }
-            if n <= 0 { return }
-            offset += n
-        }
-    }
-}
-
-/// Whether a file descriptor is a terminal.
-func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
-
-/// Prints a JSON value for scripts.
-func printJSON(_ value: JSON) {
-    print(value.serialized(.pretty))
-}
-
-extension String {
-    func padding(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
-    }
-}
