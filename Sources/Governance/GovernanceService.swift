@@ -389,14 +389,20 @@ public final class GovernanceService: Sendable {
     @discardableResult
     public func change(
         by user: String, command: String, comment: String, mode: RevokeMode = .restrict,
-        _ edit: (inout Policy) throws(GovernanceError) -> Void
+        _ edit: (inout Policy) throws -> Void
     ) throws(GovernanceError) -> Applied {
         try requireAdmin(user, action: "policy:apply")
         guard let active = try store.active() else { throw GovernanceError(.store, "the domain has no active policy") }
         // Bound columns under their current names, so the new text reads as the catalog does today.
         var policy = try withCurrentNames(active.policy)
         let before = Set(PolicyEngine.dependentGrants(of: policy, defaultCatalog: defaultCatalog).map(\.id))
-        try edit(&policy)
+        do {
+            try edit(&policy)
+        } catch let error as GovernanceError {
+            throw error
+        } catch {
+            throw GovernanceError(.invalidPolicy, "cannot \(command) (\(comment)): \(error)")
+        }
         try policy.validate()
         func refuse(_ decision: Decision, _ message: String) throws(GovernanceError) -> Never {
             audit.append(

@@ -263,12 +263,14 @@ import TestSupport
         try service.grant(
             Grant(id: "bob-orders", principals: [Principal(.user, "bob")], permissions: [.data(.select)], resource: orders), by: "alice")
         func active() throws -> Policy { try #require(try service.store.active()).policy }
-        func refusal(_ body: () throws(GovernanceError) -> Void) -> String {
+        func refusal(_ body: () throws -> Void) -> String {
             do {
                 try body()
                 return "not refused"
-            } catch {
+            } catch let error as GovernanceError {
                 return error.code == .denied ? error.message : "wrong code: \(error)"
+            } catch {
+                return "not a GovernanceError: \(error)"
             }
         }
         let before = try service.store.versions().count

@@ -23,7 +23,7 @@ private func report(_ applied: GovernanceService.Applied, command: String, comme
 /// (exit 21) naming them, unless `cascade` (`GovernanceService.change`).
 private func changePolicy(
     _ domain: DomainOptions, command: String, comment: String, cascade: Bool, json: Bool,
-    _ change: (inout Policy) throws(GovernanceError) -> Void
+    _ change: (inout Policy) throws -> Void
 ) throws {
     let service = try PolicyCommand.service(domain, command: command)
     do {
