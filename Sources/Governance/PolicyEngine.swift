@@ -719,9 +719,13 @@ public struct PolicyEngine: Sendable {
     /// gives with grant option (`canGrant`); the grants that stand are found from the admin's up, so
     /// two users who passed a grant option to each other do not hold each other up (SQL's abandoned
     /// privileges).
+    ///
+    /// Denies are never abandoned (only admins add them, and cascading a revocation to one would widen
+    /// access), and every deny counts against the grantors, whoever added it: a deny `wb grant --deny`
+    /// added records its admin as `granted_by` like any other grant.
     public static func dependentGrants(of policy: Policy, defaultCatalog: String = Catalog.managedCatalogName) -> [Grant] {
-        var standing = policy.grants.filter { $0.grantedBy == nil }
-        var pending = policy.grants.filter { $0.grantedBy != nil }
+        var standing = policy.grants.filter { $0.grantedBy == nil || $0.effect == .deny }
+        var pending = policy.grants.filter { $0.grantedBy != nil && $0.effect != .deny }
         while !pending.isEmpty {
             var base = policy
             base.grants = standing

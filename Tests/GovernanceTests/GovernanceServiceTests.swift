@@ -256,7 +256,7 @@ import TestSupport
               sellers: {members: ["user:alice"]}
             grants:
               - {id: admin, to: "user:\(creator)", permissions: ["governance:admin"]}
-              - {id: sellers-sales, to: role:sellers, permissions: [SELECT], on: {database: sales}, grant_option: true}
+              - {id: sellers-sales, to: role:sellers, permissions: [SELECT], on: {table: sales.orders}, grant_option: true}
               - {id: old-orders, to: user:zoe, permissions: [SELECT], on: {table: sales.orders}, granted_by: "user:nobody"}
             """, file: "p.yaml", by: creator)
         let orders = ResourcePattern.table(catalog: nil, database: "sales", name: "orders")
