@@ -288,14 +288,7 @@ public final class GovernanceService: Sendable {
             decision = engine.canGrant(user: user, grant: candidate)
         }
         let resource = "grant \(grant.id)"
-        func refuse(_ decision: Decision, _ message: String) throws(GovernanceError) -> Never {
-            audit.append(
-                AuditRecord(
-                    principal: "user:\(user)", action: "policy:grant", resource: resource, allowed: false, grants: decision.decidingGrants,
-                    policyVersion: active.version.version, detail: decision.reason))
-            try audit.flush()
-            throw GovernanceError(.denied, message)
-        }
+        let refuse = refusal(by: user, action: "policy:grant", resource: resource, version: active.version.version)
         guard decision.allowed else { try refuse(decision, "\(user) may not grant '\(grant.id)': \(decision.reason)") }
         let before = grant.effect == .deny ? Set(PolicyEngine.dependentGrants(of: policy, defaultCatalog: defaultCatalog).map(\.id)) : []
         var added = grant
@@ -305,7 +298,7 @@ public final class GovernanceService: Sendable {
         var comment = "grant \(grant.id)"
         if grant.effect == .deny {
             let cascaded = try settleDependents(
-                &policy, abandonedBefore: before, mode: mode, refusal: "cannot grant '\(grant.id)'", retry: "grant with --cascade",
+                &policy, abandonedBefore: before, mode: mode, refusing: "cannot grant '\(grant.id)'", retry: "grant with --cascade",
                 refuse: refuse)
             if !cascaded.isEmpty {
                 comment += ", cascading to \(cascaded.joined(separator: ", "))"
@@ -352,14 +345,7 @@ public final class GovernanceService: Sendable {
         }
         let what = (grantOptionOnly ? "the grant option of " : "") + ids.joined(separator: ", ")
         let resource = "grant \(ids.joined(separator: ","))"
-        func refuse(_ decision: Decision, _ message: String) throws(GovernanceError) -> Never {
-            audit.append(
-                AuditRecord(
-                    principal: "user:\(user)", action: "policy:revoke", resource: resource, allowed: false, grants: decision.decidingGrants,
-                    policyVersion: active.version.version, detail: decision.reason))
-            try audit.flush()
-            throw GovernanceError(.denied, message)
-        }
+        let refuse = refusal(by: user, action: "policy:revoke", resource: resource, version: active.version.version)
         guard decision.allowed else { try refuse(decision, "\(user) may not revoke \(what): \(decision.reason)") }
         if grantOptionOnly {
             for index in policy.grants.indices where ids.contains(policy.grants[index].id) { policy.grants[index].grantOption = false }
@@ -368,7 +354,7 @@ public final class GovernanceService: Sendable {
         }
         var comment = "revoke \(what)"
         let cascaded = try settleDependents(
-            &policy, abandonedBefore: [], mode: mode, refusal: "cannot revoke \(what)", retry: "revoke with --cascade", refuse: refuse)
+            &policy, abandonedBefore: [], mode: mode, refusing: "cannot revoke \(what)", retry: "revoke with --cascade", refuse: refuse)
         if !cascaded.isEmpty {
             comment += ", cascading to \(cascaded.joined(separator: ", "))"
             decision.decidingGrants += cascaded
@@ -383,7 +369,7 @@ public final class GovernanceService: Sendable {
     ///
     /// A change can take away what a user held with grant option, and so leave grants they passed on standing
     /// on nothing: taking the user out of a role or group, narrowing a grant's rows or columns, masking a
-    /// column, retagging. As with `revoke`, such a change is refused naming those grants (RESTRICT), unless
+    /// column (a deny does it through `grant`). As with `revoke`, such a change is refused naming those grants (RESTRICT), unless
     /// `mode` is `.cascade`, which revokes them too, and what was passed on from them in turn. Grants that
     /// stood on nothing before the change (a policy file may keep them) neither block it nor go with it.
     @discardableResult
@@ -404,28 +390,36 @@ public final class GovernanceService: Sendable {
             throw GovernanceError(.invalidPolicy, "cannot \(command) (\(comment)): \(error)")
         }
         try policy.validate()
-        func refuse(_ decision: Decision, _ message: String) throws(GovernanceError) -> Never {
-            audit.append(
-                AuditRecord(
-                    principal: "user:\(user)", action: "policy:apply", resource: "policy", allowed: false, grants: decision.decidingGrants,
-                    policyVersion: active.version.version, detail: "\(comment): \(decision.reason)"))
-            try audit.flush()
-            throw GovernanceError(.denied, message)
-        }
+        let refuse = refusal(by: user, action: "policy:apply", resource: "policy", version: active.version.version) { "\(comment): \($0.reason)" }
         var note = comment
         let cascaded = try settleDependents(
-            &policy, abandonedBefore: before, mode: mode, refusal: "cannot \(command) (\(comment))",
+            &policy, abandonedBefore: before, mode: mode, refusing: "cannot \(command) (\(comment))",
             retry: "repeat with --cascade", refuse: refuse)
         if !cascaded.isEmpty { note += ", cascading to \(cascaded.joined(separator: ", "))" }
         let text = PolicyFile.render(policy, header: "Written by `wb \(command)` from policy version \(active.version.version); \(note)")
         return try store(text, file: "wb \(command)", by: user, comment: note, action: "policy:apply", grants: cascaded)
     }
 
+    /// How a policy change by `user` is refused: the refusal is audited (the decision's grants, and `detail`
+    /// of the decision, its reason by default), then `message` is thrown as a denial.
+    private func refusal(
+        by user: String, action: String, resource: String, version: Int, detail: @escaping @Sendable (Decision) -> String = { $0.reason }
+    ) -> (Decision, String) throws(GovernanceError) -> Never {
+        { [audit] decision, message throws(GovernanceError) -> Never in
+            audit.append(
+                AuditRecord(
+                    principal: "user:\(user)", action: action, resource: resource, allowed: false, grants: decision.decidingGrants,
+                    policyVersion: version, detail: detail(decision)))
+            try audit.flush()
+            throw GovernanceError(.denied, message)
+        }
+    }
+
     /// The grants passed on by users that `policy` newly leaves standing on nothing (`PolicyEngine.dependentGrants`,
     /// less `abandonedBefore`): with `.restrict` the change is refused through `refuse`, naming each and its grantor;
     /// with `.cascade` they are removed from `policy` and their ids returned.
     private func settleDependents(
-        _ policy: inout Policy, abandonedBefore: Set<String>, mode: RevokeMode, refusal: String, retry: String,
+        _ policy: inout Policy, abandonedBefore: Set<String>, mode: RevokeMode, refusing: String, retry: String,
         refuse: (Decision, String) throws(GovernanceError) -> Never
     ) throws(GovernanceError) -> [String] {
         let dependents = PolicyEngine.dependentGrants(of: policy, defaultCatalog: defaultCatalog).filter { !abandonedBefore.contains($0.id) }
@@ -434,7 +428,7 @@ public final class GovernanceService: Sendable {
         guard mode == .cascade else {
             try refuse(
                 Decision(allowed: false, decidingGrants: dependents.map(\.id), reason: "dependent grants exist: \(list)"),
-                "\(refusal): grants passed on with the grant option it takes away depend on it: \(list). "
+                "\(refusing): grants passed on with the grant option it takes away depend on it: \(list). "
                     + "Revoke those first, or \(retry) to revoke them too")
         }
         let gone = Set(dependents.map(\.id))

@@ -106,16 +106,6 @@ import TestSupport
             Grant(id: id, effect: effect, principals: [Principal(.user, "bob")], permissions: permissions, resource: resource, columns: columns,
                   rows: try rows.map { try RowPredicate.parse($0) }, masks: masks)
         }
-        func refusal(_ body: () throws -> Void) -> String {
-            do {
-                try body()
-                return "not refused"
-            } catch let error as GovernanceError {
-                return error.code == .denied ? error.message : "wrong code: \(error)"
-            } catch {
-                return "\(error)"
-            }
-        }
         let orders = ResourcePattern.table(catalog: nil, database: "sales", name: "orders")
         let people = ResourcePattern.table(catalog: nil, database: "hr", name: "people")
 
@@ -263,16 +253,6 @@ import TestSupport
         try service.grant(
             Grant(id: "bob-orders", principals: [Principal(.user, "bob")], permissions: [.data(.select)], resource: orders), by: "alice")
         func active() throws -> Policy { try #require(try service.store.active()).policy }
-        func refusal(_ body: () throws -> Void) -> String {
-            do {
-                try body()
-                return "not refused"
-            } catch let error as GovernanceError {
-                return error.code == .denied ? error.message : "wrong code: \(error)"
-            } catch {
-                return "not a GovernanceError: \(error)"
-            }
-        }
         let before = try service.store.versions().count
         // 'old-orders' stood on nothing before any of these changes: it never blocks one.
         #expect(PolicyEngine.dependentGrants(of: try active()).map(\.id) == ["old-orders"])
@@ -315,6 +295,18 @@ import TestSupport
         let refused = try service.audit.search(action: "policy:apply").filter { !$0.record.allowed }
         #expect(refused.count == 2 && refused.allSatisfy { $0.record.grants == ["bob-orders"] }, "\(refused.map(\.record))")
         #expect(try service.audit.verify().isIntact)
+    }
+}
+
+/// The message of the denial `body` ends with, or what happened instead ("not refused", another error).
+func refusal(_ body: () throws -> Void) -> String {
+    do {
+        try body()
+        return "not refused"
+    } catch let error as GovernanceError {
+        return error.code == .denied ? error.message : "wrong code: \(error)"
+    } catch {
+        return "not a GovernanceError: \(error)"
     }
 }
 
