@@ -57,7 +57,7 @@ enum Exit {
     static let domainUnavailable = ExitCode(23)
 
     static let governanceHelp = """
-        Exit codes: 0 success (allowed); 20 the policy file is invalid; 21 not permitted (denied);         22 the audit log is broken; 23 the domain cannot be opened; 64 bad usage; 66 a file cannot be read.
+        Exit codes: 0 success (allowed); 20 the policy file is invalid; 21 not permitted (denied); 22 the audit log is broken; 23 the domain cannot be opened; 64 bad usage; 66 a file cannot be read.
         """
 
     static let help = """
