@@ -278,10 +278,11 @@ def wait_ready(name, tmux, pid, timeout):
 
 
 def tools(a):
-    return [
+    every = [
         ("wb", lambda nb: [a.wb, "open", nb]),
         ("euporie", lambda nb: [a.euporie, nb]),
     ]
+    return [t for t in every if t[0] in a.tools.split(",")]
 
 
 def summary(xs):
@@ -423,10 +424,17 @@ def figure_streaming(a, env):
                 "last_line_shown": shown is not None,
             }
             if name == "wb":
-                frames = []
+                frames, paints = [], []
                 with open(frame_log) as f:
                     for line in f:
-                        t, render, paint, update = (float(x) for x in line.split())
+                        fields = line.split()
+                        if fields[0] == "paint":
+                            # The painter thread's paints: the terminal write, off the UI thread.
+                            t, paint, waited, count = (float(x) for x in fields[1:])
+                            if started <= t / 1000 <= stream_done:
+                                paints.append((paint, waited, count))
+                            continue
+                        t, render, paint, update = (float(x) for x in fields)
                         if started <= t / 1000 <= stream_done:
                             frames.append((render, paint, update))
                 entry["frames"] = len(frames)
@@ -436,6 +444,12 @@ def figure_streaming(a, env):
                 entry["update_ms"] = summary([u for _, _, u in frames])
                 entry["frames_over_16ms"] = sum(1 for r, p, _ in frames if r + p > 16)
                 entry["frames_with_update_over_16ms"] = sum(1 for r, p, u in frames if r + p + u > 16)
+                if paints:
+                    entry["terminal_paints"] = len(paints)
+                    entry["terminal_paint_ms"] = summary([p for p, _, _ in paints])
+                    entry["terminal_paint_waited_ms"] = summary([w for _, w, _ in paints])
+                    entry["terminal_paints_over_16ms"] = sum(1 for p, _, _ in paints if p > 16)
+                    entry["frames_replaced_unpainted"] = int(sum(c - 1 for _, _, c in paints))
             res[name] = entry
             log(f"tui:   streaming {name:<8} keystroke median {entry['keystroke_ms'].get('median', 0):.1f} ms, "
                 f"max {entry['keystroke_ms'].get('max', 0):.1f} ms ({loaded}/{len(latencies)} during the stream, {entry['stream_s']} s)")
@@ -518,13 +532,19 @@ def report(r):
           f"{x.get('keystrokes_while_streaming')}/{x.get('keystrokes'):<22}{fmt(x.get('stream_s'))}")
     w = st.get("wb", {})
     if "frame_ms" in w:
-        p(f"    wb frames while streaming: {w['frames']} frames; render+paint median {fmt(w['frame_ms'].get('median'), 2)} ms, "
+        p(f"    wb frames while streaming: {w['frames']} frames; render+paint (UI thread) median {fmt(w['frame_ms'].get('median'), 2)} ms, "
           f"p99 {fmt(w['frame_ms'].get('p99'), 2)} ms, max {fmt(w['frame_ms'].get('max'), 2)} ms; "
           f"{w['frames_over_16ms']} over 16 ms")
         p(f"      render median {fmt(w['render_ms'].get('median'), 2)} / max {fmt(w['render_ms'].get('max'), 2)} ms, "
           f"paint median {fmt(w['paint_ms'].get('median'), 2)} / max {fmt(w['paint_ms'].get('max'), 2)} ms, "
           f"update between frames median {fmt(w['update_ms'].get('median'), 2)} / max {fmt(w['update_ms'].get('max'), 2)} ms "
           f"({w['frames_with_update_over_16ms']} frames over 16 ms with it)")
+        if "terminal_paint_ms" in w:
+            tp, tw = w["terminal_paint_ms"], w["terminal_paint_waited_ms"]
+            p(f"      painter thread (ncurses writing to the terminal, off the UI thread): {w['terminal_paints']} paints, "
+              f"median {fmt(tp.get('median'), 2)} / p99 {fmt(tp.get('p99'), 2)} / max {fmt(tp.get('max'), 2)} ms, "
+              f"{w['terminal_paints_over_16ms']} over 16 ms; a frame waited for the painter median {fmt(tw.get('median'), 2)} / "
+              f"max {fmt(tw.get('max'), 2)} ms; {w['frames_replaced_unpainted']} frames replaced by newer ones before painting")
     ip = r.get("in_process")
     if ip:
         p("")
@@ -567,6 +587,7 @@ def main():
     ap.add_argument("--height", type=int, default=40)
     ap.add_argument("--timeout", type=int, default=120)
     ap.add_argument("--only", default="first,streaming,inprocess")
+    ap.add_argument("--tools", default="wb,euporie")
     a = ap.parse_args()
     a.keystrokes = min(a.keystrokes, len(KEYS))
     only = set(a.only.split(","))

@@ -16,6 +16,8 @@ public protocol Backend {
     mutating func drawGraphics(_ placements: [GraphicPlacement])
     /// Makes everything drawn so far visible.
     mutating func flush()
+    /// Makes the screen `size` (the window was resized) before a frame of that size is drawn; nothing when it already is.
+    mutating func resizeScreen(to size: Size)
 }
 
 /// A backend that paints into a `ScreenBuffer` and logs every call, for tests.
@@ -68,6 +70,11 @@ public struct InMemoryBackend: Backend, Sendable {
             guard case .draw(let runs) = operation else { return total }
             return total + runs.reduce(0) { $0 + $1.cells.count(where: { !$0.isContinuation }) }
         }
+    }
+
+    /// Simulates a resize when `size` differs from the screen's (for painters that follow the frames' size).
+    public mutating func resizeScreen(to size: Size) {
+        if size != screen.size { resize(width: size.width, height: size.height) }
     }
 
     /// Forgets the logged calls, keeping the screen.
@@ -139,9 +146,15 @@ public struct Terminal<Output: Backend> {
     /// Renders one frame with `render` and paints what differs from the last one; returns the frame.
     @discardableResult
     public mutating func draw(_ render: (inout ScreenBuffer) -> Void) -> ScreenBuffer {
-        let size = backend.size
-        var frame = ScreenBuffer(size: size)
+        var frame = ScreenBuffer(size: backend.size)
         render(&frame)
+        show(frame)
+        return frame
+    }
+
+    /// Paints what differs between `frame` (rendered for the backend's size) and the last frame shown.
+    public mutating func show(_ frame: ScreenBuffer) {
+        let size = frame.size
         if previous?.size != size {
             backend.clear()
             previous = ScreenBuffer(size: size)
@@ -162,8 +175,10 @@ public struct Terminal<Output: Backend> {
         shownGraphics = frame.graphics
         backend.flush()
         previous = frame
-        return frame
     }
+
+    /// Makes the backend's screen `size`, before a frame of that size is shown.
+    public mutating func resizeScreen(to size: Size) { backend.resizeScreen(to: size) }
 
     /// Forgets what is on screen, so the next frame clears and repaints everything.
     public mutating func invalidate() {

@@ -34,6 +34,10 @@ public enum TerminalWake: Hashable, Sendable {
 ///
 /// Only one may exist at a time (ncurses has one screen). While it is open nothing may write to
 /// stdout or stderr; `restore()` (also run by `deinit`) gives the terminal back as it was.
+///
+/// Its two halves may run on two threads: the input half (`wait`, `windowSize`) on the UI thread and
+/// the painting half (the `Backend` methods, `resizeScreen`) on a `FramePainter`'s thread, since
+/// input never goes through ncurses and the two halves share no state.
 public final class NCursesBackend: Backend {
     /// How many colours are shown (after `NO_COLOR` and what the terminal reports).
     public let colorDepth: ColorDepth
@@ -46,6 +50,13 @@ public final class NCursesBackend: Backend {
     private var screen: OpaquePointer?
     private var decoder = InputDecoder()
     private var restored = false
+    /// The terminal's descriptors (0 and 1 unless a test hands in a pty).
+    private let inputFD: Int32
+    private let outputFD: Int32
+    /// The stdio streams handed to `newterm` when the descriptors are not 0 and 1 (closed by `restore`).
+    private var ownFiles: [UnsafeMutablePointer<FILE>] = []
+    /// The window's size as the kernel last reported it (the input half's; ncurses learns it from `resizeScreen`).
+    public private(set) var windowSize: Size
 
     private struct PairKey: Hashable {
         var foreground: Int32
@@ -74,16 +85,31 @@ public final class NCursesBackend: Backend {
     ///
     /// With `mouse`, the terminal reports clicks and the wheel (SGR encoding); with
     /// `bracketedPaste`, a paste arrives as one `.paste` event. Both are switched off again by
-    /// `restore()`, and by the crash and signal handlers.
-    public init(mouse: Bool = false, bracketedPaste: Bool = false) throws(TerminalError) {
-        guard isatty(0) == 1 && isatty(1) == 1 else { throw TerminalError("standard input and output must be a terminal") }
+    /// `restore()`, and by the crash and signal handlers. `input`, `output` and `terminalType`
+    /// are for tests, which drive a pty of their own (`terminalType` nil: `TERM`).
+    public init(
+        mouse: Bool = false, bracketedPaste: Bool = false, input: Int32 = 0, output: Int32 = 1, terminalType: String? = nil
+    ) throws(TerminalError) {
+        guard isatty(input) == 1 && isatty(output) == 1 else { throw TerminalError("standard input and output must be a terminal") }
         guard !SignalPipe.isOpen else { throw TerminalError("the terminal is already in use") }
+        inputFD = input
+        outputFD = output
         setlocale(LC_ALL, "")
         if String(cString: nl_langinfo(nl_item(CODESET))) != "UTF-8" { setlocale(LC_CTYPE, "C.UTF-8") }
-        tcgetattr(0, &SignalPipe.savedTermios)
+        SignalPipe.inputFD = input
+        SignalPipe.outputFD = output
+        tcgetattr(input, &SignalPipe.savedTermios)
         SignalPipe.saveActions()  // before newterm, which installs handlers of its own
-        guard let screen = newterm(nil, stdout, stdin) else {
-            throw TerminalError("ncurses cannot drive this terminal (TERM=\(Environment.get("TERM") ?? "unset"))")
+        var outputFile = stdout, inputFile = stdin
+        if input != 0 || output != 1 {
+            guard let o = fdopen(dup(output), "w"), let i = fdopen(dup(input), "r") else { throw TerminalError("cannot open the terminal's descriptors") }
+            outputFile = o
+            inputFile = i
+            ownFiles = [o, i]
+        }
+        guard let screen = newterm(terminalType, outputFile, inputFile) else {
+            for file in ownFiles { fclose(file) }
+            throw TerminalError("ncurses cannot drive this terminal (TERM=\(terminalType ?? Environment.get("TERM") ?? "unset"))")
         }
         self.screen = screen
         set_term(screen)
@@ -118,21 +144,22 @@ public final class NCursesBackend: Backend {
             off += "\u{1B}[?2004l"
         }
         reportModes = !on.isEmpty
-        imageLayout = ImageLayout.detect(environment: Environment.all(), cellPixels: Self.cellPixels())
+        imageLayout = ImageLayout.detect(environment: Environment.all(), cellPixels: Self.cellPixels(output))
+        windowSize = Size(width: Int(getmaxx(stdscr)), height: Int(getmaxy(stdscr)))
         SignalPipe.open(extraReset: Array(off.utf8))
         wclear(stdscr)
         wrefresh(stdscr)
         if reportModes {
             fflush(stdout)
-            Self.writeAll(Array(on.utf8))
+            Self.writeAll(Array(on.utf8), to: output)
         }
     }
 
     /// Writes bytes to the terminal directly (mode switches ncurses does not know about).
-    private static func writeAll(_ bytes: [UInt8]) {
+    private static func writeAll(_ bytes: [UInt8], to fd: Int32) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
             offset += n
@@ -147,23 +174,31 @@ public final class NCursesBackend: Backend {
         restored = true
         if imageLayout.graphics == .kitty && !transmitted.isEmpty {
             fflush(stdout)
-            Self.writeAll(GraphicsEncoder.kittyDeleteAll(freeData: true))
+            Self.writeAll(GraphicsEncoder.kittyDeleteAll(freeData: true), to: outputFD)
         }
         if reportModes {
             fflush(stdout)
-            Self.writeAll(SignalPipe.extraResetBytes)
+            Self.writeAll(SignalPipe.extraResetBytes, to: outputFD)
         }
         curs_set(1)
         endwin()
         if let screen { delscreen(screen) }
         screen = nil
+        for file in ownFiles { fclose(file) }
+        ownFiles = []
         SignalPipe.close()
     }
 
     // MARK: Backend
 
-    /// The screen size in cells, as ncurses knows it.
+    /// The screen size in cells, as ncurses knows it (the painting half's; the input half reads `windowSize`).
     public var size: Size { Size(width: Int(getmaxx(stdscr)), height: Int(getmaxy(stdscr))) }
+
+    /// Tells ncurses the window's size (from `windowSize`, after a `.resized` wake), before a frame of that size is painted.
+    public func resizeScreen(to size: Size) {
+        guard size != self.size, size.width > 0, size.height > 0 else { return }
+        resizeterm(Int32(size.height), Int32(size.width))
+    }
 
     /// Paints the runs cell by cell at their exact columns, so a wide cluster takes its two cells.
     public func draw(_ runs: [ScreenBuffer.Run]) {
@@ -236,14 +271,14 @@ public final class NCursesBackend: Backend {
         wrefresh(stdscr)
         guard !pendingGraphics.isEmpty else { return }
         fflush(stdout)
-        Self.writeAll(pendingGraphics)
+        Self.writeAll(pendingGraphics, to: outputFD)
         pendingGraphics.removeAll(keepingCapacity: true)
     }
 
     /// A cell's size in pixels as the terminal reports it, or nil when it does not.
-    private static func cellPixels() -> Size? {
+    private static func cellPixels(_ fd: Int32) -> Size? {
         var size = winsize()
-        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0, size.ws_row > 0, size.ws_xpixel > 0, size.ws_ypixel > 0 else {
+        guard ioctl(fd, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0, size.ws_row > 0, size.ws_xpixel > 0, size.ws_ypixel > 0 else {
             return nil
         }
         return Size(width: Int(size.ws_xpixel) / Int(size.ws_col), height: Int(size.ws_ypixel) / Int(size.ws_row))
@@ -259,7 +294,7 @@ public final class NCursesBackend: Backend {
     public func wait(also extra: Int32?, timeout: Double?) -> [TerminalWake] {
         let deadline = timeout.map { Clock.monotonic() + max(0, $0) }
         while true {
-            var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: SignalPipe.readFD, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: inputFD, events: Int16(POLLIN), revents: 0), pollfd(fd: SignalPipe.readFD, events: Int16(POLLIN), revents: 0)]
             if let extra { fds.append(pollfd(fd: extra, events: Int16(POLLIN), revents: 0)) }
             // A lone ESC may start a sequence: wait briefly for the rest, then take it as the Escape key.
             let escapeWait: Int32 = decoder.hasPendingInput && !decoder.isReceivingPaste ? 30 : -1
@@ -294,7 +329,7 @@ public final class NCursesBackend: Backend {
             }
             if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
                 var bytes = [UInt8](repeating: 0, count: 4096)
-                let n = bytes.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                let n = bytes.withUnsafeMutableBytes { read(inputFD, $0.baseAddress, $0.count) }
                 if n > 0 {
                     wakes += decoder.feed(bytes[..<n]).map(TerminalWake.input)
                 } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
@@ -305,12 +340,14 @@ public final class NCursesBackend: Backend {
         }
     }
 
-    /// Takes the window's new size from the kernel and tells ncurses; nil when it cannot be read.
+    /// Takes the window's new size from the kernel into `windowSize`; nil when it cannot be read.
+    ///
+    /// ncurses is told by `resizeScreen`, on the painting side, so that this half never calls ncurses.
     private func resize() -> Size? {
         var size = winsize()
-        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0, size.ws_col > 0 else { return nil }
-        resizeterm(Int32(size.ws_row), Int32(size.ws_col))
-        return Size(width: Int(size.ws_col), height: Int(size.ws_row))
+        guard ioctl(outputFD, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0, size.ws_col > 0 else { return nil }
+        windowSize = Size(width: Int(size.ws_col), height: Int(size.ws_row))
+        return windowSize
     }
 
     // MARK: Painting
@@ -407,6 +444,9 @@ enum SignalPipe {
     nonisolated(unsafe) static var writeFD: Int32 = -1
     nonisolated(unsafe) static var fatalCount: Int32 = 0
     nonisolated(unsafe) static var savedTermios = termios()
+    /// The terminal's descriptors, for `emergencyRestore`.
+    nonisolated(unsafe) static var inputFD: Int32 = 0
+    nonisolated(unsafe) static var outputFD: Int32 = 1
     /// The bytes that undo the screen modes (attributes, hidden cursor, alternate screen).
     nonisolated(unsafe) static var resetBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
     nonisolated(unsafe) static var resetCount = 0
@@ -475,8 +515,8 @@ enum SignalPipe {
 
     /// Gives the terminal back using only async-signal-safe calls.
     static func emergencyRestore() {
-        tcsetattr(0, TCSANOW, &savedTermios)
-        _ = write(1, resetBytes, resetCount)
+        tcsetattr(inputFD, TCSANOW, &savedTermios)
+        _ = write(outputFD, resetBytes, resetCount)
     }
 
     /// The signals written since the last call, in order.
@@ -540,7 +580,9 @@ public enum FullScreen {
             for wake in backend.wait() {
                 switch wake {
                 case .input(let event): state = update(state, .input(event))
-                case .resized(let size): state = update(state, .resize(size))
+                case .resized(let size):
+                    backend.resizeScreen(to: size)
+                    state = update(state, .resize(size))
                 case .signal(let signalNumber):
                     fatal = signalNumber
                     break loop

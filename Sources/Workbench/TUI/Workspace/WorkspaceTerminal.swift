@@ -23,32 +23,32 @@ extension Workspace {
     }
 
     /// The loop: input is handled as it comes; kernel reports are drained and drawn at most 60 times a second.
+    ///
+    /// Frames are rendered here and painted by a `FramePainter` on a thread of its own, so a terminal
+    /// slow to read its output never holds up input, kernel output or the next frame.
     static func loop(_ runtime: Runtime) throws(TerminalError) -> NotebookApp.Ending {
         let backend = try NCursesBackend(mouse: true, bracketedPaste: true)
         runtime.setImageLayout(backend.imageLayout)
-        var terminal = Terminal(backend: backend)
-        runtime.send(.resize(backend.size))
+        // WB_FRAME_LOG: per-frame render, hand-over and update times, and the painter's paints, for Benchmarks/tui.
+        let frameLog = FrameLog.fromEnvironment()
+        let painter = FramePainter(backend: backend, log: frameLog)
+        runtime.send(.resize(backend.windowSize))
         runtime.send(.tick(Clock.monotonic()))
         let frame = 1 / NotebookApp.maxFramesPerSecond
         var lastDraw = -1.0
         var lastTick = Clock.monotonic()
         var needsDraw = true
         var fatal: Int32?
-        // WB_FRAME_LOG: per-frame render, paint and update times for Benchmarks/tui.
-        let frameLog = FrameLog.fromEnvironment()
         var updateTime = 0.0
         loop: while !runtime.state.quit {
             var now = Clock.monotonic()
             if needsDraw && now - lastDraw >= frame {
-                var renderTime = 0.0
-                terminal.draw { buffer in
-                    let start = Clock.monotonic()
-                    Workspace.render(runtime.state, into: &buffer)
-                    renderTime = Clock.monotonic() - start
-                }
+                var buffer = ScreenBuffer(size: backend.windowSize)
+                Workspace.render(runtime.state, into: &buffer)
+                let rendered = Clock.monotonic()
+                painter.post(buffer)
                 if let frameLog {
-                    let end = Clock.monotonic()
-                    frameLog.record(at: now, render: renderTime, paint: end - now - renderTime, update: updateTime)
+                    frameLog.record(at: now, render: rendered - now, paint: Clock.monotonic() - rendered, update: updateTime)
                     updateTime = 0
                 }
                 lastDraw = now
@@ -90,6 +90,7 @@ extension Workspace {
             if frameLog != nil { updateTime += Clock.monotonic() - updateStart }
         }
         if fatal != nil || !runtime.state.quit { runtime.writeRecoveryNow() }
+        painter.stop()
         backend.restore()
         return NotebookApp.Ending(writes: runtime.writes, signal: fatal, unsaved: runtime.state.isDirty, detached: runtime.state.detach)
     }
