@@ -55,7 +55,8 @@ extension Notebook {
     public init(ipynb bytes: [UInt8]) throws(NotebookError) {
         let root: JSON
         do {
-            root = try JSON.parse(bytes)
+            // The lists of lines that `rejoin` joins below are read joined already (NotebookReader).
+            root = try NotebookReader.parse(bytes)
         } catch {
             throw NotebookError(.notJSON, "not valid JSON at \(error)")
         }

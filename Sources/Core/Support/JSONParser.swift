@@ -36,20 +36,23 @@ extension JSON {
     }
 }
 
-struct JSONParser {
-    let bytes: UnsafeBufferPointer<UInt8>
-    var index = 0
+/// A JSON reader over UTF-8 bytes; `package` so that a format with a known shape (the notebook reader)
+/// can walk it and read some values its own way.
+package struct JSONParser {
+    package let bytes: UnsafeBufferPointer<UInt8>
+    /// The next byte to read.
+    package var index = 0
     /// Where a string with escapes is decoded; reused for every such string.
     var scratch: [UInt8] = []
     /// Deeper nesting is an error, not a stack overflow: each level costs stack frames, and a test
     /// or worker thread's stack is far smaller than the main thread's. Python gives up near 1000 too.
     static let maxDepth = 1_000
 
-    init(bytes: UnsafeBufferPointer<UInt8>) {
+    package init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
     }
 
-    func error(_ message: String, at position: Int? = nil) -> JSONParseError {
+    package func error(_ message: String, at position: Int? = nil) -> JSONParseError {
         let end = min(position ?? index, bytes.count)
         var line = 1
         var lineStart = 0
@@ -71,7 +74,7 @@ struct JSONParser {
         return JSONParseError(message: message, line: line, column: column)
     }
 
-    mutating func skipWhitespace() {
+    package mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x0A, 0x0D, 0x09: index += 1
@@ -80,7 +83,7 @@ struct JSONParser {
         }
     }
 
-    mutating func parseValue(depth: Int) throws(JSONParseError) -> JSON {
+    package mutating func parseValue(depth: Int) throws(JSONParseError) -> JSON {
         guard index < bytes.count else { throw error("unexpected end of input, expected a value") }
         if depth > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
         switch bytes[index] {
@@ -215,7 +218,7 @@ struct JSONParser {
 
     func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
 
-    mutating func parseString() throws(JSONParseError) -> String {
+    package mutating func parseString() throws(JSONParseError) -> String {
         let quote = index
         index += 1
         let start = index
@@ -240,6 +243,19 @@ struct JSONParser {
         // one allocation, the String's own.
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+        var buffer = scratch
+        scratch = []
+        defer { scratch = buffer }
+        let wide = try continueString(into: &buffer, quote: quote, nonASCII: nonASCII)
+        return try buffer.withUnsafeBufferPointer { buffer throws(JSONParseError) in
+            try string(buffer, nonASCII: wide, start: start)
+        }
+    }
+
+    /// Decodes the rest of the string opened at `quote` (`index` inside it) onto the end of `buffer`;
+    /// returns whether a byte over 0x7F was seen (`nonASCII`: bits of the bytes before `index`).
+    mutating func continueString(into buffer: inout [UInt8], quote: Int, nonASCII seen: UInt8) throws(JSONParseError) -> Bool {
+        var nonASCII = seen
         while index < bytes.count {
             let run = index
             while index < bytes.count {
@@ -248,14 +264,12 @@ struct JSONParser {
                 nonASCII |= byte
                 index += 1
             }
-            if index > run { scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index])) }
+            if index > run { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index])) }
             guard index < bytes.count else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                return try scratch.withUnsafeBufferPointer { buffer throws(JSONParseError) in
-                    try string(buffer, nonASCII: nonASCII & 0x80 != 0, start: start)
-                }
+                return nonASCII & 0x80 != 0
             }
             if byte < 0x20 { throw error("invalid control character in a string") }
             index += 1
@@ -263,14 +277,14 @@ struct JSONParser {
             let escape = bytes[index]
             index += 1
             switch escape {
-            case UInt8(ascii: "\""): scratch.append(0x22)
-            case UInt8(ascii: "\\"): scratch.append(0x5C)
-            case UInt8(ascii: "/"): scratch.append(0x2F)
-            case UInt8(ascii: "b"): scratch.append(0x08)
-            case UInt8(ascii: "f"): scratch.append(0x0C)
-            case UInt8(ascii: "n"): scratch.append(0x0A)
-            case UInt8(ascii: "r"): scratch.append(0x0D)
-            case UInt8(ascii: "t"): scratch.append(0x09)
+            case UInt8(ascii: "\""): buffer.append(0x22)
+            case UInt8(ascii: "\\"): buffer.append(0x5C)
+            case UInt8(ascii: "/"): buffer.append(0x2F)
+            case UInt8(ascii: "b"): buffer.append(0x08)
+            case UInt8(ascii: "f"): buffer.append(0x0C)
+            case UInt8(ascii: "n"): buffer.append(0x0A)
+            case UInt8(ascii: "r"): buffer.append(0x0D)
+            case UInt8(ascii: "t"): buffer.append(0x09)
             case UInt8(ascii: "u"):
                 var scalar = try parseHex4()
                 if (0xD800...0xDBFF).contains(scalar), index + 1 < bytes.count,
@@ -287,12 +301,68 @@ struct JSONParser {
                 }
                 // A lone surrogate cannot live in a Swift string.
                 let unicode = Unicode.Scalar(scalar) ?? "\u{FFFD}"
-                UTF8.encode(unicode) { scratch.append($0) }
+                UTF8.encode(unicode) { buffer.append($0) }
             default:
                 throw error("invalid escape", at: index - 2)
             }
         }
         throw error("unterminated string", at: quote)
+    }
+
+    /// Reads a list of strings as the one string they join into, without a string per item (a
+    /// notebook keeps multi-line text as a list of lines); nil, with nothing read, when the value at
+    /// `index` is not a list or holds something other than strings. Errors are those of `parseValue`.
+    package mutating func parseJoinedStrings() throws(JSONParseError) -> String? {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "[") else { return nil }
+        let open = index
+        index += 1
+        var buffer = scratch
+        scratch = []
+        defer { scratch = buffer }
+        buffer.removeAll(keepingCapacity: true)
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+            index += 1
+            return ""
+        }
+        while true {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                index = open
+                return nil
+            }
+            let quote = index
+            let itemStart = buffer.count
+            index += 1
+            if try continueString(into: &buffer, quote: quote, nonASCII: 0) {
+                let valid = buffer.withUnsafeBufferPointer { Self.isValidUTF8(UnsafeBufferPointer(rebasing: $0[itemStart...])) }
+                if !valid { throw error("invalid UTF-8 in a string", at: quote + 1) }
+            }
+            skipWhitespace()
+            guard index < bytes.count else { throw error("unexpected end of input in an array") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return String(decoding: buffer, as: UTF8.self)
+            }
+            throw error("expected ',' or ']' in an array")
+        }
+    }
+
+    /// Whether `bytes` are valid UTF-8, as `String(validating:)` decides, without making a string.
+    static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
     }
 
     /// The string of UTF-8 `bytes`; checked only when some byte is not ASCII (ASCII is always valid), since
