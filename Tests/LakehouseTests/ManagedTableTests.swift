@@ -106,4 +106,40 @@ import Testing
         #expect(try f.rows("SELECT id, name FROM imports.people") == [[7, "only"]])
         #expect(try f.value("SELECT count(*) FROM imports.people", asOf: .snapshot(outcome.snapshot.snapshotID)) == 1000)
     }
+
+    /// The snapshot column is stored after the user's columns (a scan then never decodes it) and before
+    /// table constraints, which keep working: composite keys, UNIQUE, CHECK, named constraints.
+    @Test func snapshotColumnFollowsTheUsersColumnsAndConstraintsStillHold() throws {
+        let f = try Fixture()
+        try f.run(
+            """
+            CREATE TABLE s.t (a INTEGER NOT NULL, b TEXT CHECK (length(b) < 10), c REAL DEFAULT (1.5),
+                PRIMARY KEY (a, b), CONSTRAINT positive CHECK (a > 0), UNIQUE (c))
+            """)
+        try f.run("CREATE TABLE s.plain (x INTEGER PRIMARY KEY, y TEXT)")
+        let t = try f.lakehouse.table(TableName("s", "t")), plain = try f.lakehouse.table(TableName("s", "plain"))
+        let stored = try DatabaseQueue(path: f.domain.path(of: .catalog)).read { db in
+            try [t, plain].map { table in
+                try db.fetchAll("SELECT name FROM pragma_table_info(?) ORDER BY cid", [table.storageName]).compactMap { $0.value(0, as: String.self) }
+            }
+        }
+        #expect(stored == [["a", "b", "c", "_lh_snap"], ["x", "y", "_lh_snap"]])
+
+        let s1 = try f.run("INSERT INTO s.t (a, b, c) VALUES (1, 'x', 2.0), (2, 'y', 3.0)").snapshots[0].snapshotID
+        #expect(throws: LakehouseError.self) { try f.run("INSERT INTO s.t (a, b, c) VALUES (1, 'x', 9.0)") }  // primary key
+        #expect(throws: LakehouseError.self) { try f.run("INSERT INTO s.t (a, b, c) VALUES (3, 'z', 2.0)") }  // UNIQUE (c)
+        #expect(throws: LakehouseError.self) { try f.run("INSERT INTO s.t (a, b, c) VALUES (-1, 'z', 8.0)") }  // positive
+        #expect(throws: LakehouseError.self) { try f.run("INSERT INTO s.t (a, b, c) VALUES (4, 'far too long', 7.0)") }
+        try f.run("UPDATE s.t SET b = 'w' WHERE a = 2")
+        try f.run("ALTER TABLE s.t ADD COLUMN d TEXT")
+        try f.run("UPDATE s.t SET d = 'new' WHERE a = 1")
+        #expect(try f.rows("SELECT a, b, c, d FROM s.t ORDER BY a") == [[1, "x", 2.0, "new"], [2, "w", 3.0, .null]])
+        #expect(try f.rows("SELECT a, b, c FROM s.t ORDER BY a", asOf: .snapshot(s1)) == [[1, "x", 2.0], [2, "y", 3.0]])
+        #expect(try f.rows("SELECT x, y FROM s.plain") == [])
+
+        for sql in ["CREATE TABLE s.empty (PRIMARY KEY (a))", "CREATE TABLE s.empty ()"] {
+            let error = try #require(throws: LakehouseError.self) { try f.run(sql) }
+            #expect(error.message == "a table needs at least one column", "\(sql)")
+        }
+    }
 }

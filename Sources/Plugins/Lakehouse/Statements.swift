@@ -210,7 +210,27 @@ struct Statements {
             throw LakehouseError.syntax("foreign keys between lakehouse tables are not supported", sql: sql, offset: token.start)
         }
         let bytes = Array(sql.utf8)
-        let definitions = String(decoding: bytes[(all[cursor.index].end)..<(all[close].start)], as: UTF8.self)
+        // Table constraints (PRIMARY KEY (...), UNIQUE, CHECK, FOREIGN KEY, CONSTRAINT name) follow the columns in
+        // SQLite's grammar: they start at the first top-level comma followed by one of these keywords.
+        func startsConstraint(_ i: Int) -> Bool {
+            ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"].contains { all[i].isKeyword($0) }
+        }
+        guard cursor.index + 1 < close, !startsConstraint(cursor.index + 1) else {
+            throw LakehouseError.syntax("a table needs at least one column", sql: sql, offset: all[cursor.index].start)
+        }
+        var constraintsStart = close
+        depth = 0
+        for i in (cursor.index + 1)..<close {
+            if all[i].kind == .leftParen { depth += 1 }
+            if all[i].kind == .rightParen { depth -= 1 }
+            if depth == 0, all[i].kind == .comma, i + 1 < close, startsConstraint(i + 1) {
+                constraintsStart = i
+                break
+            }
+        }
+        let definitions = String(decoding: bytes[(all[cursor.index].end)..<(all[constraintsStart].start)], as: UTF8.self)
+        let constraints = constraintsStart == close
+            ? "" : String(decoding: bytes[(all[constraintsStart + 1].start)..<(all[close].start)], as: UTF8.self)
         var suffix = ""
         if close + 1 < all.count {
             let tail = all[(close + 1)...]
@@ -222,7 +242,8 @@ struct Statements {
         }
         let table: TableInfo
         do {
-            table = try storage.create(name, definitions: definitions, suffix: suffix, commit: commit, principal: principal)
+            table = try storage.create(
+                name, definitions: definitions, constraints: constraints, suffix: suffix, commit: commit, principal: principal)
         } catch let error as DatabaseError {
             var mapped = LakehouseError.from(error, sql: sql)
             mapped.message = engine.unmapNames(mapped.message, access: access)

@@ -53,14 +53,21 @@ struct TableStorage {
         return try access.table(id: table.id)!
     }
 
-    /// Creates the catalog entry and storage of a table whose column definitions are SQL text.
-    func create(_ name: TableName, definitions: String, suffix: String, commit: Commit, principal: Principal) throws -> TableInfo {
+    /// Creates the catalog entry and storage of a table whose column definitions (and table constraints) are SQL text.
+    ///
+    /// `_lh_snap` goes after the user's columns: SQLite decodes a row's header only up to the column a
+    /// query reads, so a snapshot column in front would cost every scan one more header entry per row
+    /// (about 2% more instructions in a LIKE scan; Docs/performance.md, figure (4)).
+    func create(
+        _ name: TableName, definitions: String, constraints: String = "", suffix: String, commit: Commit, principal: Principal
+    ) throws -> TableInfo {
         let database = try managedDatabase(name.database, principal: principal)
         let entry = try access.createTable(
             name.table, inDatabase: database.id, kind: .managed, storageName: TableStorage.storagePattern, owner: principal.description)
+        let snapshot = "\(TableStorage.q(TableStorage.snapshotColumn)) INTEGER NOT NULL DEFAULT (lh_snapshot())"
         try db.execute(
-            "CREATE TABLE main.\(TableStorage.q(entry.storageName)) (\(TableStorage.q(TableStorage.snapshotColumn)) INTEGER NOT NULL "
-                + "DEFAULT (lh_snapshot()), \(definitions))\(suffix)")
+            "CREATE TABLE main.\(TableStorage.q(entry.storageName)) (\(definitions), \(snapshot)"
+                + "\(constraints.isEmpty ? "" : ", " + constraints))\(suffix)")
         for row in try db.fetchAll("SELECT name, type, \"notnull\" FROM pragma_table_info(?, 'main') ORDER BY cid", [entry.storageName]) {
             let column: String = row.value(0) ?? ""
             guard column != TableStorage.snapshotColumn else { continue }
