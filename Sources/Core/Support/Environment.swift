@@ -90,6 +90,14 @@ public enum Clock {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
+    /// CPU seconds this process has used so far, all threads together (for benchmarks on a shared machine,
+    /// where wall time also counts other processes' work).
+    public static func processCPU() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     /// ISO 8601 in UTC with microseconds, as Jupyter writes dates: `2024-01-02T03:04:05.678901Z`.
     public static func iso8601(_ seconds: Double = now()) -> String {
         var whole = time_t(seconds.rounded(.down))
