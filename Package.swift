@@ -46,6 +46,8 @@ let package = Package(
 
         // Declarations glibc hides behind _GNU_SOURCE.
         .target(name: "CPosix", path: "Sources/System/CPosix"),
+        // One 64-bit word in a MAP_SHARED file, changed with C11 atomics (Storage's ChangeSignal).
+        .target(name: "CSharedWord", path: "Sources/System/CSharedWord"),
         // libgit2's CA bundle loaded on demand rather than at start-up (see its header).
         .target(name: "CGitTLS", path: "Sources/System/CGitTLS"),
 
@@ -57,7 +59,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "Storage",
-            dependencies: ["CoreSupport", "CSQLite3", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CoreSupport", "CSQLite3", "CSharedWord", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/Core/Storage",
             swiftSettings: swiftSettings),
         .target(
