@@ -229,7 +229,7 @@ public final class AuditLog: Sendable {
     }
 
     private func write(_ batch: [AuditRecord]) throws(GovernanceError) {
-        let head = try store.run("write the audit log") { db -> (Int, String) in
+        let head = try store.run("write the audit log", changesPolicy: false) { db -> (Int, String) in
             let last = try db.fetchOne("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             var seq = last?.value("seq", as: Int.self) ?? 0
             var previous = last?.value("hash", as: String.self) ?? Self.genesis

@@ -2,6 +2,11 @@ import CoreSupport
 import Crypto
 import Storage
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One applied version of the policy.
 public struct PolicyVersion: Sendable, Equatable {
@@ -22,6 +27,11 @@ public struct PolicyVersion: Sendable, Equatable {
 /// written, and the active policy stays as it was.
 public final class PolicyStore: Sendable {
     let pool: DatabasePool
+    /// The domain's policy change signal (`governance.signal`), nil where it cannot be mapped: see `activeVersion()`.
+    let signal: ChangeSignal?
+
+    /// The file of the policy change signal, in the domain folder next to `governance.db`.
+    public static let signalFileName = "governance.signal"
 
     /// The migrations of the governance store.
     static var migrator: Migrator {
@@ -143,12 +153,28 @@ public final class PolicyStore: Sendable {
         } catch {
             throw GovernanceError(.store, error.description, at: .init(file: domain.path(of: .governance)))
         }
+        signal = ChangeSignal.open(path: FilePath.join(domain.path, Self.signalFileName))
     }
 
     /// Runs `body` in one write transaction (or a read when `reading`), turning failures into store errors.
-    func run<T>(_ what: String, reading: Bool = false, _ body: (Database) throws -> T) throws(GovernanceError) -> T {
+    ///
+    /// A write is a policy change unless `changesPolicy` is false (the audit log's appends): it is marked in
+    /// flight on the change signal once the transaction holds the store's write lock, and the signal's
+    /// generation advances after the commit (or the rollback), so every process's next statement reads the
+    /// active version again (`activeVersion()`).
+    func run<T>(_ what: String, reading: Bool = false, changesPolicy: Bool = true, _ body: (Database) throws -> T) throws(GovernanceError)
+        -> T
+    {
         do {
-            return reading ? try pool.read(body) : try pool.write(body)
+            if reading { return try pool.read(body) }
+            guard changesPolicy, let signal else { return try pool.write(body) }
+            defer { signal.endChange() }
+            return try pool.write { db in
+                signal.beginChange()
+                let result = try body(db)
+                if Self.dieAfterCommit { try db.execute("COMMIT"); Self.exitNow() }
+                return result
+            }
         } catch let error as GovernanceError {
             throw error
         } catch {
@@ -209,26 +235,49 @@ public final class PolicyStore: Sendable {
 
     /// The number of the active version, or nil before the first apply: checked before every statement.
     ///
-    /// Read again only when something was committed to the store since the last read, by this process
-    /// or another (`DatabasePool.dataVersion`); otherwise the last answer stands, with no transaction.
+    /// Two ways, both exact across processes (Docs/governance.md, "Policy changes and the next statement"):
+    /// - Fast, no system call: the change signal's word still equals the one read before the kept answer was
+    ///   loaded, with no change in flight then. Every policy write marks the word before its commit and
+    ///   advances it after (`run`), so an equal word means nothing was committed since.
+    /// - Otherwise (a change since, one in flight, a writer that died between its commit and its advance, no
+    ///   signal file): when nothing was committed to the store since the last read, by this process or another
+    ///   (`DatabasePool.dataVersion`), the last answer stands; else the version is read again.
     public func activeVersion() throws(GovernanceError) -> Int? {
-        // The stamp is taken before the read, so a kept answer is never older than its stamp.
+        let seen = watched.withLock { $0 }
+        if let seen, let signal, let word = seen.word, signal.isUnchanged(since: word) { return seen.version }
+        // Both stamps are taken before the read, so a kept answer is never older than they are.
+        signal?.follow()
+        let word = signal?.load()
+        ChangeSignal.fence()
         let stamp: Int64
         do {
             stamp = try pool.dataVersion()
         } catch {
             throw GovernanceError(.store, "cannot read the active policy version: \(error)", at: .init(file: pool.path))
         }
-        if let seen = watched.withLock({ $0 }), seen.stamp == stamp { return seen.version }
+        let current = word.flatMap { $0.word & 1 == 0 ? $0 : nil }
+        if let seen, seen.stamp == stamp {
+            watched.withLock { $0 = (stamp, current, seen.version) }
+            return seen.version
+        }
         let version = try run("read the active policy version", reading: true) { db in
             try db.fetchValue("SELECT version FROM policy_active WHERE id = 1", as: Int.self)
         }
-        watched.withLock { $0 = (stamp, version) }
+        watched.withLock { $0 = (stamp, current, version) }
         return version
     }
 
-    /// The last active version read, and the store's data version just before it was read.
-    private let watched = Mutex<(stamp: Int64, version: Int?)?>(nil)
+    /// The last active version read, the store's data version just before it was read, and the change
+    /// signal's word just before that (nil when a change was in flight).
+    private let watched = Mutex<(stamp: Int64, word: ChangeSignal.Stamp?, version: Int?)?>(nil)
+
+    /// Test hook (`WB_TEST_POLICY_WRITER_DIES=after-commit`): a policy write commits, then the process exits
+    /// at once, before the change signal advances, as a writer killed there would.
+    static let dieAfterCommit = Environment.get("WB_TEST_POLICY_WRITER_DIES") == "after-commit"
+
+    private static func exitNow() -> Never {
+        _exit(75)
+    }
 
     /// Every version, oldest first.
     public func versions() throws(GovernanceError) -> [PolicyVersion] {

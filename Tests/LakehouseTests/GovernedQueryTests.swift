@@ -35,6 +35,20 @@ struct GovernedFixture {
         try governance.apply(policy(admin), file: "policy.yaml", by: admin)
     }
 
+    private init(domain: Domain, governance: GovernanceService, lakehouse: Lakehouse, admin: String) {
+        self.domain = domain
+        self.governance = governance
+        self.lakehouse = lakehouse
+        self.admin = admin
+    }
+
+    /// A second engine and governance on the fixture's domain, with connections of its own, as another process has.
+    static func attach(to other: GovernedFixture) throws -> GovernedFixture {
+        let domain = try Domain.open(at: other.domain.path)
+        let governance = try GovernanceService(domain: domain)
+        return GovernedFixture(domain: domain, governance: governance, lakehouse: try Lakehouse(domain: domain, governance: governance), admin: other.admin)
+    }
+
     func rows(_ sql: String, as user: String) throws -> [[DatabaseValue]] {
         var rows: [[DatabaseValue]] = []
         _ = try lakehouse.execute(sql, context: QueryContext(principal: Principal(.user, user)), sink: QuerySink { rows.append($0); return true })

@@ -98,4 +98,76 @@ struct PolicyChangeAcrossProcessesTests {
         #expect(try other.authorize(user: "erin", action: "lakehouse:import").allowed)
         #expect(try other.engine().version == f.governance.engine().version)
     }
+    /// The change signal's word (`governance.signal`), read as another process would map it.
+    static func signalWord(_ f: GovernedFixture) throws -> UInt64 {
+        let signal = try #require(ChangeSignal.open(path: FilePath.join(f.domain.path, PolicyStore.signalFileName)))
+        return signal.load().word
+    }
+
+    static let twoGrants: @Sendable (String) -> String = { admin in
+        """
+        version: 1
+        grants:
+          - {id: admin, to: "user:\(admin)", permissions: [ALL, "*:*"], on: {catalog: "*"}}
+          - {id: erin-open, to: "user:erin", permissions: [SELECT], on: {table: sales.open}}
+          - {id: erin-people, to: "user:erin", permissions: [SELECT], on: {table: sales.people}}
+        """
+    }
+
+    @Test func aWriterKilledBetweenItsCommitAndTheSignalStillHasItsChangeSeen() throws {
+        let wb = try #require(Self.wbBinary, "the wb binary is not built; run ./scripts/test")
+        let f = try GovernedFixture("governed-writer-dies", policy: Self.twoGrants)
+        let read = "SELECT k FROM sales.open ORDER BY k"
+        // Warm: after these the engine answers the policy version from the signal alone.
+        for _ in 0..<3 { #expect(try f.rows(read, as: "erin") == [[.integer(1)], [.integer(2)]]) }
+        #expect(try Self.signalWord(f) & 1 == 0)
+
+        // B revokes and dies right after its commit, before it advances the signal: the mark stays set.
+        let dying = try Command.run(
+            [wb, "revoke", "erin-open", "--home", f.domain.path],
+            environment: ProcessInfo.processInfo.environment.merging(["WB_TEST_POLICY_WRITER_DIES": "after-commit"]) { $1 })
+        #expect(dying.status == 75, "wb revoke: \(dying.stderr)")
+        #expect(try Self.signalWord(f) & 1 == 1, "the dead writer's mark stays")
+        // A's next statement sees the revoke (the exact path), and so does every one after it.
+        for _ in 0..<3 { #expect(f.error(read, as: "erin")?.code == .denied) }
+        #expect(try f.rows("SELECT count(*) FROM sales.people", as: "erin") == [[.integer(4)]])
+
+        // A later writer clears the mark; A sees its change too, and the signal is back to even.
+        let revoked = try Command.run([wb, "revoke", "erin-people", "--home", f.domain.path])
+        #expect(revoked.status == 0, "wb revoke: \(revoked.stderr)")
+        #expect(try Self.signalWord(f) & 1 == 0)
+        #expect(f.error("SELECT count(*) FROM sales.people", as: "erin")?.code == .denied)
+        #expect(f.error(read, as: "erin")?.code == .denied)
+        let versions = try f.governance.store.versions()
+        #expect(versions.last?.comment.contains("erin-people") == true)
+        #expect(versions.dropLast().last?.comment.contains("erin-open") == true)
+    }
+
+    @Test func aDeletedSignalFileIsMadeAgainAndEveryWriterMarksTheNewOne() throws {
+        let wb = try #require(Self.wbBinary, "the wb binary is not built; run ./scripts/test")
+        let f = try GovernedFixture("governed-signal-deleted", policy: Self.twoGrants)
+        let read = "SELECT k FROM sales.open ORDER BY k"
+        let file = FilePath.join(f.domain.path, PolicyStore.signalFileName)
+        for _ in 0..<3 { #expect(try f.rows(read, as: "erin") == [[.integer(1)], [.integer(2)]]) }
+        try FileManager.default.removeItem(atPath: file)
+        #expect(!FileIO.exists(file))
+
+        // A reader opened after the deletion maps a new file, fresh (its word is 0).
+        let late = try GovernedFixture.attach(to: f)
+        #expect(FileIO.exists(file))
+        #expect(try late.rows(read, as: "erin") == [[.integer(1)], [.integer(2)]])
+        #expect(try late.rows(read, as: "erin") == [[.integer(1)], [.integer(2)]])
+        // A, which still maps the deleted file, revokes: it maps the file the path names and marks both,
+        // so the late reader's next statement sees the change.
+        try f.governance.revoke(["erin-open"], by: f.admin)
+        #expect(late.error(read, as: "erin")?.code == .denied)
+        #expect(f.error(read, as: "erin")?.code == .denied)
+
+        // Another process grants it back, marking the new file: both readers see it.
+        let granted = try Command.run(
+            [wb, "grant", "SELECT", "--to", "user:erin", "--on", "table:sales.open", "--id", "erin-open", "--home", f.domain.path])
+        #expect(granted.status == 0, "wb grant: \(granted.stderr)")
+        #expect(try late.rows(read, as: "erin") == [[.integer(1)], [.integer(2)]])
+        #expect(try f.rows(read, as: "erin") == [[.integer(1)], [.integer(2)]])
+    }
 }
