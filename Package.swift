@@ -142,7 +142,8 @@ let package = Package(
             name: "SystemTests", dependencies: ["CZMQ", "CNCursesW", "CSQLite3", "CGit2", "CCurl", "CPNG"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "GovernanceTests", dependencies: ["Governance", "Catalog", "CoreSupport", "Storage", "TestSupport", "YAML"],
+            name: "GovernanceTests",
+            dependencies: ["Governance", "Catalog", "CoreSupport", "Storage", "TestSupport", "YAML", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "PluginBusTests", dependencies: ["PluginBus", "Governance", "CoreSupport", "Storage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Storage", "CoreSupport", "TestSupport"], swiftSettings: swiftSettings),

@@ -98,6 +98,44 @@ public struct AuditRecord: Sendable, Equatable {
             && a.grants == b.grants && a.policyVersion == b.policyVersion && a.querySHA256 == b.querySHA256 && a.detail == b.detail
     }
 
+    /// `chainText`'s bytes: the same text as `json.serialized()`, written straight into bytes (no JSON value, no
+    /// dictionary), as the background writer hashes every record. `grantsText` is the `grants` array alone
+    /// (the column `audit_log.grants` holds it).
+    func chainJSON() -> (text: [UInt8], grantsText: [UInt8]) {
+        var grantsText: [UInt8] = []
+        grantsText.reserveCapacity(2 + grants.count * 16)
+        grantsText.append(UInt8(ascii: "["))
+        for (n, grant) in grants.enumerated() {
+            if n > 0 { grantsText.append(UInt8(ascii: ",")) }
+            JSON.appendQuoted(grant, to: &grantsText)
+        }
+        grantsText.append(UInt8(ascii: "]"))
+        var out: [UInt8] = []
+        out.reserveCapacity(192 + grantsText.count + detail.utf8.count + resource.utf8.count)
+        func key(_ name: StaticString) {
+            name.withUTF8Buffer { out.append(contentsOf: $0) }
+        }
+        key("{\"time\":")
+        JSON.appendQuoted(time, to: &out)
+        key(",\"principal\":")
+        JSON.appendQuoted(principal, to: &out)
+        key(",\"action\":")
+        JSON.appendQuoted(action, to: &out)
+        key(",\"resource\":")
+        JSON.appendQuoted(resource, to: &out)
+        key(allowed ? ",\"decision\":\"allow\"" : ",\"decision\":\"deny\"")
+        key(",\"grants\":")
+        out.append(contentsOf: grantsText)
+        key(",\"policy_version\":")
+        out.append(contentsOf: String(policyVersion).utf8)
+        key(",\"query_sha256\":")
+        if let digest = querySHA256 { JSON.appendQuoted(digest, to: &out) } else { key("null") }
+        key(",\"detail\":")
+        JSON.appendQuoted(detail, to: &out)
+        out.append(UInt8(ascii: "}"))
+        return (out, grantsText)
+    }
+
     /// The record as the JSON object that is hashed into the chain and printed by `wb audit search --json`.
     public var json: JSON {
         .object([
@@ -242,10 +280,11 @@ public final class AuditLog: Sendable {
             for pending in batch {
                 let record = pending.settled()
                 seq += 1
-                let hash = Self.chainHash(previous: previous, sequence: seq, record: record)
+                let chain = record.chainJSON()
+                let hash = Self.chainHash(previous: previous, sequence: seq, json: chain.text)
                 try insert.execute([
                     seq, record.time, record.principal, record.action, record.resource, record.allowed ? "allow" : "deny",
-                    JSON.array(record.grants.map(JSON.string)).serialized(), record.policyVersion, record.querySHA256,
+                    String(decoding: chain.grantsText, as: UTF8.self), record.policyVersion, record.querySHA256,
                     record.detail, previous, hash,
                 ])
                 previous = hash
@@ -259,8 +298,22 @@ public final class AuditLog: Sendable {
         }
     }
 
+    /// The hash of a record in the chain: SHA-256 of `previous`, the sequence number and the record's JSON
+    /// (`json.serialized()`), one per line.
     static func chainHash(previous: String, sequence: Int, record: AuditRecord) -> String {
-        hex(SHA256.hash(data: Array("\(previous)\n\(sequence)\n\(record.json.serialized())".utf8)))
+        chainHash(previous: previous, sequence: sequence, json: record.chainJSON().text)
+    }
+
+    /// The same hash from the record's JSON text already made (`AuditRecord.chainJSON()`).
+    static func chainHash(previous: String, sequence: Int, json: [UInt8]) -> String {
+        var hasher = SHA256()
+        var head: [UInt8] = Array(previous.utf8)
+        head.append(0x0A)
+        head.append(contentsOf: String(sequence).utf8)
+        head.append(0x0A)
+        hasher.update(data: head)
+        hasher.update(data: json)
+        return hex(hasher.finalize())
     }
 
     /// The digest in lowercase hex (one allocation: it runs for every audited statement).

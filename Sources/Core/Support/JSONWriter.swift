@@ -50,6 +50,11 @@ extension JSON {
         return out
     }
 
+    /// Appends `s` as a JSON string literal, exactly as `JSON.string(s).serialized()` writes it (non-ASCII kept).
+    public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        writeString(s, into: &out, ensureASCII: false)
+    }
+
     private func write(into out: inout [UInt8], options: JSONWriteOptions, level: Int) {
         switch self {
         case .null: out.append(contentsOf: Array("null".utf8))
