@@ -45,13 +45,11 @@ public final class SQLiteEngine: LakehouseEngine {
 
         /// Keeps SQLite's temporary b-trees in memory (`PRAGMA temp_store = MEMORY`) instead of temporary files.
         ///
-        /// These are the b-trees a statement builds while it runs: the set of a `count(DISTINCT x)` or
-        /// `SELECT DISTINCT`, `IN (SELECT ...)`, UNION, materialized subqueries and CTEs, window partitions
-        /// (and TEMP tables). SQLite gives each one a fixed 2 MiB page cache whatever `cache_size` says, so
-        /// past that size every insert reads and writes pages of a temporary file: `count(DISTINCT
-        /// customer_id)` over 10 million rows made 7.2 million `pread`s. In memory, such a b-tree costs
-        /// about its own size (9 MB for a million distinct integers); the sorter behind ORDER BY and GROUP BY
-        /// is not affected (it keeps spilling to files past its bound).
+        /// Off in `standard`. It makes `count(DISTINCT x)` over many distinct values faster (SQLite gives a
+        /// temporary b-tree a fixed 2 MiB page cache whatever `cache_size` says, so a bigger one is read
+        /// back from its temporary file page by page), but SQLite's sorter then sorts everything in one
+        /// in-memory list on the caller's thread only: no helper threads, no bound on its memory, and
+        /// GROUP BYs measured 3-6x slower (Docs/performance.md, figure (4)).
         public var tempStoreInMemory: Bool
 
         public init(cacheMiB: Int, mmapMiB: Int, sorterThreads: Int = 0, tempStoreInMemory: Bool = false) {
@@ -62,11 +60,10 @@ public final class SQLiteEngine: LakehouseEngine {
         }
 
         /// What the lakehouse uses unless told otherwise: SQLite's default page cache, a 1 GiB memory
-        /// map, two sorter threads and temporary b-trees in memory. A larger page cache made sorting
-        /// GROUP BYs up to 1.8x slower (the sorter sizes its in-memory runs from `cache_size`), while the
-        /// memory map alone already keeps `count(*)`'s index walk out of `read()` (Docs/performance.md,
-        /// figure (4)).
-        public static let standard = Tuning(cacheMiB: 2, mmapMiB: 1024, sorterThreads: 2, tempStoreInMemory: true)
+        /// map and two sorter threads. A larger page cache made sorting GROUP BYs up to 1.8x slower
+        /// (the sorter sizes its in-memory runs from `cache_size`), while the memory map alone already
+        /// keeps `count(*)`'s index walk out of `read()` (Docs/performance.md, figure (4)).
+        public static let standard = Tuning(cacheMiB: 2, mmapMiB: 1024, sorterThreads: 2)
         /// SQLite's own defaults (for comparison).
         public static let sqliteDefaults = Tuning(cacheMiB: 2, mmapMiB: 0, sorterThreads: 0)
     }
