@@ -245,28 +245,35 @@ public final class AuditLog: Sendable {
     }
 
     /// Writes what is queued, in batches (on `queue` only).
+    ///
+    /// The queue is taken whole, so the lock a query's `append` takes is never held while records are
+    /// copied (a backlog of thousands of records used to be shifted down after every batch under it).
     private func writePending() {
         while true {
-            let batch: [AuditRecord] = buffer.withLock { state in
-                let n = min(batchSize, state.records.count)
-                let batch = Array(state.records.prefix(n))
-                state.records.removeFirst(n)
-                return batch
+            let pending: [AuditRecord] = buffer.withLock { state in
+                var taken: [AuditRecord] = []
+                swap(&taken, &state.records)
+                return taken
             }
-            guard !batch.isEmpty else { return }
-            do {
-                try write(batch)
-            } catch {
-                buffer.withLock { state in
-                    state.records.insert(contentsOf: batch, at: 0)
-                    if state.error == nil { state.error = error }
+            guard !pending.isEmpty else { return }
+            var start = 0
+            while start < pending.count {
+                let end = min(start + batchSize, pending.count)
+                do {
+                    try write(pending[start..<end])
+                } catch {
+                    buffer.withLock { state in
+                        state.records.insert(contentsOf: pending[start...], at: 0)
+                        if state.error == nil { state.error = error }
+                    }
+                    return
                 }
-                return
+                start = end
             }
         }
     }
 
-    private func write(_ batch: [AuditRecord]) throws(GovernanceError) {
+    private func write(_ batch: ArraySlice<AuditRecord>) throws(GovernanceError) {
         let head = try store.run("write the audit log", changesPolicy: false) { db -> (Int, String) in
             let last = try db.fetchOne("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             var seq = last?.value("seq", as: Int.self) ?? 0
