@@ -113,6 +113,44 @@ struct FramePainterTests {
         #expect(painter.statistics.painted == shown.count)
     }
 
+    @Test func picturesAreWrittenAfterTheTextTheyCoverAndTakenOffWhenTheyGo() async throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/small.png")
+        let image = try #require(TerminalImage(png: Array(try Data(contentsOf: url))))
+        let pty = try PseudoTerminal(width: 40, height: 6)
+        let backend = try NCursesBackend(
+            input: pty.slave, output: pty.slave, terminalType: "xterm-256color", imageLayout: ImageLayout(graphics: .kitty))
+        let painter = FramePainter(backend: backend)
+        var output = pty.readAvailable()
+        let at = Rect(x: 2, y: 1, width: 3, height: 2)
+        var withPicture = ScreenBuffer(width: 40, height: 6)
+        withPicture.write("[image/png]", x: 2, y: 1)
+        let fits = withPicture.place(image, in: at)
+        #expect(fits)
+        painter.post(withPicture)
+        let placed = GraphicsEncoder.kitty(GraphicPlacement(image: image, rect: at), transmit: true)
+        let shown = await poll(30) {
+            output += pty.readAvailable()
+            return output.firstRange(of: placed) != nil
+        }
+        #expect(shown)
+        // The picture's bytes come after the text under it (ncurses' refresh), so the text cannot paint over it.
+        let text = try #require(output.firstRange(of: Array("image/png".utf8)))
+        #expect(try #require(output.firstRange(of: placed)).lowerBound > text.upperBound)
+
+        // A frame without it: the placement is deleted.
+        let mark = output.count
+        painter.post(ScreenBuffer(width: 40, height: 6))
+        let deleted = GraphicsEncoder.kittyDelete(GraphicPlacement(image: image, rect: at))
+        let gone = await poll(30) {
+            output += pty.readAvailable()
+            return output[mark...].firstRange(of: deleted) != nil
+        }
+        #expect(gone)
+        painter.stop()
+        _ = pty.readAvailable()
+        backend.restore()
+    }
+
     @Test func theScreenEndsAsTheNewestFrameAtItsSizeAfterAResize() async throws {
         let painter = FramePainter(backend: InMemoryBackend(width: 40, height: 6))
         for i in 1...5 { painter.post(Self.frame(i)) }

@@ -85,10 +85,12 @@ public final class NCursesBackend: Backend {
     ///
     /// With `mouse`, the terminal reports clicks and the wheel (SGR encoding); with
     /// `bracketedPaste`, a paste arrives as one `.paste` event. Both are switched off again by
-    /// `restore()`, and by the crash and signal handlers. `input`, `output` and `terminalType`
-    /// are for tests, which drive a pty of their own (`terminalType` nil: `TERM`).
+    /// `restore()`, and by the crash and signal handlers. `input`, `output`, `terminalType` and
+    /// `imageLayout` are for tests, which drive a pty of their own (nil: `TERM`, and the layout
+    /// detected from the environment).
     public init(
-        mouse: Bool = false, bracketedPaste: Bool = false, input: Int32 = 0, output: Int32 = 1, terminalType: String? = nil
+        mouse: Bool = false, bracketedPaste: Bool = false, input: Int32 = 0, output: Int32 = 1, terminalType: String? = nil,
+        imageLayout layout: ImageLayout? = nil
     ) throws(TerminalError) {
         guard isatty(input) == 1 && isatty(output) == 1 else { throw TerminalError("standard input and output must be a terminal") }
         guard !SignalPipe.isOpen else { throw TerminalError("the terminal is already in use") }
@@ -144,7 +146,7 @@ public final class NCursesBackend: Backend {
             off += "\u{1B}[?2004l"
         }
         reportModes = !on.isEmpty
-        imageLayout = ImageLayout.detect(environment: Environment.all(), cellPixels: Self.cellPixels(output))
+        imageLayout = layout ?? ImageLayout.detect(environment: Environment.all(), cellPixels: Self.cellPixels(output))
         windowSize = Size(width: Int(getmaxx(stdscr)), height: Int(getmaxy(stdscr)))
         SignalPipe.open(extraReset: Array(off.utf8))
         wclear(stdscr)
