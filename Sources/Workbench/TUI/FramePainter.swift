@@ -177,4 +177,7 @@ final class JoinableThread: Sendable {
 
     /// Waits for the thread to end.
     func join() { pthread_join(thread, nil) }
+
+    /// Lets the thread end on its own, never joined (the object must not be joined afterwards).
+    func detach() { pthread_detach(thread) }
 }

@@ -36,25 +36,7 @@ extension NotebookApp {
 
 /// Starts a detached POSIX thread for work that blocks (the terminal loop), off Swift's small cooperative pool.
 enum OwnThread {
-    private final class Body {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-
     static func start(_ run: @escaping @Sendable () -> Void) {
-        let body = Unmanaged.passRetained(Body(run)).toOpaque()
-        var thread = pthread_t()
-        let created = pthread_create(
-            &thread, nil,
-            { raw in
-                let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
-                body.run()
-                return nil
-            }, body)
-        if created == 0 {
-            pthread_detach(thread)
-        } else {
-            Unmanaged<Body>.fromOpaque(body).takeRetainedValue().run()
-        }
+        if let thread = JoinableThread(run) { thread.detach() } else { run() }
     }
 }
