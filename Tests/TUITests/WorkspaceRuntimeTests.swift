@@ -154,7 +154,10 @@ struct WorkspaceRuntimeTests {
             }
         }
         // Two kernels start at once on a loaded machine: a generous deadline.
-        guard await Self.pump(runtime, "both cells run", seconds: 240, until: { output(0)($0) && output(1)($0) }) else { return }
+        // A cell is done on its execute_reply; the kernel's `idle` status comes on IOPub, possibly a moment later.
+        func idle(_ tab: Int) -> (Workspace.State) -> Bool { { $0.tabs[tab].document.notebook?.kernel == .idle } }
+        guard await Self.pump(runtime, "both cells run", seconds: 240, until: { output(0)($0) && output(1)($0) && idle(0)($0) && idle(1)($0) })
+        else { return }
         #expect(runtime.state.tabs[1].document.notebook?.cells.first?.outputs.first?.text == "False\n", "two.ipynb's kernel never saw one.ipynb's variable")
         #expect(runtime.state.tabs[0].document.notebook?.kernel == .idle && runtime.state.tabs[1].document.notebook?.kernel == .idle)
         // Closing a tab shuts its kernel down; the other keeps running.
